@@ -1,0 +1,100 @@
+# scorepoint - top-level build.
+#
+#   make              build everything into build/release
+#   make test         install missing Debian packages, build, run the suite
+#   make test SAN=1   the same suite built with ASan + UBSan (build/san)
+#   make deps         install (as root) or list the missing Debian packages
+#   make fixtures     re-train the fixture models (needs python3-torch; slow)
+#
+# Everything built lands under build/, which git ignores.
+
+.SUFFIXES:
+.DELETE_ON_ERROR:
+SHELL := /bin/sh
+
+CC := gcc
+SAN ?=
+ifeq ($(SAN),1)
+BUILD := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT := -O1
+else
+BUILD := build/release
+SANFLAGS :=
+OPT := -O2
+endif
+
+# Debian packages: to build, and to run the test suite.
+DEPS_BUILD := gcc make pkg-config libc6-dev libfcgi-dev libjsmn-dev libyaml-dev libopenblas-dev
+DEPS_TEST :=
+# pkg-config names (jsmn is a header-only library and ships no .pc file).
+PKGS := fcgi yaml-0.1 openblas
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
+CFLAGS = -std=c11 $(OPT) -g $(WARN) $(SANFLAGS)
+CPPFLAGS = -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -I. $(shell pkg-config --cflags $(PKGS)) -MMD -MP
+LDFLAGS = $(SANFLAGS)
+LDLIBS = $(shell pkg-config --libs $(PKGS)) -lm
+
+# Programs are the files with a main(); everything else in a folder is its library.
+TOOLS_MAIN := $(wildcard tools/pth2blob.c tools/scorepoint.c)
+HANDLER_MAIN := $(wildcard handler/score.c)
+MODEL_SRC := $(wildcard model/*.c)
+TOOLS_SRC := $(filter-out $(TOOLS_MAIN),$(wildcard tools/*.c))
+HANDLER_SRC := $(filter-out $(HANDLER_MAIN),$(wildcard handler/*.c))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIBMODEL := $(BUILD)/libmodel.a
+LIBTOOLS := $(BUILD)/libtools.a
+LIBHANDLER := $(BUILD)/libhandler.a
+LIBS := $(LIBHANDLER) $(LIBTOOLS) $(LIBMODEL)
+
+PROGRAMS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOLS_MAIN)) \
+            $(patsubst handler/%.c,$(BUILD)/%.fcgi,$(HANDLER_MAIN))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+
+.PHONY: all test check deps fixtures clean
+all: $(PROGRAMS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBMODEL): $(call obj,$(MODEL_SRC))
+$(LIBTOOLS): $(call obj,$(TOOLS_SRC))
+$(LIBHANDLER): $(call obj,$(HANDLER_SRC))
+$(LIBS):
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%: $(BUILD)/obj/tools/%.o $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.fcgi: $(BUILD)/obj/handler/%.o $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@sh tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
+
+# `make test` is all a user types on a fresh Debian 12 machine: deps first,
+# then a separate make so that pkg-config runs after the packages exist.
+test: deps
+	@$(MAKE) --no-print-directory build-tests SAN=$(SAN)
+	@sh tests/run.sh $(BUILD)
+check: test
+
+.PHONY: build-tests
+build-tests: $(PROGRAMS) $(UNIT_TESTS)
+
+fixtures:
+	@sh tools/make_fixtures.sh
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,78 @@
+/*
+ * blob.h - the scorepoint model blob: write, map, validate.
+ *
+ * A blob is one flat little-endian file (docs/blob-format.md) that holds a
+ * feed-forward model as a sequence of ops: Linear layers, whose float32
+ * weights sit 64-byte aligned in exactly the [out][in] row-major layout that
+ * cblas_sgemm reads, and element-wise activations.  score.fcgi maps it once,
+ * read-only; nothing is copied at start-up.
+ */
+#ifndef SCOREPOINT_BLOB_H
+#define SCOREPOINT_BLOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BLOB_MAGIC "SPBLOB\r\n"          /* 8 bytes; \r\n catches text-mode damage */
+#define BLOB_FORMAT_VERSION 1
+#define BLOB_ALIGN 64
+
+/* Limits that bound every allocation a hostile blob could ask for. */
+#define BLOB_MAX_OPS 64
+#define BLOB_MAX_WIDTH (1u << 20)         /* features in or out of one layer */
+#define BLOB_MAX_COLUMNS BLOB_MAX_WIDTH
+#define BLOB_MAX_LABELS 65536
+#define BLOB_MAX_STRING 4096              /* one name, label or column name */
+
+enum blob_op_kind {
+	BLOB_OP_LINEAR = 1,    /* y = x W^T + b; in, out, weight, bias */
+	BLOB_OP_RELU,
+	BLOB_OP_LEAKY_RELU,    /* param = negative_slope */
+	BLOB_OP_TANH,
+	BLOB_OP_SIGMOID,
+	BLOB_OP_GELU,          /* exact (erf) form */
+	BLOB_OP_GELU_TANH,     /* tanh approximation */
+	BLOB_OP_ELU,           /* param = alpha */
+	BLOB_OP_SOFTMAX,       /* over the last dimension */
+	BLOB_OP_LOG_SOFTMAX,   /* over the last dimension */
+	BLOB_OP_KIND_END
+};
+
+enum blob_post {
+	BLOB_POST_LOGITS = 0,
+	BLOB_POST_PROBABILITIES,
+	BLOB_POST_LABELS,
+	BLOB_POST_END
+};
+
+/* One op, in memory.  For a Linear the pointers point into the mapping (or
+ * into the caller's arrays when writing); for activations they are NULL. */
+struct blob_op {
+	uint32_t kind;         /* enum blob_op_kind */
+	uint32_t in, out;      /* widths; equal for activations */
+	float param;
+	const float *weight;   /* [out][in] row-major, 64-byte aligned when mapped */
+	const float *bias;     /* [out], or NULL */
+};
+
+/* A model as the writer takes it and the loader gives it back. */
+struct blob_model {
+	const char *name;
+	const char *version;
+	const char *source_digest;   /* "sha256:<hex>" of the converted input */
+	uint32_t postprocess;        /* enum blob_post */
+	uint32_t input_width;        /* columns the first op reads */
+	uint32_t output_width;       /* values the last op writes */
+	uint32_t nops;
+	struct blob_op ops[BLOB_MAX_OPS];
+	uint32_t ncolumns;           /* 0 or input_width */
+	const char **columns;        /* input column names, or NULL */
+	uint32_t nlabels;            /* 0 or output_width */
+	const char **labels;         /* output labels, or NULL */
+};
+
+const char *blob_op_name(uint32_t kind);     /* "linear", "relu", ... */
+const char *blob_post_name(uint32_t post);   /* "logits", ... */
+int blob_post_parse(const char *s);          /* -1 when unknown */
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * unit.h - the smallest test harness that does the job.
+ *
+ * A test is a function; RUN(fn) runs it and prints one TAP-style line,
+ * "ok - fn" or "not ok - fn", after the diagnostics of any failed CHECK.
+ * main() ends with `return unit_done();`, which prints the file's counts and
+ * returns non-zero when something failed.  tests/run.sh sums the lines of
+ * every test program into the suite's closing "N passed, N failed".
+ *
+ * Tests run from the repository root, so fixture paths are relative to it.
+ */
+#ifndef SCOREPOINT_UNIT_H
+#define SCOREPOINT_UNIT_H
+
+#include <stdio.h>
+#include <string.h>
+#include <math.h>
+
+static int unit_failed_checks;   /* failed checks in the running test */
+static int unit_passed, unit_failed;
+
+#define CHECK(cond)                                                         \
+	do {                                                                \
+		if (!(cond)) {                                              \
+			unit_failed_checks++;                               \
+			printf("#   %s:%d: CHECK(%s) failed\n", __FILE__,   \
+			       __LINE__, #cond);                            \
+		}                                                           \
+	} while (0)
+
+/* CHECK with a printf-style explanation of the failure. */
+#define CHECKF(cond, ...)                                                   \
+	do {                                                                \
+		if (!(cond)) {                                              \
+			unit_failed_checks++;                               \
+			printf("#   %s:%d: CHECK(%s) failed: ", __FILE__,   \
+			       __LINE__, #cond);                            \
+			printf(__VA_ARGS__);                                \
+			printf("\n");                                       \
+		}                                                           \
+	} while (0)
+
+#define CHECK_STR(a, b)                                                     \
+	CHECKF(strcmp((a), (b)) == 0, "\"%s\" != \"%s\"", (a), (b))
+
+#define CHECK_INT(a, b)                                                     \
+	CHECKF((long long)(a) == (long long)(b), "%lld != %lld",            \
+	       (long long)(a), (long long)(b))
+
+/* True when haystack contains needle: for error-message assertions. */
+#define CHECK_CONTAINS(hay, needle)                                         \
+	CHECKF(strstr((hay), (needle)) != NULL, "\"%s\" lacks \"%s\"",      \
+	       (hay), (needle))
+
+#define RUN(fn)                                                             \
+	do {                                                                \
+		unit_failed_checks = 0;                                     \
+		fn();                                                       \
+		if (unit_failed_checks) {                                   \
+			unit_failed++;                                      \
+			printf("not ok - %s\n", #fn);                       \
+		} else {                                                    \
+			unit_passed++;                                      \
+			printf("ok - %s\n", #fn);                           \
+		}                                                           \
+		fflush(stdout);                                             \
+	} while (0)
+
+static inline int unit_done(void)
+{
+	printf("# %d passed, %d failed\n", unit_passed, unit_failed);
+	return unit_failed != 0;
+}
+
+#endif
