@@ -71,8 +71,44 @@ struct blob_model {
 	const char **labels;         /* output labels, or NULL */
 };
 
+/* A mapped blob.  model's pointers point into the read-only mapping and
+ * stay valid until blob_unmap(). */
+struct blob_map {
+	struct blob_model model;
+	const unsigned char *base;
+	size_t size;
+	uint32_t crc32;              /* the payload checksum, as stored and verified */
+	const char **names;          /* backing array of model.columns/labels */
+};
+
+/*
+ * Map `path` read-only (pre-faulted, shared page cache), check every field
+ * (magic, version, sizes, offsets, alignment, op chain, strings, checksum)
+ * and fill bm.  On failure returns -1 with one line in err, e.g.
+ * "model.blob: truncated: header says 65536 bytes, file has 4000".
+ */
+int blob_map_file(const char *path, struct blob_map *bm, char *err, size_t errlen);
+void blob_unmap(struct blob_map *bm);
+
+/*
+ * Check a blob image in memory and fill m with pointers into it.  names
+ * receives a malloc'd array backing m->columns and m->labels (free() it).
+ * Returns 0, or -1 with the first problem in err (no file name prefix).
+ * Weight pointers are 64-byte aligned only if `buf` is.
+ */
+int blob_check(const void *buf, size_t size, struct blob_model *m,
+	       const char ***names, char *err, size_t errlen);
+
+/*
+ * Write m to `path` atomically: a temporary file in the same directory,
+ * fsync, rename, fsync of the directory.  The same model gives byte-identical
+ * output.  Returns 0, or -1 with err set and nothing left behind.
+ */
+int blob_write(const char *path, const struct blob_model *m, char *err, size_t errlen);
+
 const char *blob_op_name(uint32_t kind);     /* "linear", "relu", ... */
 const char *blob_post_name(uint32_t post);   /* "logits", ... */
 int blob_post_parse(const char *s);          /* -1 when unknown */
+int blob_op_parse(const char *s);            /* -1 when unknown */
 
 #endif

@@ -1,0 +1,570 @@
+/*
+ * blob.c - write, map and validate model blobs (docs/blob-format.md).
+ *
+ * The loader trusts nothing in the file: every offset and size is checked
+ * against the file with 64-bit arithmetic before any pointer is formed, and
+ * the checksum is verified before the model is handed out.
+ */
+#include "model/blob.h"
+#include "model/crc32.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "scorepoint maps little-endian blobs in place and needs a little-endian host"
+#endif
+
+/* On-disk layout.  All fields little-endian; see docs/blob-format.md. */
+#define HDR_SIZE 128
+#define OP_SIZE 32
+#define CRC_FROM 32   /* the checksum covers bytes [32, file_size) */
+
+struct disk_header {
+	char magic[8];
+	uint32_t version;
+	uint32_t header_size;
+	uint64_t file_size;
+	uint32_t crc32;
+	uint32_t flags;
+	/* -- covered by the checksum from here (offset 32) -- */
+	uint32_t nops;
+	uint32_t input_width;
+	uint32_t output_width;
+	uint32_t postprocess;
+	uint32_t ncolumns;
+	uint32_t nlabels;
+	uint64_t ops_offset;
+	uint64_t strings_offset;
+	uint64_t strings_size;
+	uint32_t name_str;
+	uint32_t version_str;
+	uint32_t digest_str;
+	uint32_t reserved0;
+	uint64_t columns_offset;
+	uint64_t labels_offset;
+	uint64_t reserved1[2];
+};
+
+struct disk_op {
+	uint32_t kind;
+	uint32_t in;
+	uint32_t out;
+	float param;
+	uint64_t weight_offset;
+	uint64_t bias_offset;   /* 0: no bias */
+};
+
+_Static_assert(sizeof(struct disk_header) == HDR_SIZE, "header layout");
+_Static_assert(sizeof(struct disk_op) == OP_SIZE, "op layout");
+
+static const char *const op_names[BLOB_OP_KIND_END] = {
+	[BLOB_OP_LINEAR] = "linear",
+	[BLOB_OP_RELU] = "relu",
+	[BLOB_OP_LEAKY_RELU] = "leaky_relu",
+	[BLOB_OP_TANH] = "tanh",
+	[BLOB_OP_SIGMOID] = "sigmoid",
+	[BLOB_OP_GELU] = "gelu",
+	[BLOB_OP_GELU_TANH] = "gelu_tanh",
+	[BLOB_OP_ELU] = "elu",
+	[BLOB_OP_SOFTMAX] = "softmax",
+	[BLOB_OP_LOG_SOFTMAX] = "log_softmax",
+};
+
+static const char *const post_names[BLOB_POST_END] = {
+	[BLOB_POST_LOGITS] = "logits",
+	[BLOB_POST_PROBABILITIES] = "probabilities",
+	[BLOB_POST_LABELS] = "labels",
+};
+
+const char *blob_op_name(uint32_t kind)
+{
+	return kind > 0 && kind < BLOB_OP_KIND_END ? op_names[kind] : "unknown";
+}
+
+int blob_op_parse(const char *s)
+{
+	for (int k = 1; k < BLOB_OP_KIND_END; k++)
+		if (strcmp(s, op_names[k]) == 0)
+			return k;
+	return -1;
+}
+
+const char *blob_post_name(uint32_t post)
+{
+	return post < BLOB_POST_END ? post_names[post] : "unknown";
+}
+
+int blob_post_parse(const char *s)
+{
+	for (int k = 0; k < BLOB_POST_END; k++)
+		if (strcmp(s, post_names[k]) == 0)
+			return k;
+	return -1;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* True when [off, off+len) lies inside [lo, size) without overflow. */
+static int in_range(uint64_t off, uint64_t len, uint64_t lo, uint64_t size)
+{
+	return off >= lo && off <= size && len <= size - off;
+}
+
+static uint64_t align_up(uint64_t x)
+{
+	return (x + BLOB_ALIGN - 1) & ~(uint64_t)(BLOB_ALIGN - 1);
+}
+
+static int is_activation(uint32_t kind)
+{
+	return kind > BLOB_OP_LINEAR && kind < BLOB_OP_KIND_END;
+}
+
+/* A string-table reference: NUL-terminated inside the table, bounded. */
+static const char *table_string(const char *tab, uint64_t tabsize, uint32_t ref)
+{
+	if (ref >= tabsize)
+		return NULL;
+	size_t max = tabsize - ref;
+	if (max > BLOB_MAX_STRING + 1)
+		max = BLOB_MAX_STRING + 1;
+	return memchr(tab + ref, '\0', max) ? tab + ref : NULL;
+}
+
+static int check_ops(const unsigned char *base, const struct disk_header *h,
+		     struct blob_model *m, char *err, size_t errlen)
+{
+	uint32_t width = h->input_width;
+
+	for (uint32_t i = 0; i < h->nops; i++) {
+		struct disk_op d;
+		memcpy(&d, base + h->ops_offset + (uint64_t)i * OP_SIZE, sizeof d);
+		struct blob_op *op = &m->ops[i];
+
+		if (d.kind == 0 || d.kind >= BLOB_OP_KIND_END)
+			return fail(err, errlen, "op %u: unknown kind %u", i, d.kind);
+		if (d.in != width)
+			return fail(err, errlen, "op %u (%s): takes %u inputs but receives %u",
+				    i, blob_op_name(d.kind), d.in, width);
+		if (d.out == 0 || d.out > BLOB_MAX_WIDTH)
+			return fail(err, errlen, "op %u: width %u out of range", i, d.out);
+		op->kind = d.kind;
+		op->in = d.in;
+		op->out = d.out;
+		op->param = d.param;
+		op->weight = op->bias = NULL;
+		if (is_activation(d.kind)) {
+			if (d.out != d.in || d.weight_offset || d.bias_offset)
+				return fail(err, errlen, "op %u (%s): activation with weights or a width change",
+					    i, blob_op_name(d.kind));
+			continue;
+		}
+		uint64_t wbytes = (uint64_t)d.in * d.out * sizeof(float);
+		if (d.weight_offset % BLOB_ALIGN || !in_range(d.weight_offset, wbytes, HDR_SIZE, h->file_size))
+			return fail(err, errlen, "op %u (linear %ux%u): weights at %llu outside the file or unaligned",
+				    i, d.out, d.in, (unsigned long long)d.weight_offset);
+		op->weight = (const float *)(const void *)(base + d.weight_offset);
+		if (d.bias_offset) {
+			if (d.bias_offset % BLOB_ALIGN ||
+			    !in_range(d.bias_offset, (uint64_t)d.out * sizeof(float), HDR_SIZE, h->file_size))
+				return fail(err, errlen, "op %u (linear): bias at %llu outside the file or unaligned",
+					    i, (unsigned long long)d.bias_offset);
+			op->bias = (const float *)(const void *)(base + d.bias_offset);
+		}
+		width = d.out;
+	}
+	if (width != h->output_width)
+		return fail(err, errlen, "last op gives %u outputs, header says %u", width, h->output_width);
+	return 0;
+}
+
+/* Resolve `n` string references at `off` into names[0..n). */
+static int check_names(const unsigned char *base, const struct disk_header *h,
+		       uint64_t off, uint32_t n, const char **names, const char *what,
+		       char *err, size_t errlen)
+{
+	const char *tab = (const char *)base + h->strings_offset;
+
+	if (!in_range(off, (uint64_t)n * 4, HDR_SIZE, h->file_size) || off % 4)
+		return fail(err, errlen, "%s table at %llu outside the file", what, (unsigned long long)off);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t ref;
+		memcpy(&ref, base + off + (uint64_t)i * 4, 4);
+		names[i] = table_string(tab, h->strings_size, ref);
+		if (!names[i])
+			return fail(err, errlen, "%s %u: bad string reference", what, i);
+	}
+	return 0;
+}
+
+int blob_check(const void *buf, size_t size, struct blob_model *m,
+	       const char ***names_out, char *err, size_t errlen)
+{
+	const unsigned char *base = buf;
+	struct disk_header h;
+	const char **names = NULL;
+
+	*names_out = NULL;
+	memset(m, 0, sizeof *m);
+	if (size < HDR_SIZE)
+		return fail(err, errlen, "truncated: %zu bytes is less than a header", size);
+	memcpy(&h, base, sizeof h);
+	if (memcmp(h.magic, BLOB_MAGIC, 8) != 0)
+		return fail(err, errlen, "not a scorepoint blob (bad magic); convert the model with pth2blob");
+	if (h.version != BLOB_FORMAT_VERSION)
+		return fail(err, errlen, "blob format version %u; this build reads version %d",
+			    h.version, BLOB_FORMAT_VERSION);
+	if (h.header_size != HDR_SIZE)
+		return fail(err, errlen, "header size %u, expected %d", h.header_size, HDR_SIZE);
+	if (h.file_size != size)
+		return fail(err, errlen, "truncated or extended: header says %llu bytes, file has %zu",
+			    (unsigned long long)h.file_size, size);
+	uint32_t crc = crc32_update(0, base + CRC_FROM, size - CRC_FROM);
+	if (crc != h.crc32)
+		return fail(err, errlen, "checksum mismatch (stored %08x, computed %08x): the file is damaged",
+			    h.crc32, crc);
+	if (h.flags != 0)
+		return fail(err, errlen, "unknown flags %#x", h.flags);
+	if (h.nops == 0 || h.nops > BLOB_MAX_OPS)
+		return fail(err, errlen, "op count %u out of range 1..%d", h.nops, BLOB_MAX_OPS);
+	if (h.input_width == 0 || h.input_width > BLOB_MAX_WIDTH ||
+	    h.output_width == 0 || h.output_width > BLOB_MAX_WIDTH)
+		return fail(err, errlen, "input/output width %u/%u out of range", h.input_width, h.output_width);
+	if (h.postprocess >= BLOB_POST_END)
+		return fail(err, errlen, "unknown post-processing %u", h.postprocess);
+	if ((h.ncolumns && h.ncolumns != h.input_width) || (h.nlabels && h.nlabels != h.output_width))
+		return fail(err, errlen, "%u column names for %u inputs, %u labels for %u outputs",
+			    h.ncolumns, h.input_width, h.nlabels, h.output_width);
+	if (h.postprocess == BLOB_POST_LABELS && h.nlabels == 0)
+		return fail(err, errlen, "post-processing is labels but the blob has no labels");
+	if (!in_range(h.ops_offset, (uint64_t)h.nops * OP_SIZE, HDR_SIZE, size) || h.ops_offset % 8)
+		return fail(err, errlen, "op table outside the file");
+	if (!in_range(h.strings_offset, h.strings_size, HDR_SIZE, size) || h.strings_size == 0 ||
+	    h.strings_size > UINT32_MAX || base[h.strings_offset + h.strings_size - 1] != '\0')
+		return fail(err, errlen, "string table outside the file or unterminated");
+	if (check_ops(base, &h, m, err, errlen) < 0)
+		return -1;
+
+	const char *tab = (const char *)base + h.strings_offset;
+	m->name = table_string(tab, h.strings_size, h.name_str);
+	m->version = table_string(tab, h.strings_size, h.version_str);
+	m->source_digest = table_string(tab, h.strings_size, h.digest_str);
+	if (!m->name || !m->version || !m->source_digest)
+		return fail(err, errlen, "bad name, version or digest string reference");
+
+	names = malloc(((size_t)h.ncolumns + h.nlabels + 1) * sizeof *names);
+	if (!names)
+		return fail(err, errlen, "out of memory for %u names", h.ncolumns + h.nlabels);
+	if (check_names(base, &h, h.columns_offset, h.ncolumns, names, "column", err, errlen) < 0 ||
+	    check_names(base, &h, h.labels_offset, h.nlabels, names + h.ncolumns, "label", err, errlen) < 0) {
+		free(names);
+		return -1;
+	}
+	m->nops = h.nops;
+	m->input_width = h.input_width;
+	m->output_width = h.output_width;
+	m->postprocess = h.postprocess;
+	m->ncolumns = h.ncolumns;
+	m->columns = h.ncolumns ? names : NULL;
+	m->nlabels = h.nlabels;
+	m->labels = h.nlabels ? names + h.ncolumns : NULL;
+	*names_out = names;
+	return 0;
+}
+
+int blob_map_file(const char *path, struct blob_map *bm, char *err, size_t errlen)
+{
+	char why[256];
+	struct stat st;
+	void *p;
+	int fd;
+
+	memset(bm, 0, sizeof *bm);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, errlen, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return fail(err, errlen, "%s: not a regular file", path);
+	}
+	if (st.st_size < HDR_SIZE) {
+		close(fd);
+		return fail(err, errlen, "%s: truncated: %lld bytes is less than a header",
+			    path, (long long)st.st_size);
+	}
+	/* Read-only and shared: every worker mapping this file uses the same
+	 * page-cache pages.  MAP_POPULATE faults them in now, not per request. */
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return fail(err, errlen, "%s: mmap: %s", path, strerror(errno));
+	if (blob_check(p, (size_t)st.st_size, &bm->model, &bm->names, why, sizeof why) < 0) {
+		munmap(p, (size_t)st.st_size);
+		return fail(err, errlen, "%s: %s", path, why);
+	}
+	bm->base = p;
+	bm->size = (size_t)st.st_size;
+	memcpy(&bm->crc32, bm->base + 24, 4);
+	return 0;
+}
+
+void blob_unmap(struct blob_map *bm)
+{
+	if (bm->base)
+		munmap((void *)bm->base, bm->size);
+	free(bm->names);
+	memset(bm, 0, sizeof *bm);
+}
+
+/* ---- writing ---- */
+
+/* Bytes a string needs in the table, or 0 when it is too long. */
+static size_t string_cost(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	return n > BLOB_MAX_STRING ? 0 : n + 1;
+}
+
+static int validate_model(const struct blob_model *m, char *err, size_t errlen)
+{
+	uint32_t width = m->input_width;
+
+	if (m->nops == 0 || m->nops > BLOB_MAX_OPS)
+		return fail(err, errlen, "%u ops; a blob holds 1 to %d", m->nops, BLOB_MAX_OPS);
+	if (m->postprocess >= BLOB_POST_END)
+		return fail(err, errlen, "unknown post-processing %u", m->postprocess);
+	for (uint32_t i = 0; i < m->nops; i++) {
+		const struct blob_op *op = &m->ops[i];
+		if (op->kind == 0 || op->kind >= BLOB_OP_KIND_END)
+			return fail(err, errlen, "op %u: unknown kind %u", i, op->kind);
+		if (op->in != width || op->out == 0 || op->out > BLOB_MAX_WIDTH)
+			return fail(err, errlen, "op %u (%s): %u -> %u does not follow width %u",
+				    i, blob_op_name(op->kind), op->in, op->out, width);
+		if (op->kind == BLOB_OP_LINEAR ? !op->weight : op->in != op->out)
+			return fail(err, errlen, "op %u (%s): inconsistent", i, blob_op_name(op->kind));
+		width = op->out;
+	}
+	if (width != m->output_width)
+		return fail(err, errlen, "ops give %u outputs, model says %u", width, m->output_width);
+	if ((m->ncolumns && m->ncolumns != m->input_width) || (m->nlabels && m->nlabels != m->output_width))
+		return fail(err, errlen, "%u column names for %u inputs, %u labels for %u outputs",
+			    m->ncolumns, m->input_width, m->nlabels, m->output_width);
+	if (m->postprocess == BLOB_POST_LABELS && m->nlabels == 0)
+		return fail(err, errlen, "post-processing labels needs labels");
+	return 0;
+}
+
+static uint32_t put_string(char *tab, uint64_t *used, const char *s)
+{
+	uint32_t ref = (uint32_t)*used;
+	size_t n = s ? strlen(s) : 0;
+
+	memcpy(tab + ref, s ? s : "", n + 1);
+	*used += n + 1;
+	return ref;
+}
+
+/* Lay the blob out in memory.  Returns a calloc'd image of *size bytes. */
+static unsigned char *build_image(const struct blob_model *m, size_t *size,
+				  char *err, size_t errlen)
+{
+	struct disk_header h;
+	uint64_t strings = 0, off;
+	const char *fixed[3] = { m->name, m->version, m->source_digest };
+
+	for (int i = 0; i < 3; i++)
+		strings += string_cost(fixed[i]) ? string_cost(fixed[i]) : (uint64_t)-1 / 4;
+	for (uint32_t i = 0; i < m->ncolumns; i++)
+		strings += string_cost(m->columns[i]) ? string_cost(m->columns[i]) : (uint64_t)-1 / 4;
+	for (uint32_t i = 0; i < m->nlabels; i++)
+		strings += string_cost(m->labels[i]) ? string_cost(m->labels[i]) : (uint64_t)-1 / 4;
+	if (strings > UINT32_MAX) {
+		fail(err, errlen, "a name, label or column is longer than %d bytes, or there are too many",
+		     BLOB_MAX_STRING);
+		return NULL;
+	}
+
+	memset(&h, 0, sizeof h);
+	memcpy(h.magic, BLOB_MAGIC, 8);
+	h.version = BLOB_FORMAT_VERSION;
+	h.header_size = HDR_SIZE;
+	h.nops = m->nops;
+	h.input_width = m->input_width;
+	h.output_width = m->output_width;
+	h.postprocess = m->postprocess;
+	h.ncolumns = m->ncolumns;
+	h.nlabels = m->nlabels;
+	h.ops_offset = HDR_SIZE;
+	off = h.ops_offset + (uint64_t)m->nops * OP_SIZE;
+	h.columns_offset = off;
+	off += (uint64_t)m->ncolumns * 4;
+	h.labels_offset = off;
+	off += (uint64_t)m->nlabels * 4;
+	h.strings_offset = off;
+	h.strings_size = strings;
+	off += strings;
+
+	struct disk_op ops[BLOB_MAX_OPS];
+	memset(ops, 0, sizeof ops);
+	for (uint32_t i = 0; i < m->nops; i++) {
+		const struct blob_op *op = &m->ops[i];
+		ops[i].kind = op->kind;
+		ops[i].in = op->in;
+		ops[i].out = op->out;
+		ops[i].param = op->param;
+		if (op->kind != BLOB_OP_LINEAR)
+			continue;
+		off = align_up(off);
+		ops[i].weight_offset = off;
+		off += (uint64_t)op->in * op->out * sizeof(float);
+		if (op->bias) {
+			off = align_up(off);
+			ops[i].bias_offset = off;
+			off += (uint64_t)op->out * sizeof(float);
+		}
+	}
+	h.file_size = off;
+	if (off > SIZE_MAX) {
+		fail(err, errlen, "model too large");
+		return NULL;
+	}
+
+	unsigned char *img = calloc(1, (size_t)off);
+	if (!img) {
+		fail(err, errlen, "out of memory for a %llu-byte blob", (unsigned long long)off);
+		return NULL;
+	}
+	char *tab = (char *)img + h.strings_offset;
+	uint64_t used = 0;
+	h.name_str = put_string(tab, &used, m->name);
+	h.version_str = put_string(tab, &used, m->version);
+	h.digest_str = put_string(tab, &used, m->source_digest);
+	for (uint32_t i = 0; i < m->ncolumns; i++) {
+		uint32_t ref = put_string(tab, &used, m->columns[i]);
+		memcpy(img + h.columns_offset + (uint64_t)i * 4, &ref, 4);
+	}
+	for (uint32_t i = 0; i < m->nlabels; i++) {
+		uint32_t ref = put_string(tab, &used, m->labels[i]);
+		memcpy(img + h.labels_offset + (uint64_t)i * 4, &ref, 4);
+	}
+	for (uint32_t i = 0; i < m->nops; i++) {
+		const struct blob_op *op = &m->ops[i];
+		if (op->kind != BLOB_OP_LINEAR)
+			continue;
+		memcpy(img + ops[i].weight_offset, op->weight, (size_t)op->in * op->out * sizeof(float));
+		if (op->bias)
+			memcpy(img + ops[i].bias_offset, op->bias, (size_t)op->out * sizeof(float));
+	}
+	memcpy(img + h.ops_offset, ops, (size_t)m->nops * OP_SIZE);
+	memcpy(img, &h, sizeof h);
+	h.crc32 = crc32_update(0, img + CRC_FROM, (size_t)off - CRC_FROM);
+	memcpy(img, &h, sizeof h);
+	*size = (size_t)off;
+	return img;
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* fsync the directory holding `path`, so that the rename itself is durable. */
+static void sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+
+	if (n >= sizeof dir)
+		return;
+	if (n == 0) {
+		dir[0] = slash ? '/' : '.';
+		dir[1] = '\0';
+	} else {
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+int blob_write(const char *path, const struct blob_model *m, char *err, size_t errlen)
+{
+	char tmp[PATH_MAX];
+	unsigned char *img = NULL;
+	size_t size = 0;
+	int fd = -1, rc = -1, created = 0;
+
+	if (validate_model(m, err, errlen) < 0)
+		return -1;
+	img = build_image(m, &size, err, errlen);
+	if (!img)
+		return -1;
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path) >= sizeof tmp) {
+		fail(err, errlen, "%s: path too long", path);
+		goto out;
+	}
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		fail(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
+		goto out;
+	}
+	created = 1;
+	if (write_all(fd, img, size) < 0 || fsync(fd) < 0) {
+		fail(err, errlen, "%s: write: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, 0644) < 0 || close(fd) < 0) {
+		fd = -1;
+		fail(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		fail(err, errlen, "%s: rename: %s", path, strerror(errno));
+		goto out;
+	}
+	created = 0;
+	sync_dir(path);
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (created)
+		unlink(tmp);
+	free(img);
+	return rc;
+}

@@ -1,0 +1,183 @@
+/*
+ * fwd.c - forward pass over a mapped blob.
+ *
+ * Y = X W^T + b for the whole batch in one sgemm: the bias rows are copied
+ * into Y first and sgemm runs with beta = 1, so the bias costs no second
+ * pass.  W is read in place from the mapping ([out][in] row-major, so the
+ * call uses CblasTrans on it).
+ */
+#include "model/fwd.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int reserve(struct fwd_scratch *s, size_t floats)
+{
+	if (floats <= s->cap)
+		return 0;
+	if (floats > FWD_MAX_SCRATCH / sizeof(float))
+		return -1;
+	/* Grow geometrically so a stream of growing batches reallocates rarely. */
+	size_t cap = s->cap ? s->cap : 4096;
+	while (cap < floats)
+		cap = cap > FWD_MAX_SCRATCH / sizeof(float) / 2 ? FWD_MAX_SCRATCH / sizeof(float) : cap * 2;
+	for (int i = 0; i < 2; i++) {
+		float *p = NULL;
+		/* 64-byte alignment: what OpenBLAS kernels like for their panels. */
+		if (posix_memalign((void **)&p, 64, cap * sizeof(float)) != 0)
+			return -1;
+		free(s->buf[i]);
+		s->buf[i] = p;
+	}
+	s->cap = cap;
+	return 0;
+}
+
+static void linear(const struct blob_op *op, const float *x, float *y, size_t n)
+{
+	if (op->bias)
+		for (size_t r = 0; r < n; r++)
+			memcpy(y + r * op->out, op->bias, op->out * sizeof(float));
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)op->out,
+		    (blasint)op->in, 1.0f, x, (blasint)op->in, op->weight, (blasint)op->in,
+		    op->bias ? 1.0f : 0.0f, y, (blasint)op->out);
+}
+
+static void log_softmax_rows(float *y, size_t n, size_t w)
+{
+	for (size_t r = 0; r < n; r++) {
+		float *row = y + r * w;
+		float max = row[0];
+		for (size_t j = 1; j < w; j++)
+			if (row[j] > max)
+				max = row[j];
+		float sum = 0.0f;
+		for (size_t j = 0; j < w; j++)
+			sum += expf(row[j] - max);
+		float lse = logf(sum);
+		for (size_t j = 0; j < w; j++)
+			row[j] = row[j] - max - lse;
+	}
+}
+
+static void activate(const struct blob_op *op, float *y, size_t n)
+{
+	size_t len = n * op->out;
+	const float a = op->param;
+
+	switch (op->kind) {
+	case BLOB_OP_RELU:
+		for (size_t i = 0; i < len; i++)
+			y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+		break;
+	case BLOB_OP_LEAKY_RELU:
+		for (size_t i = 0; i < len; i++)
+			y[i] = y[i] > 0.0f ? y[i] : y[i] * a;
+		break;
+	case BLOB_OP_TANH:
+		for (size_t i = 0; i < len; i++)
+			y[i] = tanhf(y[i]);
+		break;
+	case BLOB_OP_SIGMOID:
+		for (size_t i = 0; i < len; i++)
+			y[i] = 1.0f / (1.0f + expf(-y[i]));
+		break;
+	case BLOB_OP_GELU:
+		for (size_t i = 0; i < len; i++)
+			y[i] = 0.5f * y[i] * (1.0f + erff(y[i] * (float)M_SQRT1_2));
+		break;
+	case BLOB_OP_GELU_TANH: {
+		const float k = 0.7978845608028654f;   /* sqrt(2/pi) */
+		for (size_t i = 0; i < len; i++) {
+			float v = y[i];
+			y[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+		}
+		break;
+	}
+	case BLOB_OP_ELU:
+		for (size_t i = 0; i < len; i++)
+			y[i] = y[i] > 0.0f ? y[i] : a * expm1f(y[i]);
+		break;
+	case BLOB_OP_SOFTMAX:
+		fwd_softmax_rows(y, n, op->out);
+		break;
+	case BLOB_OP_LOG_SOFTMAX:
+		log_softmax_rows(y, n, op->out);
+		break;
+	default:
+		break;
+	}
+}
+
+const float *fwd_run(const struct blob_model *m, const float *x, size_t n,
+		     struct fwd_scratch *s)
+{
+	size_t widest = 1;
+	for (uint32_t i = 0; i < m->nops; i++)
+		if (m->ops[i].out > widest)
+			widest = m->ops[i].out;
+	if (n == 0 || n > FWD_MAX_SCRATCH / sizeof(float) / widest || reserve(s, n * widest) < 0)
+		return NULL;
+
+	const float *in = x;
+	float *out = NULL;
+	int next = 0;
+	for (uint32_t i = 0; i < m->nops; i++) {
+		const struct blob_op *op = &m->ops[i];
+		if (op->kind == BLOB_OP_LINEAR) {
+			out = s->buf[next];
+			next ^= 1;
+			linear(op, in, out, n);
+		} else if (!out) {
+			/* An activation before any Linear: copy once, never touch x. */
+			out = s->buf[next];
+			next ^= 1;
+			memcpy(out, in, n * op->in * sizeof(float));
+		}
+		if (op->kind != BLOB_OP_LINEAR)
+			activate(op, out, n);
+		in = out;
+	}
+	return out;
+}
+
+void fwd_scratch_free(struct fwd_scratch *s)
+{
+	free(s->buf[0]);
+	free(s->buf[1]);
+	memset(s, 0, sizeof *s);
+}
+
+void fwd_softmax_rows(float *y, size_t n, size_t w)
+{
+	for (size_t r = 0; r < n; r++) {
+		float *row = y + r * w;
+		float max = row[0];
+		for (size_t j = 1; j < w; j++)
+			if (row[j] > max)
+				max = row[j];
+		float sum = 0.0f;
+		for (size_t j = 0; j < w; j++) {
+			row[j] = expf(row[j] - max);
+			sum += row[j];
+		}
+		for (size_t j = 0; j < w; j++)
+			row[j] /= sum;
+	}
+}
+
+size_t fwd_argmax(const float *row, size_t w)
+{
+	size_t best = 0;
+	for (size_t j = 1; j < w; j++)
+		if (row[j] > row[best])
+			best = j;
+	return best;
+}
+
+void fwd_set_threads(int n)
+{
+	openblas_set_num_threads(n < 1 ? 1 : n);
+}

@@ -1,0 +1,41 @@
+/*
+ * fwd.h - the forward pass: one cblas_sgemm per Linear op for the whole
+ * batch, activations in place, softmax and argmax on request.
+ */
+#ifndef SCOREPOINT_FWD_H
+#define SCOREPOINT_FWD_H
+
+#include <stddef.h>
+#include "model/blob.h"
+
+/* Two ping-pong buffers, reused across calls and grown only up to
+ * FWD_MAX_SCRATCH bytes each; the caller caps rows per request. */
+#define FWD_MAX_SCRATCH ((size_t)1 << 30)
+
+struct fwd_scratch {
+	float *buf[2];
+	size_t cap;        /* floats in each buffer */
+};
+
+/*
+ * Run m's ops over n rows of x ([n][m->input_width], row-major).  Returns
+ * the [n][m->output_width] result, which lives in s and stays valid until
+ * the next call with s; NULL when the scratch would exceed FWD_MAX_SCRATCH
+ * or cannot be allocated (the request fails, not the process).
+ */
+const float *fwd_run(const struct blob_model *m, const float *x, size_t n,
+		     struct fwd_scratch *s);
+
+void fwd_scratch_free(struct fwd_scratch *s);
+
+/* Row-wise softmax of y[n][w], in place, max-subtracted as torch does. */
+void fwd_softmax_rows(float *y, size_t n, size_t w);
+
+/* Index of the first largest value in row[0..w), as torch.argmax. */
+size_t fwd_argmax(const float *row, size_t w);
+
+/* OpenBLAS threads for this process (default 1: servers scale with
+ * processes).  Values below 1 mean 1. */
+void fwd_set_threads(int n);
+
+#endif
