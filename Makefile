@@ -10,6 +10,7 @@
 
 .SUFFIXES:
 .DELETE_ON_ERROR:
+.SECONDARY:
 SHELL := /bin/sh
 
 CC := gcc
@@ -25,10 +26,10 @@ OPT := -O2
 endif
 
 # Debian packages: to build, and to run the test suite.
-DEPS_BUILD := gcc make pkg-config libc6-dev libfcgi-dev libjsmn-dev libyaml-dev libopenblas-dev
+DEPS_BUILD := gcc make pkg-config libc6-dev libfcgi-dev libjsmn-dev libyaml-dev libopenblas-dev libssl-dev
 DEPS_TEST :=
 # pkg-config names (jsmn is a header-only library and ships no .pc file).
-PKGS := fcgi yaml-0.1 openblas
+PKGS := fcgi yaml-0.1 openblas libcrypto
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
 CFLAGS = -std=c11 $(OPT) -g $(WARN) $(SANFLAGS)
