@@ -1,0 +1,30 @@
+/*
+ * json.h - small helpers over jsmn tokens.  jsmn tokenizes; these walk the
+ * token array and decode strings strictly (jsmn is not a validator).
+ */
+#ifndef SCOREPOINT_JSON_H
+#define SCOREPOINT_JSON_H
+
+#include <stddef.h>
+#define JSMN_HEADER
+#include <jsmn.h>
+#undef JSMN_HEADER
+
+/* Index of the token after t[i] and all its children. */
+int json_skip(const jsmntok_t *t, int i);
+
+/* True when string token t[i] is exactly s (compares raw bytes). */
+int json_eq(const char *js, const jsmntok_t *t, int i, const char *s);
+
+/* In object t[obj], the value token of key `key`, or -1. */
+int json_get(const char *js, const jsmntok_t *t, int obj, const char *key);
+
+/*
+ * Decode string token t[i] (escapes, \uXXXX and surrogate pairs to UTF-8)
+ * into out[cap] with a terminating NUL.  Returns the length, or -1 for a bad
+ * escape, a raw control character, a lone surrogate, an embedded NUL or a
+ * result that does not fit.
+ */
+int json_string(const char *js, const jsmntok_t *t, int i, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * mlmodel.h - read an MLflow model directory: its MLmodel file (YAML, with
+ * libyaml), the torch.save file it points at, and its signature.
+ */
+#ifndef SCOREPOINT_MLMODEL_H
+#define SCOREPOINT_MLMODEL_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MLMODEL_MAX_BYTES (4u << 20)    /* an MLmodel larger than this is refused */
+
+struct mlmodel {
+	char model_path[PATH_MAX];   /* the torch.save file to convert */
+	int pyfunc_wrapper;          /* 1: python_function-only, model under artifacts/ */
+	char **columns;              /* input ColSpec names in order, or NULL */
+	uint32_t ncolumns;
+	uint32_t input_width;        /* from an input TensorSpec, 0 when unknown */
+	uint32_t output_width;       /* from the output TensorSpec, 0 when unknown */
+};
+
+/*
+ * Read the MLflow model directory `dir`.  Follows flavors.pytorch.model_data
+ * (a directory holding model.pth, or a file), or for a pyfunc wrapper the
+ * first artifacts entry that is a .pth/.pt file or an MLflow pytorch model
+ * directory.  Returns 0, or -1 with one line in err naming the file, the
+ * line where there is one, and what is wrong.  Free with mlmodel_free().
+ */
+int mlmodel_load(const char *dir, struct mlmodel *m, char *err, size_t errlen);
+void mlmodel_free(struct mlmodel *m);
+
+/* True when `path` is a directory holding an MLmodel file. */
+int mlmodel_is_dir(const char *path);
+
+#endif
