@@ -10,10 +10,11 @@
 
 int json_skip(const jsmntok_t *t, int i)
 {
-	/* Children follow their parent in document order; count what's left. */
+	/* Children follow their parent in document order; count what's left.
+	 * jsmn gives an object one child per key and each key its value. */
 	int pending = 1;
 	while (pending > 0) {
-		pending += (t[i].type == JSMN_OBJECT) ? 2 * t[i].size : t[i].size;
+		pending += t[i].size;
 		pending--;
 		i++;
 	}
@@ -35,7 +36,7 @@ int json_get(const char *js, const jsmntok_t *t, int obj, const char *key)
 	for (int n = 0; n < t[obj].size; n++) {
 		if (json_eq(js, t, k, key))
 			return k + 1;
-		k = json_skip(t, k + 1);
+		k = json_skip(t, k);
 	}
 	return -1;
 }
