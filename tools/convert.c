@@ -1,0 +1,246 @@
+/*
+ * convert.c - input detection, signature checks, labels and digest around
+ * pth_load() and blob_write().
+ */
+#include "tools/convert.h"
+#include "tools/mlmodel.h"
+#include "tools/pth.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define LABELS_MAX_BYTES (1u << 20)
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static void free_strings(char **v, uint32_t n)
+{
+	for (uint32_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The text of a labels file, or a copy of a comma list; *sep says which. */
+static char *labels_text(const char *arg, char *sep, char *err, size_t errlen)
+{
+	struct stat st;
+
+	*sep = ',';
+	if (stat(arg, &st) < 0 || !S_ISREG(st.st_mode))
+		return strdup(arg);
+	*sep = '\n';
+	if (st.st_size > (off_t)LABELS_MAX_BYTES) {
+		fail(err, errlen, "%s: labels file larger than 1 MiB", arg);
+		return NULL;
+	}
+	FILE *f = fopen(arg, "rb");
+	char *text = f ? calloc(1, (size_t)st.st_size + 1) : NULL;
+	if (!text || fread(text, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
+		fail(err, errlen, "%s: %s", arg, errno ? strerror(errno) : "cannot read");
+		free(text);
+		text = NULL;
+	}
+	if (f)
+		fclose(f);
+	return text;
+}
+
+/* Split a labels argument into a malloc'd array of *n strings. */
+static char **read_labels(const char *arg, uint32_t *n, char *err, size_t errlen)
+{
+	char sep, *save = NULL;
+	char *text = labels_text(arg, &sep, err, errlen);
+	char **v = NULL;
+	uint32_t k = 0;
+
+	if (!text)
+		return NULL;
+	size_t cap = 1;
+	for (char *p = text; *p; p++)
+		cap += *p == sep;
+	v = calloc(cap, sizeof *v);
+	const char *seps = sep == '\n' ? "\r\n" : ",";
+	for (char *tok = strtok_r(text, seps, &save); v && tok; tok = strtok_r(NULL, seps, &save)) {
+		if (strlen(tok) > BLOB_MAX_STRING || k >= BLOB_MAX_LABELS) {
+			fail(err, errlen, "--labels %s: a label is longer than %d bytes or there are too many",
+			     arg, BLOB_MAX_STRING);
+			goto bad;
+		}
+		if (!(v[k] = strdup(tok)))
+			goto bad;
+		k++;
+	}
+	free(text);
+	if (!v || k == 0) {
+		fail(err, errlen, "--labels %s: no labels found", arg);
+		free(v);
+		return NULL;
+	}
+	*n = k;
+	return v;
+bad:
+	free_strings(v, k);
+	free(text);
+	return NULL;
+}
+
+static int sha256_file(const char *path, char *out, size_t outlen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], buf[1 << 16];
+	unsigned int mdlen = 0;
+	size_t n;
+	FILE *f = fopen(path, "rb");
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int rc = -1;
+
+	if (!f || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
+		goto out;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+		EVP_DigestUpdate(ctx, buf, n);
+	if (ferror(f) || !EVP_DigestFinal_ex(ctx, md, &mdlen) || outlen < 8 + 2 * (size_t)mdlen)
+		goto out;
+	memcpy(out, "sha256:", 7);
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+	rc = 0;
+out:
+	if (f)
+		fclose(f);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+/* The model name from the input path: base name without its extension. */
+static void default_name(const char *input, char *out, size_t len)
+{
+	size_t n = strlen(input);
+	while (n > 1 && input[n - 1] == '/')
+		n--;
+	size_t start = n;
+	while (start > 0 && input[start - 1] != '/')
+		start--;
+	size_t k = n - start < len ? n - start : len - 1;
+	memcpy(out, input + start, k);
+	out[k] = '\0';
+	char *dot = strrchr(out, '.');
+	if (dot && dot != out)
+		*dot = '\0';
+}
+
+/* The signature, where there is one, must describe the model found. */
+static int check_signature(const char *input, const struct mlmodel *ml, const struct blob_model *bm,
+			   char *err, size_t errlen)
+{
+	if (ml->ncolumns && ml->ncolumns != bm->input_width)
+		return fail(err, errlen, "%s: the signature lists %u input columns but the model reads %u",
+			    input, ml->ncolumns, bm->input_width);
+	if (ml->input_width && ml->input_width != bm->input_width)
+		return fail(err, errlen, "%s: the signature's input tensor has %u values per row but the model reads %u",
+			    input, ml->input_width, bm->input_width);
+	if (ml->output_width && ml->output_width != bm->output_width)
+		return fail(err, errlen, "%s: the signature's output has %u values per row but the model gives %u",
+			    input, ml->output_width, bm->output_width);
+	return 0;
+}
+
+int convert_model(const char *input, const char *output, const struct convert_opts *o,
+		  char *notes, size_t notes_len, char *err, size_t errlen)
+{
+	char digest[80], name[256];
+	struct mlmodel ml;
+	struct pth_model pm;
+	struct blob_model bm;
+	struct stat st;
+	char **labels = NULL;
+	uint32_t nlabels = 0;
+	const char *pth_path = input;
+	int rc = -1, have_pm = 0;
+
+	memset(&ml, 0, sizeof ml);
+	memset(&bm, 0, sizeof bm);
+	if (notes_len)
+		notes[0] = '\0';
+	if (mlmodel_is_dir(input)) {
+		if (mlmodel_load(input, &ml, err, errlen) < 0)
+			goto out;
+		pth_path = ml.model_path;
+		if (ml.pyfunc_wrapper && !o->labels && o->postprocess < 0) {
+			fail(err, errlen,
+			     "%s is an MLflow pyfunc wrapper: its predict() lives in python_model.pkl and is "
+			     "Python, which scorepoint cannot run. The PyTorch model it wraps (%s) can be served: "
+			     "say what the wrapper returns with --postprocess logits|probabilities|labels and, "
+			     "for labels, --labels FILE|\"a,b,...\"", input, ml.model_path);
+			goto out;
+		}
+	} else if (stat(input, &st) == 0 && S_ISDIR(st.st_mode)) {
+		fail(err, errlen, "%s: a directory without an MLmodel file", input);
+		goto out;
+	}
+	if (pth_load(pth_path, o->arch, &pm, err, errlen) < 0)
+		goto out;
+	have_pm = 1;
+	if (notes_len)
+		snprintf(notes, notes_len, "%s", pm.notes);
+
+	bm.nops = pm.nops;
+	for (uint32_t i = 0; i < pm.nops; i++) {
+		const struct pth_op *p = &pm.ops[i];
+		bm.ops[i] = (struct blob_op){ p->kind, p->in, p->out, p->param, p->weight, p->bias };
+	}
+	bm.input_width = pm.ops[0].in;
+	bm.output_width = pm.ops[pm.nops - 1].out;
+	if (check_signature(input, &ml, &bm, err, errlen) < 0)
+		goto out;
+	bm.ncolumns = ml.ncolumns;
+	bm.columns = (const char **)ml.columns;
+	if (o->labels) {
+		if (!(labels = read_labels(o->labels, &nlabels, err, errlen)))
+			goto out;
+		if (nlabels != bm.output_width) {
+			fail(err, errlen, "--labels gives %u labels but the model has %u outputs",
+			     nlabels, bm.output_width);
+			goto out;
+		}
+		bm.nlabels = nlabels;
+		bm.labels = (const char **)labels;
+	}
+	/* The tutorial's wrapper returns label names; a plain model, logits. */
+	bm.postprocess = o->postprocess >= 0 ? (uint32_t)o->postprocess :
+			 (ml.pyfunc_wrapper && labels) ? BLOB_POST_LABELS : BLOB_POST_LOGITS;
+	if (bm.postprocess == BLOB_POST_LABELS && !labels) {
+		fail(err, errlen, "--postprocess labels needs --labels FILE|\"a,b,...\"");
+		goto out;
+	}
+	if (sha256_file(pth_path, digest, sizeof digest) < 0) {
+		fail(err, errlen, "%s: cannot read it for its digest", pth_path);
+		goto out;
+	}
+	default_name(input, name, sizeof name);
+	bm.name = o->name ? o->name : name;
+	bm.version = o->version ? o->version : "1";
+	bm.source_digest = digest;
+	rc = blob_write(output, &bm, err, errlen);
+out:
+	if (have_pm)
+		pth_free(&pm);
+	mlmodel_free(&ml);
+	free_strings(labels, nlabels);
+	return rc;
+}

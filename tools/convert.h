@@ -1,0 +1,28 @@
+/*
+ * convert.h - one model file or MLflow directory in, one blob out.  Shared
+ * by pth2blob and the scorepoint CLI's `model create`.
+ */
+#ifndef SCOREPOINT_CONVERT_H
+#define SCOREPOINT_CONVERT_H
+
+#include <stddef.h>
+#include "model/blob.h"
+
+struct convert_opts {
+	const char *name;       /* NULL: INPUT's base name without extension */
+	const char *version;    /* NULL: "1" */
+	const char *labels;     /* NULL, a file with one label per line, or "a,b,..." */
+	const char *arch;       /* NULL or "linear,relu,linear" for a bare state_dict */
+	int postprocess;        /* enum blob_post, or -1 for the default */
+};
+
+/*
+ * Convert `input` (a torch.save file, an MLflow pytorch directory or an
+ * MLflow pyfunc wrapper directory) into the blob `output`, written
+ * atomically.  Assumptions and warnings go to notes, one per line.  Returns
+ * 0, or -1 with one message in err and no output file written.
+ */
+int convert_model(const char *input, const char *output, const struct convert_opts *o,
+		  char *notes, size_t notes_len, char *err, size_t errlen);
+
+#endif
