@@ -5,6 +5,7 @@
 #   make test SAN=1   the same suite built with ASan + UBSan (build/san)
 #   make deps         install (as root) or list the missing Debian packages
 #   make fixtures     re-train the fixture models (needs python3-torch; slow)
+#   make bench-convert  pth2blob time against model size
 #
 # Everything built lands under build/, which git ignores.
 
@@ -94,6 +95,12 @@ build-tests: $(PROGRAMS) $(UNIT_TESTS)
 
 fixtures:
 	@sh tools/make_fixtures.sh
+
+# Conversion speed against model size (see bench/convert.sh).
+.PHONY: bench-convert
+bench-convert: deps
+	@$(MAKE) --no-print-directory all
+	@sh bench/convert.sh $(BUILD)
 
 clean:
 	rm -rf build
