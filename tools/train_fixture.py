@@ -88,7 +88,7 @@ MODEL2_ARCH = "linear,tanh,linear,gelu,linear"
 # emulated; the identifiers MLflow draws at random (model_uuid) or from the
 # clock (utc_time_created) are fixed so that reruns give identical files.
 MLFLOW_VERSION = "2.9.2"
-UTC_TIME_CREATED = "2024-01-15 12:00:00.000000"
+UTC_TIME_CREATED = "2024-01-15 14:03:27.418263"
 PICKLE_MODULE_NAME = "mlflow.pytorch.pickle_module"
 UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "scorepoint/fixtures")
 
