@@ -6,6 +6,7 @@
 #include "tests/unit/unit.h"
 #include "tools/zip.h"
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -580,6 +581,64 @@ static void test_name_for_msg(void)
 	CHECK_STR(out, "abcd...");
 }
 
+/* Every fixture under fixtures/pth that is a zip opens cleanly, and its
+ * entries are 64-byte aligned as torch's writer makes them. */
+static void test_fixtures(void)
+{
+	DIR *d = opendir("fixtures/pth");
+	struct dirent *de;
+	int seen = 0;
+
+	if (d == NULL) {
+		printf("#   fixtures/pth missing\n");
+		CHECK(0);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char path[512], err[256];
+		struct zip zp;
+		size_t i;
+		int rc;
+
+		if (strstr(de->d_name, ".pth") == NULL &&
+		    strstr(de->d_name, ".pt") == NULL)
+			continue;
+		snprintf(path, sizeof path, "fixtures/pth/%s", de->d_name);
+		rc = zip_open(&zp, path, err, sizeof err);
+		if (strncmp(de->d_name, "legacy", 6) == 0) {
+			CHECK_INT(rc, -1);
+			CHECK_CONTAINS(err, "legacy (pre-1.6)");
+			continue;
+		}
+		CHECKF(rc == 0, "%s: %s", path, err);
+		if (rc != 0)
+			continue;
+		seen++;
+		if (strncmp(de->d_name, "evil", 4) != 0 &&
+		    strncmp(de->d_name, "bigendian", 9) != 0)
+			for (i = 0; i < zp.nentries; i++)
+				CHECKF(zp.entries[i].data_offset % 64 == 0,
+				       "%s: entry %zu", path, i);
+		if (strncmp(de->d_name, "script", 6) == 0) {
+			CHECK_INT(zip_check_torch_save(&zp, err, sizeof err), -1);
+			CHECK_CONTAINS(err, "TorchScript");
+		} else {
+			const struct zip_entry *e = zip_record(&zp, "data.pkl");
+			const unsigned char *p;
+			CHECKF(zip_check_torch_save(&zp, err, sizeof err) == 0,
+			       "%s: %s", path, err);
+			CHECK(e != NULL);
+			if (e) {
+				CHECK_INT(zip_data(&zp, e, &p, err, sizeof err), 0);
+				CHECK_INT(p[0], 0x80);
+			}
+		}
+		zip_close(&zp);
+	}
+	closedir(d);
+	CHECK(seen >= 10);
+}
+
 int main(void)
 {
 	RUN(test_crc32);
@@ -597,5 +656,6 @@ int main(void)
 	RUN(test_sniff);
 	RUN(test_mutations);
 	RUN(test_name_for_msg);
+	RUN(test_fixtures);
 	return unit_done();
 }
