@@ -38,13 +38,19 @@ struct pth_model {
 
 /*
  * Read the torch.save file at `path`.  `arch` is NULL or a comma-separated
- * op list ("linear,relu,linear") used for a bare state_dict.  On failure
+ * op list ("linear,relu,linear") used for a bare state_dict; "leaky_relu:0.2"
+ * and "elu:0.7" give those ops their parameter (defaults 0.01 and 1.0).  On failure
  * returns -1 and writes one line, without a trailing newline, into err
  * (e.g. "sequence.3: torch.nn.modules.conv.Conv2d is not supported").
  * On success the caller owns *m and frees it with pth_free().
  */
 int pth_load(const char *path, const char *arch, struct pth_model *m,
 	     char *err, size_t errlen);
+
+/* The same from the bytes of a .pth file in memory (buf is only read
+ * during the call); for tests and fuzzing. */
+int pth_load_mem(const void *buf, size_t len, const char *arch,
+		 struct pth_model *m, char *err, size_t errlen);
 void pth_free(struct pth_model *m);
 
 #endif
