@@ -796,7 +796,7 @@ static int refuse_call(struct vm *vm, const struct pkl_node *fn)
 		return fail(vm, "refusing to call the result of %s.%s(...)",
 			    fn->u.call.fn->u.global.module,
 			    fn->u.call.fn->u.global.name);
-	return fail(vm, "refusing to call a %s", pkl_kind_name(fn->kind));
+	return fail(vm, "refusing to call %s", pkl_kind_name(fn->kind));
 }
 
 static struct pkl_node *make_call(struct vm *vm, enum pkl_kind kind,
@@ -822,7 +822,7 @@ static int op_reduce(struct vm *vm)
 	if (args == NULL || (fn = pop(vm)) == NULL)
 		return -1;
 	if (args->kind != PKL_TUPLE)
-		return fail(vm, "REDUCE arguments are a %s, not a tuple",
+		return fail(vm, "REDUCE arguments are %s, not a tuple",
 			    pkl_kind_name(args->kind));
 	if (fn->kind == PKL_CALL && fn->u.call.fn->kind == PKL_GLOBAL &&
 	    fn->u.call.fn->u.global.what == PKL_G_CP_BUILTIN_TYPE)
@@ -885,7 +885,7 @@ static int new_object(struct vm *vm, struct pkl_node *cls,
 	int ok = 0;
 
 	if (args->kind != PKL_TUPLE)
-		return fail(vm, "%s arguments are a %s, not a tuple",
+		return fail(vm, "%s arguments are %s, not a tuple",
 			    op_name(vm->op), pkl_kind_name(args->kind));
 	if (cls->kind == PKL_GLOBAL)
 		ok = cls->u.global.what == PKL_G_CLASS ||
@@ -897,7 +897,7 @@ static int new_object(struct vm *vm, struct pkl_node *cls,
 			return fail(vm, "refusing %s of %s.%s: not a class",
 				    op_name(vm->op), cls->u.global.module,
 				    cls->u.global.name);
-		return fail(vm, "refusing %s of a %s: not a class",
+		return fail(vm, "refusing %s of %s: not a class",
 			    op_name(vm->op), pkl_kind_name(cls->kind));
 	}
 	return push(vm, make_call(vm, PKL_OBJECT, cls, args));
@@ -918,7 +918,7 @@ static int op_build(struct vm *vm)
 		/* OrderedDict attributes such as a state_dict's _metadata. */
 		return 0;
 	default:
-		return fail(vm, "BUILD on a %s", pkl_kind_name(t->kind));
+		return fail(vm, "BUILD on %s", pkl_kind_name(t->kind));
 	}
 }
 
@@ -937,7 +937,7 @@ static struct pkl_node *dict_target(struct vm *vm, struct pkl_node *t)
 		}
 		return t->u.call.items;
 	}
-	fail(vm, "%s on a %s", op_name(vm->op), pkl_kind_name(t->kind));
+	fail(vm, "%s on %s", op_name(vm->op), pkl_kind_name(t->kind));
 	return NULL;
 }
 
@@ -953,7 +953,7 @@ static struct pkl_node *list_target(struct vm *vm, struct pkl_node *t)
 		}
 		return t->u.call.list;
 	}
-	fail(vm, "%s on a %s", op_name(vm->op), pkl_kind_name(t->kind));
+	fail(vm, "%s on %s", op_name(vm->op), pkl_kind_name(t->kind));
 	return NULL;
 }
 
@@ -1153,7 +1153,7 @@ static int step(struct vm *vm, int *done)
 		    (a = pop(vm)) == NULL)
 			return -1;
 		if (c->kind != PKL_DICT)
-			return fail(vm, "NEWOBJ_EX keyword arguments are a %s",
+			return fail(vm, "NEWOBJ_EX keyword arguments are %s",
 				    pkl_kind_name(c->kind));
 		return new_object(vm, a, b);
 	case 'b':
@@ -1247,21 +1247,21 @@ const char *pkl_kind_name(enum pkl_kind kind)
 {
 	switch (kind) {
 	case PKL_NONE: return "None";
-	case PKL_BOOL: return "bool";
-	case PKL_INT: return "int";
-	case PKL_FLOAT: return "float";
-	case PKL_STR: return "str";
-	case PKL_BYTES: return "bytes";
-	case PKL_TUPLE: return "tuple";
-	case PKL_LIST: return "list";
-	case PKL_DICT: return "dict";
-	case PKL_SET: return "set";
-	case PKL_GLOBAL: return "global";
-	case PKL_CALL: return "call result";
-	case PKL_OBJECT: return "object";
-	case PKL_PERSID: return "persistent id";
+	case PKL_BOOL: return "a bool";
+	case PKL_INT: return "an int";
+	case PKL_FLOAT: return "a float";
+	case PKL_STR: return "a str";
+	case PKL_BYTES: return "a bytes value";
+	case PKL_TUPLE: return "a tuple";
+	case PKL_LIST: return "a list";
+	case PKL_DICT: return "a dict";
+	case PKL_SET: return "a set";
+	case PKL_GLOBAL: return "a global";
+	case PKL_CALL: return "a call result";
+	case PKL_OBJECT: return "an object";
+	case PKL_PERSID: return "a persistent id";
 	}
-	return "value";
+	return "a value";
 }
 
 const struct pkl_node *pkl_dict_get(const struct pkl_node *dict,

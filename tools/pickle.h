@@ -144,7 +144,7 @@ int pkl_parse_ex(const void *buf, size_t len, const struct pkl_limits *lim,
 		 struct pkl_doc *doc, char *err, size_t errlen);
 void pkl_free(struct pkl_doc *doc);
 
-/* "dict", "tuple", ... for messages. */
+/* "a dict", "an int", "None", ... for messages. */
 const char *pkl_kind_name(enum pkl_kind kind);
 
 /* In a DICT, the value of the last str key equal to key; NULL if none. */

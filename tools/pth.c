@@ -21,6 +21,8 @@
 
 #define PTH_MAX_DIMS 8
 #define PTH_MAX_DEPTH 32              /* modules nested in modules */
+#define PTH_MAX_VISITS 1024           /* modules walked, shared ones each time */
+#define PTH_MAX_ATTRS 1024            /* entries of one module's dicts */
 #define PTH_MAX_FLOATS (1u << 28)     /* all tensors together: 1 GiB of f32 */
 #define PTH_MAX_CKPT_DEPTH 4          /* {'model': {'state_dict': ...}} */
 #define PTH_MAX_GROUPS (2 * BLOB_MAX_OPS)  /* layers in a state_dict */
@@ -50,6 +52,7 @@ struct ctx {
 	struct storage *st;
 	size_t nst, stcap;
 	uint64_t floats;              /* produced so far, against PTH_MAX_FLOATS */
+	unsigned visits;              /* modules walked, against PTH_MAX_VISITS */
 	struct pth_model *m;
 	char *err;
 	size_t errlen;
@@ -98,7 +101,7 @@ static int join(struct ctx *c, char *out, const char *path,
 	int n;
 
 	if (key->kind != PKL_STR)
-		return fail(c, "%s: a child module is named by a %s, not a string",
+		return fail(c, "%s: a child module is named by %s, not a string",
 			    shown(path), pkl_kind_name(key->kind));
 	n = path[0] ? snprintf(out, PTH_PATH_MAX, "%s.%s", path, key->u.str.s)
 		    : snprintf(out, PTH_PATH_MAX, "%s", key->u.str.s);
@@ -173,7 +176,7 @@ static int get_storage(struct ctx *c, const struct pkl_node *pers,
 	size_t i, t;
 
 	if (pers->kind != PKL_PERSID)
-		return fail(c, "%s: tensor storage is a %s, not a persistent id",
+		return fail(c, "%s: tensor storage is %s, not a persistent id",
 			    shown(path), pkl_kind_name(pers->kind));
 	pid = pers->u.persid.pid;
 	if (pid->kind != PKL_TUPLE || pid->u.seq.n < 5 ||
@@ -341,9 +344,9 @@ static int tensor_args(struct ctx *c, const struct pkl_node *n,
 
 		if (n->kind != PKL_CALL || n->u.call.fn->kind != PKL_GLOBAL) {
 			if (n->kind == PKL_OBJECT && pkl_class_name(n, cls, sizeof cls) == 0)
-				return fail(c, "%s: expected a tensor, found a %s",
-					    shown(path), cls);
-			return fail(c, "%s: expected a tensor, found a %s",
+				return fail(c, "%s: expected a tensor, found an "
+					    "instance of %s", shown(path), cls);
+			return fail(c, "%s: expected a tensor, found %s",
 				    shown(path), pkl_kind_name(n->kind));
 		}
 		a = n->u.call.args;
@@ -392,7 +395,7 @@ static int get_dims(struct ctx *c, const struct pkl_node *t, const char *path,
 	size_t i;
 
 	if (t->kind != PKL_TUPLE)
-		return fail(c, "%s: tensor %s is a %s, not a tuple", shown(path),
+		return fail(c, "%s: tensor %s is %s, not a tuple", shown(path),
 			    what, pkl_kind_name(t->kind));
 	if (t->u.seq.n > PTH_MAX_DIMS)
 		return fail(c, "%s: tensor has %zu dimensions (at most %d)",
@@ -776,7 +779,7 @@ static int do_children(struct ctx *c, const struct pkl_node *mod,
 	size_t i, n = 0;
 
 	if (kids != NULL && kids->kind != PKL_DICT && kids->kind != PKL_NONE)
-		return fail(c, "%s: _modules is a %s", shown(path),
+		return fail(c, "%s: _modules is %s", shown(path),
 			    pkl_kind_name(kids->kind));
 	if (kids != NULL && kids->kind == PKL_DICT)
 		for (i = 0; i + 1 < kids->u.dict.n; i += 2)
@@ -794,6 +797,53 @@ static int do_children(struct ctx *c, const struct pkl_node *mod,
 		if (join(c, sub, path, kids->u.dict.v[i]) != 0 ||
 		    walk(c, child, sub, depth + 1) != 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* Lookups scan dicts; bound their size so that walking stays cheap. */
+static int too_many_attrs(const struct pkl_node *mod)
+{
+	static const char *const dicts[] = { "_parameters", "_buffers",
+					     "_modules" };
+	const struct pkl_node *d = pkl_object_dict(mod);
+	size_t i;
+
+	if (d->u.dict.n / 2 > PTH_MAX_ATTRS)
+		return 1;
+	for (i = 0; i < 3; i++) {
+		const struct pkl_node *v = pkl_dict_get(d, dicts[i]);
+		if (v != NULL && v->kind == PKL_DICT &&
+		    v->u.dict.n / 2 > PTH_MAX_ATTRS)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A class cloudpickle saved by value whose bases include nn.Sequential and
+ * whose class dict defines no forward(): it runs as a Sequential.
+ */
+static int byvalue_sequential(const struct pkl_node *mod)
+{
+	const struct pkl_node *cls = mod->u.call.fn, *bases, *st;
+	size_t i;
+
+	if (!pkl_is_call_of(cls, PKL_G_CP_SKELETON) ||
+	    cls->u.call.args->u.seq.n < 3)
+		return 0;
+	bases = cls->u.call.args->u.seq.v[2];
+	st = cls->u.call.state;
+	if (bases->kind != PKL_TUPLE || st == NULL || st->kind != PKL_TUPLE ||
+	    st->u.seq.n < 1 || st->u.seq.v[0]->kind != PKL_DICT ||
+	    pkl_dict_get(st->u.seq.v[0], "forward") != NULL)
+		return 0;
+	for (i = 0; i < bases->u.seq.n; i++) {
+		const struct pkl_node *b = bases->u.seq.v[i];
+		if (b->kind == PKL_GLOBAL &&
+		    strcmp(b->u.global.module, "torch.nn.modules.container") == 0 &&
+		    strcmp(b->u.global.name, "Sequential") == 0)
+			return 1;
 	}
 	return 0;
 }
@@ -822,17 +872,34 @@ static int walk(struct ctx *c, const struct pkl_node *mod, const char *path,
 	if (depth > PTH_MAX_DEPTH)
 		return fail(c, "%s: modules nested deeper than %d (a cycle?)",
 			    shown(path), PTH_MAX_DEPTH);
+	/* Shared submodules are walked each time they are used; a DAG of
+	 * them must not make that exponential. */
+	if (++c->visits > PTH_MAX_VISITS)
+		return fail(c, "%s: more than %d module visits", shown(path),
+			    PTH_MAX_VISITS);
 	if (mod->kind != PKL_OBJECT || pkl_class_name(mod, cls, sizeof cls) != 0)
-		return fail(c, "%s: expected an nn.Module, found a %s",
+		return fail(c, "%s: expected an nn.Module, found %s",
 			    shown(path), pkl_kind_name(mod->kind));
 	if (pkl_object_dict(mod) == NULL)
 		return fail(c, "%s: %s has no attribute dict", shown(path), cls);
+	if (too_many_attrs(mod))
+		return fail(c, "%s: %s has more than %d attributes", shown(path),
+			    cls, PTH_MAX_ATTRS);
 	if (has_hooks(mod))
 		return fail(c, "%s: %s has forward hooks, which cannot be "
 			    "converted", shown(path), cls);
 	if (strncmp(cls, NN, strlen(NN)) != 0) {
+		if (!strcmp(cls, "torch.nn.parallel.data_parallel.DataParallel") ||
+		    !strcmp(cls, "torch.nn.parallel.distributed."
+				 "DistributedDataParallel"))
+			return do_children(c, mod, path, cls, depth, 0);
 		if (strncmp(cls, "torch.", 6) == 0)
 			return fail(c, "%s: %s is not supported", shown(path), cls);
+		if (byvalue_sequential(mod)) {
+			note(c, "%s: %s is an nn.Sequential subclass without its own "
+			     "forward(); run as a Sequential", shown(path), cls);
+			return do_children(c, mod, path, cls, depth, 0);
+		}
 		return do_children(c, mod, path, cls, depth, 1);
 	}
 	if (!strcmp(cls, NN "container.Sequential") ||
@@ -948,11 +1015,11 @@ static int group_tensors(struct ctx *c, const struct pkl_node *sd,
 		struct group *cur;
 
 		if (k->kind != PKL_STR || strlen(k->u.str.s) != k->u.str.len)
-			return fail(c, "state_dict key is a %s, not a string",
+			return fail(c, "state_dict key is %s, not a string",
 				    pkl_kind_name(k->kind));
 		key = k->u.str.s;
 		if (!is_tensorish(v))
-			return fail(c, "state_dict entry '%.100s' is a %s, not a "
+			return fail(c, "state_dict entry '%.100s' is %s, not a "
 				    "tensor", key, pkl_kind_name(v->kind));
 		dot = strrchr(key, '.');
 		leaf = dot ? dot + 1 : key;
@@ -1156,7 +1223,7 @@ static int load_root(struct ctx *c, const struct pkl_node *root,
 		return walk(c, root, "", 0);
 	}
 	if (root->kind != PKL_DICT)
-		return fail(c, "top-level object is a %s, not an nn.Module or a "
+		return fail(c, "top-level object is %s, not an nn.Module or a "
 			    "state_dict", pkl_kind_name(root->kind));
 	if (root->u.dict.n == 0)
 		return fail(c, "empty state_dict");

@@ -413,9 +413,9 @@ static void test_refuse_calls(void)
 			"X\x02\x00\x00\x00os\x85R)R."), -1);
 	CHECK_CONTAINS(err, "refusing to call the result of cloudpickle.cloudpickle.subimport(...)");
 	CHECK_INT(PARSE("\x80\x02K\x01)R."), -1);
-	CHECK_CONTAINS(err, "refusing to call a int");
+	CHECK_CONTAINS(err, "refusing to call an int");
 	CHECK_INT(PARSE("\x80\x02" "ccollections\nOrderedDict\nK\x01R."), -1);
-	CHECK_CONTAINS(err, "REDUCE arguments are a int, not a tuple");
+	CHECK_CONTAINS(err, "REDUCE arguments are an int, not a tuple");
 	/* NEWOBJ needs a class */
 	CHECK_INT(PARSE("\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n)\x81."), -1);
 	CHECK_CONTAINS(err, "refusing NEWOBJ of torch._utils._rebuild_tensor_v2: not a class");
@@ -456,7 +456,7 @@ static void test_misuse(void)
 	CHECK_INT(PARSE("\x80\x02]K\x01K\x02s."), -1);
 	CHECK_CONTAINS(err, "SETITEM on a list");
 	CHECK_INT(PARSE("\x80\x02K\x01}b."), -1);
-	CHECK_CONTAINS(err, "BUILD on a int");
+	CHECK_CONTAINS(err, "BUILD on an int");
 	CHECK_INT(PARSE("\x80\x02]K\x01\x90."), -1);
 	CHECK_CONTAINS(err, "ADDITEMS without a MARK");
 	CHECK_INT(PARSE("\x80\x02K\x01"), -1);

@@ -859,6 +859,80 @@ static void test_module_errors(void)
 	CHECK_STR(err, "64: more than 64 ops");
 }
 
+static void test_walk_caps(void)
+{
+	static struct pb p;
+	int level;
+
+	/* A DAG: each level's two children are the level below; 2^12 visits
+	 * of an Identity would be exponential without the cap. */
+	begin(&p);
+	module_begin(&p, "torch.nn.modules.linear", "Identity");
+	module_end(&p);
+	op(&p, 'q');
+	op(&p, 0);
+	op(&p, '0');
+	for (level = 1; level <= 12; level++) {
+		module_begin(&p, "torch.nn.modules.container", "Sequential");
+		str(&p, "_modules");
+		odict(&p);
+		op(&p, '(');
+		str(&p, "a");
+		op(&p, 'h');
+		op(&p, (level - 1) & 0xff);
+		str(&p, "b");
+		op(&p, 'h');
+		op(&p, (level - 1) & 0xff);
+		op(&p, 'u');
+		module_end(&p);
+		op(&p, 'q');
+		op(&p, level & 0xff);
+		if (level < 12)
+			op(&p, '0');
+	}
+	CHECK_INT(load_pickle(&p, NULL, NULL, NULL), -1);
+	CHECK_CONTAINS(err, "more than 1024 module visits");
+
+	/* a module dict too large to scan cheaply */
+	begin(&p);
+	module_begin(&p, "torch.nn.modules.container", "Sequential");
+	str(&p, "_modules");
+	odict(&p);
+	op(&p, '(');
+	for (level = 0; level < 1025; level++) {
+		char k[8];
+		snprintf(k, sizeof k, "%d", level);
+		str(&p, k);
+		op(&p, 'N');
+	}
+	op(&p, 'u');
+	module_end(&p);
+	CHECK_INT(load_pickle(&p, NULL, NULL, NULL), -1);
+	CHECK_STR(err, "(root): torch.nn.modules.container.Sequential has more "
+		  "than 1024 attributes");
+}
+
+/* DataParallel wrappers are containers of their 'module'. */
+static void test_data_parallel(void)
+{
+	static struct pb p;
+	struct tspec w = { .key = "0", .numel = 6, .nd = 2,
+			   .size = { 2, 3 }, .stride = { 3, 1 } };
+
+	begin(&p);
+	module_begin(&p, "torch.nn.parallel.data_parallel", "DataParallel");
+	str(&p, "_modules");
+	odict(&p);
+	str(&p, "module");
+	linear(&p, &w);
+	op(&p, 's');
+	module_end(&p);
+	CHECKF(load_pickle(&p, NULL, NULL, NULL) == 0, "%s", err);
+	CHECK_STR(m.ops[0].path, "module");
+	CHECK_STR(m.root_class, "torch.nn.parallel.data_parallel.DataParallel");
+	pth_free(&m);
+}
+
 static void test_root_errors(void)
 {
 	static struct pb p;
@@ -1096,11 +1170,89 @@ static void test_project_fixtures(void)
 		     "linear,tanh,linear,gelu,linear", m2, 4, 0);
 	CHECK_INT(pth_load("fixtures/model2_f64.pth", NULL, &m, err, sizeof err), 0);
 	CHECK_STR(m.root_class, "__main__.TanhGeluNet");
-	CHECK_CONTAINS(m.notes, "__main__.TanhGeluNet has 7 children");
+	CHECK_STR(m.notes, "(root): __main__.TanhGeluNet is an nn.Sequential "
+		  "subclass without its own forward(); run as a Sequential");
 	pth_free(&m);
 	check_shapes("fixtures/model2_f64_state_dict.pth",
 		     "linear,tanh,linear,gelu,linear",
 		     "linear,tanh,linear,gelu,linear", m2, 4, 1);
+}
+
+/* Rows of a CSV with a header line, or of a TSV; values only. */
+static int read_rows(const char *path, int header, char sep, int maxrows,
+		     double (*rows)[MAXW], int *cols)
+{
+	static char line[MAXW * 32];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (f == NULL)
+		return -1;
+	if (header && fgets(line, sizeof line, f) == NULL) {
+		fclose(f);
+		return -1;
+	}
+	while (n < maxrows && fgets(line, sizeof line, f) != NULL) {
+		char *p = line, *end;
+		int k = 0;
+		while (k < MAXW) {
+			double v = strtod(p, &end);
+			if (end == p)
+				break;
+			rows[n][k++] = v;
+			p = *end == sep ? end + 1 : end;
+		}
+		*cols = k;
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* The project's trained models through pth_load and a naive forward pass
+ * give the logits torch gave for the same request rows. */
+static void check_logits(const char *pth, const char *arch,
+			 const char *expected)
+{
+	static double x[20][MAXW], want[20][MAXW];
+	double y[MAXW], worst = 0;
+	int nx, ny, in = 0, out = 0, r, j, n;
+
+	nx = read_rows("fixtures/test_data/batch200.csv", 1, ',', 20, x, &in);
+	ny = read_rows(expected, 0, '\t', 20, want, &out);
+	CHECK(nx == 20 && ny == 20 && in == 784 && out == 10);
+	if (pth_load(pth, arch, &m, err, sizeof err) != 0) {
+		CHECKF(0, "%s: %s", pth, err);
+		return;
+	}
+	for (r = 0; r < nx && r < ny; r++) {
+		for (j = 0; j < in; j++)
+			x[r][j] = (float)x[r][j];   /* the model sees float32 */
+		forward_row(&m, x[r], in, y, &n);
+		CHECK_INT(n, out);
+		for (j = 0; j < n && j < out; j++)
+			worst = fmax(worst, fabs(y[j] - want[r][j]));
+	}
+	CHECKF(worst <= 1e-4, "%s: largest difference %g", pth, worst);
+	pth_free(&m);
+}
+
+static void test_project_logits(void)
+{
+	if (!exists("fixtures/model/data/model.pth") ||
+	    !exists("fixtures/test_data/batch200.csv")) {
+		printf("#   project fixtures absent: skipped\n");
+		return;
+	}
+	check_logits("fixtures/model/data/model.pth", NULL,
+		     "fixtures/expected/batch200_logits.tsv");
+	check_logits("fixtures/model_state_dict.pth", NULL,
+		     "fixtures/expected/batch200_logits.tsv");
+	check_logits("fixtures/model2_f64.pth", NULL,
+		     "fixtures/expected/model2_batch200_logits.tsv");
+	check_logits("fixtures/model2_f64_state_dict.pth",
+		     "linear,tanh,linear,gelu,linear",
+		     "fixtures/expected/model2_batch200_logits.tsv");
 }
 
 int main(void)
@@ -1123,9 +1275,12 @@ int main(void)
 	RUN(test_tensor_bounds);
 	RUN(test_unsupported_tensors);
 	RUN(test_module_errors);
+	RUN(test_walk_caps);
+	RUN(test_data_parallel);
 	RUN(test_root_errors);
 	RUN(test_byteorder);
 	RUN(test_mutations);
 	RUN(test_project_fixtures);
+	RUN(test_project_logits);
 	return unit_done();
 }
