@@ -842,7 +842,7 @@ static void test_module_errors(void)
 	str(&p, "0");
 	linear(&p, &w);
 	for (i = 1; i <= 65; i++) {
-		char k[8];
+		char k[16];
 		snprintf(k, sizeof k, "%d", i);
 		str(&p, k);
 		if (i == 1) {
@@ -900,7 +900,7 @@ static void test_walk_caps(void)
 	odict(&p);
 	op(&p, '(');
 	for (level = 0; level < 1025; level++) {
-		char k[8];
+		char k[16];
 		snprintf(k, sizeof k, "%d", level);
 		str(&p, k);
 		op(&p, 'N');
