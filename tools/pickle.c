@@ -995,7 +995,7 @@ static int op_marked(struct vm *vm)
 
 	if (pop_mark(vm, &from, &n) != 0)
 		return -1;
-	items = vm->stack + from;   /* still intact above the new sp */
+	items = n ? vm->stack + from : NULL;   /* intact above the new sp */
 	switch (vm->op) {
 	case 't':
 		return push(vm, make_seq(vm, PKL_TUPLE, items, n));

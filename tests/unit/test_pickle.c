@@ -143,6 +143,9 @@ static void test_tuples(void)
 	CHECK_INT(t->u.seq.n, 5);
 	CHECK_INT(item(t, 4)->u.i.v, 5);
 	CHECK_INT(t->depth, 1);
+	/* MARK TUPLE before anything was pushed (found by libFuzzer) */
+	CHECK_INT(PARSE("\x80\x02(t."), 0);
+	CHECK_INT(R()->u.seq.n, 0);
 }
 
 static void test_lists(void)
