@@ -144,6 +144,19 @@ static void default_name(const char *input, char *out, size_t len)
 		*dot = '\0';
 }
 
+/* Every refusal names the file it is about, once. */
+static void prefix_path(const char *path, char *err, size_t errlen)
+{
+	size_t n = strlen(path);
+	if (strncmp(err, path, n) == 0 && err[n] == ':')
+		return;
+	char *copy = strdup(err);
+	if (copy) {
+		snprintf(err, errlen, "%s: %s", path, copy);
+		free(copy);
+	}
+}
+
 /* The signature, where there is one, must describe the model found. */
 static int check_signature(const char *input, const struct mlmodel *ml, const struct blob_model *bm,
 			   char *err, size_t errlen)
@@ -193,8 +206,10 @@ int convert_model(const char *input, const char *output, const struct convert_op
 		fail(err, errlen, "%s: a directory without an MLmodel file", input);
 		goto out;
 	}
-	if (pth_load(pth_path, o->arch, &pm, err, errlen) < 0)
+	if (pth_load(pth_path, o->arch, &pm, err, errlen) < 0) {
+		prefix_path(pth_path, err, errlen);
 		goto out;
+	}
 	have_pm = 1;
 	if (notes_len)
 		snprintf(notes, notes_len, "%s", pm.notes);
