@@ -35,7 +35,7 @@ PKGS := fcgi yaml-0.1 openblas libcrypto
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
 CFLAGS = -std=c11 $(OPT) -g $(WARN) $(SANFLAGS)
 CPPFLAGS = -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -I. $(shell pkg-config --cflags $(PKGS)) -MMD -MP
-LDFLAGS = $(SANFLAGS)
+LDFLAGS = $(SANFLAGS) -Wl,--as-needed
 LDLIBS = $(shell pkg-config --libs $(PKGS)) -lm
 
 # Programs are the files with a main(); everything else in a folder is its library.

@@ -384,9 +384,19 @@ static uint32_t put_string(char *tab, uint64_t *used, const char *s)
 	return ref;
 }
 
-/* Lay the blob out in memory.  Returns a calloc'd image of *size bytes. */
-static unsigned char *build_image(const struct blob_model *m, size_t *size,
-				  char *err, size_t errlen)
+/*
+ * Lay the blob out: the metadata (header, op table, name references and
+ * string table) is built in one small buffer; the weights are written later
+ * straight from the caller's arrays, so a 100 MB model is never copied.
+ */
+struct layout {
+	unsigned char *meta;   /* [0, meta_size): header with crc32 = 0, ops, refs, strings */
+	uint64_t meta_size;
+	uint64_t file_size;
+	struct disk_op ops[BLOB_MAX_OPS];
+};
+
+static int plan(const struct blob_model *m, struct layout *L, char *err, size_t errlen)
 {
 	struct disk_header h;
 	uint64_t strings = 0, off;
@@ -398,11 +408,9 @@ static unsigned char *build_image(const struct blob_model *m, size_t *size,
 		strings += string_cost(m->columns[i]) ? string_cost(m->columns[i]) : (uint64_t)-1 / 4;
 	for (uint32_t i = 0; i < m->nlabels; i++)
 		strings += string_cost(m->labels[i]) ? string_cost(m->labels[i]) : (uint64_t)-1 / 4;
-	if (strings > UINT32_MAX) {
-		fail(err, errlen, "a name, label or column is longer than %d bytes, or there are too many",
-		     BLOB_MAX_STRING);
-		return NULL;
-	}
+	if (strings > UINT32_MAX)
+		return fail(err, errlen, "a name, label or column is longer than %d bytes, or there are too many",
+			    BLOB_MAX_STRING);
 
 	memset(&h, 0, sizeof h);
 	memcpy(h.magic, BLOB_MAGIC, 8);
@@ -423,64 +431,48 @@ static unsigned char *build_image(const struct blob_model *m, size_t *size,
 	h.strings_offset = off;
 	h.strings_size = strings;
 	off += strings;
+	L->meta_size = off;
 
-	struct disk_op ops[BLOB_MAX_OPS];
-	memset(ops, 0, sizeof ops);
+	memset(L->ops, 0, sizeof L->ops);
 	for (uint32_t i = 0; i < m->nops; i++) {
 		const struct blob_op *op = &m->ops[i];
-		ops[i].kind = op->kind;
-		ops[i].in = op->in;
-		ops[i].out = op->out;
-		ops[i].param = op->param;
+		L->ops[i].kind = op->kind;
+		L->ops[i].in = op->in;
+		L->ops[i].out = op->out;
+		L->ops[i].param = op->param;
 		if (op->kind != BLOB_OP_LINEAR)
 			continue;
 		off = align_up(off);
-		ops[i].weight_offset = off;
+		L->ops[i].weight_offset = off;
 		off += (uint64_t)op->in * op->out * sizeof(float);
 		if (op->bias) {
 			off = align_up(off);
-			ops[i].bias_offset = off;
+			L->ops[i].bias_offset = off;
 			off += (uint64_t)op->out * sizeof(float);
 		}
 	}
-	h.file_size = off;
-	if (off > SIZE_MAX) {
-		fail(err, errlen, "model too large");
-		return NULL;
-	}
+	h.file_size = L->file_size = off;
 
-	unsigned char *img = calloc(1, (size_t)off);
-	if (!img) {
-		fail(err, errlen, "out of memory for a %llu-byte blob", (unsigned long long)off);
-		return NULL;
-	}
-	char *tab = (char *)img + h.strings_offset;
+	L->meta = calloc(1, (size_t)L->meta_size);
+	if (!L->meta)
+		return fail(err, errlen, "out of memory for %llu bytes of metadata",
+			    (unsigned long long)L->meta_size);
+	char *tab = (char *)L->meta + h.strings_offset;
 	uint64_t used = 0;
 	h.name_str = put_string(tab, &used, m->name);
 	h.version_str = put_string(tab, &used, m->version);
 	h.digest_str = put_string(tab, &used, m->source_digest);
 	for (uint32_t i = 0; i < m->ncolumns; i++) {
 		uint32_t ref = put_string(tab, &used, m->columns[i]);
-		memcpy(img + h.columns_offset + (uint64_t)i * 4, &ref, 4);
+		memcpy(L->meta + h.columns_offset + (uint64_t)i * 4, &ref, 4);
 	}
 	for (uint32_t i = 0; i < m->nlabels; i++) {
 		uint32_t ref = put_string(tab, &used, m->labels[i]);
-		memcpy(img + h.labels_offset + (uint64_t)i * 4, &ref, 4);
+		memcpy(L->meta + h.labels_offset + (uint64_t)i * 4, &ref, 4);
 	}
-	for (uint32_t i = 0; i < m->nops; i++) {
-		const struct blob_op *op = &m->ops[i];
-		if (op->kind != BLOB_OP_LINEAR)
-			continue;
-		memcpy(img + ops[i].weight_offset, op->weight, (size_t)op->in * op->out * sizeof(float));
-		if (op->bias)
-			memcpy(img + ops[i].bias_offset, op->bias, (size_t)op->out * sizeof(float));
-	}
-	memcpy(img + h.ops_offset, ops, (size_t)m->nops * OP_SIZE);
-	memcpy(img, &h, sizeof h);
-	h.crc32 = crc32_update(0, img + CRC_FROM, (size_t)off - CRC_FROM);
-	memcpy(img, &h, sizeof h);
-	*size = (size_t)off;
-	return img;
+	memcpy(L->meta + h.ops_offset, L->ops, (size_t)m->nops * OP_SIZE);
+	memcpy(L->meta, &h, sizeof h);
+	return 0;
 }
 
 static int write_all(int fd, const unsigned char *p, size_t n)
@@ -521,17 +513,58 @@ static void sync_dir(const char *path)
 	}
 }
 
+/* Append len bytes at *pos, keeping the checksum of bytes from CRC_FROM on. */
+static int emit(int fd, const void *p, size_t len, uint64_t *pos, uint32_t *crc)
+{
+	const unsigned char *b = p;
+	size_t skip = *pos < CRC_FROM ? (size_t)(CRC_FROM - *pos) : 0;
+
+	if (skip > len)
+		skip = len;
+	*crc = crc32_update(*crc, b + skip, len - skip);
+	*pos += len;
+	return write_all(fd, b, len);
+}
+
+/* Zero padding up to `to`, then `len` bytes of data. */
+static int emit_at(int fd, uint64_t to, const void *p, size_t len, uint64_t *pos, uint32_t *crc)
+{
+	static const unsigned char zeros[BLOB_ALIGN];
+	if (to - *pos > sizeof zeros || emit(fd, zeros, (size_t)(to - *pos), pos, crc) < 0)
+		return -1;
+	return emit(fd, p, len, pos, crc);
+}
+
+static int write_blob(int fd, const struct blob_model *m, struct layout *L)
+{
+	uint64_t pos = 0;
+	uint32_t crc = 0;
+
+	if (emit(fd, L->meta, (size_t)L->meta_size, &pos, &crc) < 0)
+		return -1;
+	for (uint32_t i = 0; i < m->nops; i++) {
+		const struct blob_op *op = &m->ops[i];
+		if (op->kind != BLOB_OP_LINEAR)
+			continue;
+		if (emit_at(fd, L->ops[i].weight_offset, op->weight,
+			    (size_t)op->in * op->out * sizeof(float), &pos, &crc) < 0)
+			return -1;
+		if (op->bias && emit_at(fd, L->ops[i].bias_offset, op->bias,
+					(size_t)op->out * sizeof(float), &pos, &crc) < 0)
+			return -1;
+	}
+	if (pos != L->file_size)
+		return errno = EIO, -1;
+	return pwrite(fd, &crc, 4, 24) == 4 ? 0 : -1;
+}
+
 int blob_write(const char *path, const struct blob_model *m, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
-	unsigned char *img = NULL;
-	size_t size = 0;
+	struct layout L = { 0 };
 	int fd = -1, rc = -1, created = 0;
 
-	if (validate_model(m, err, errlen) < 0)
-		return -1;
-	img = build_image(m, &size, err, errlen);
-	if (!img)
+	if (validate_model(m, err, errlen) < 0 || plan(m, &L, err, errlen) < 0)
 		return -1;
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path) >= sizeof tmp) {
 		fail(err, errlen, "%s: path too long", path);
@@ -543,7 +576,7 @@ int blob_write(const char *path, const struct blob_model *m, char *err, size_t e
 		goto out;
 	}
 	created = 1;
-	if (write_all(fd, img, size) < 0 || fsync(fd) < 0) {
+	if (write_blob(fd, m, &L) < 0 || fsync(fd) < 0) {
 		fail(err, errlen, "%s: write: %s", path, strerror(errno));
 		goto out;
 	}
@@ -565,6 +598,6 @@ out:
 		close(fd);
 	if (created)
 		unlink(tmp);
-	free(img);
+	free(L.meta);
 	return rc;
 }
