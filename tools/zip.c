@@ -2,6 +2,7 @@
  * zip.c - torch.save zip reader; see zip.h and pth-format.md section 2.
  */
 #include "tools/zip.h"
+#include "model/crc32.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,34 +47,6 @@ static uint64_t rd64(const unsigned char *p)
 static int in_range(uint64_t off, uint64_t n, uint64_t limit)
 {
 	return off <= limit && n <= limit - off;
-}
-
-/* ---- CRC-32 ---------------------------------------------------------- */
-
-static uint32_t crc_table[256];
-static int crc_ready;
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-		crc_table[i] = c;
-	}
-	crc_ready = 1;
-}
-
-uint32_t zip_crc32(uint32_t crc, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	if (!crc_ready)
-		crc_init();
-	crc = ~crc;
-	while (len--)
-		crc = crc_table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
-	return ~crc;
 }
 
 /* ---- messages -------------------------------------------------------- */
@@ -650,7 +623,7 @@ int zip_data(const struct zip *z, const struct zip_entry *e,
 		return -1;
 	}
 	if ((e->crc32 != 0 || e->size == 0) &&
-	    zip_crc32(0, p, (size_t)e->size) != e->crc32) {
+	    crc32_update(0, p, (size_t)e->size) != e->crc32) {
 		entry_msg(e, nm, sizeof nm);
 		snprintf(err, errlen, "entry %s: CRC-32 mismatch (corrupt file)",
 			 nm);

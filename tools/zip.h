@@ -84,9 +84,6 @@ int zip_data(const struct zip *z, const struct zip_entry *e,
  */
 int zip_check_torch_save(const struct zip *z, char *err, size_t errlen);
 
-/* CRC-32 (IEEE, as in zip); start with crc = 0. */
-uint32_t zip_crc32(uint32_t crc, const void *buf, size_t len);
-
 /*
  * Copy an untrusted entry name into out (NUL-terminated), replacing bytes
  * that are not printable ASCII with '?' and truncating long names with

@@ -9,6 +9,7 @@
 #include "tests/unit/unit.h"
 #include "tools/pth.h"
 #include "tools/zip.h"
+#include "model/crc32.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -526,7 +527,7 @@ static void zadd(struct zw *z, const char *name, const void *data, size_t n)
 	snprintf(z->e[i].name, sizeof z->e[i].name, "%s", name);
 	z->e[i].off = z->n;
 	z->e[i].size = n;
-	z->e[i].crc = zip_crc32(0, data, n);
+	z->e[i].crc = crc32_update(0, data, n);
 	z32(z, 0x04034b50);
 	z16(z, 20); z16(z, 0); z16(z, 0); z32(z, 0);
 	z32(z, z->e[i].crc); z32(z, (uint32_t)n); z32(z, (uint32_t)n);
@@ -1092,14 +1093,14 @@ static void test_mutations(void)
 		for (k = 0; k < sizeof vals; k++) {
 			uint32_t crc;
 			buf[pkl_off + i] = vals[k];
-			crc = zip_crc32(0, buf + pkl_off, pkl_len);
+			crc = crc32_update(0, buf + pkl_off, pkl_len);
 			memcpy(cdh + 16, &crc, 4);
 			loaded += load_copy(buf, len) == 0;
 		}
 		buf[pkl_off + i] = save;
 	}
 	{
-		uint32_t crc = zip_crc32(0, buf + pkl_off, pkl_len);
+		uint32_t crc = crc32_update(0, buf + pkl_off, pkl_len);
 		memcpy(cdh + 16, &crc, 4);
 	}
 	CHECK_INT(load_copy(buf, len), 0);
