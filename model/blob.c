@@ -7,11 +7,11 @@
  */
 #include "model/blob.h"
 #include "model/crc32.h"
+#include "model/err.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,19 +111,6 @@ int blob_post_parse(const char *s)
 	return -1;
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* True when [off, off+len) lies inside [lo, size) without overflow. */
 static int in_range(uint64_t off, uint64_t len, uint64_t lo, uint64_t size)
 {
@@ -162,12 +149,12 @@ static int check_ops(const unsigned char *base, const struct disk_header *h,
 		struct blob_op *op = &m->ops[i];
 
 		if (d.kind == 0 || d.kind >= BLOB_OP_KIND_END)
-			return fail(err, errlen, "op %u: unknown kind %u", i, d.kind);
+			return err_set(err, errlen, "op %u: unknown kind %u", i, d.kind);
 		if (d.in != width)
-			return fail(err, errlen, "op %u (%s): takes %u inputs but receives %u",
+			return err_set(err, errlen, "op %u (%s): takes %u inputs but receives %u",
 				    i, blob_op_name(d.kind), d.in, width);
 		if (d.out == 0 || d.out > BLOB_MAX_WIDTH)
-			return fail(err, errlen, "op %u: width %u out of range", i, d.out);
+			return err_set(err, errlen, "op %u: width %u out of range", i, d.out);
 		op->kind = d.kind;
 		op->in = d.in;
 		op->out = d.out;
@@ -175,26 +162,26 @@ static int check_ops(const unsigned char *base, const struct disk_header *h,
 		op->weight = op->bias = NULL;
 		if (is_activation(d.kind)) {
 			if (d.out != d.in || d.weight_offset || d.bias_offset)
-				return fail(err, errlen, "op %u (%s): activation with weights or a width change",
+				return err_set(err, errlen, "op %u (%s): activation with weights or a width change",
 					    i, blob_op_name(d.kind));
 			continue;
 		}
 		uint64_t wbytes = (uint64_t)d.in * d.out * sizeof(float);
 		if (d.weight_offset % BLOB_ALIGN || !in_range(d.weight_offset, wbytes, HDR_SIZE, h->file_size))
-			return fail(err, errlen, "op %u (linear %ux%u): weights at %llu outside the file or unaligned",
+			return err_set(err, errlen, "op %u (linear %ux%u): weights at %llu outside the file or unaligned",
 				    i, d.out, d.in, (unsigned long long)d.weight_offset);
 		op->weight = (const float *)(const void *)(base + d.weight_offset);
 		if (d.bias_offset) {
 			if (d.bias_offset % BLOB_ALIGN ||
 			    !in_range(d.bias_offset, (uint64_t)d.out * sizeof(float), HDR_SIZE, h->file_size))
-				return fail(err, errlen, "op %u (linear): bias at %llu outside the file or unaligned",
+				return err_set(err, errlen, "op %u (linear): bias at %llu outside the file or unaligned",
 					    i, (unsigned long long)d.bias_offset);
 			op->bias = (const float *)(const void *)(base + d.bias_offset);
 		}
 		width = d.out;
 	}
 	if (width != h->output_width)
-		return fail(err, errlen, "last op gives %u outputs, header says %u", width, h->output_width);
+		return err_set(err, errlen, "last op gives %u outputs, header says %u", width, h->output_width);
 	return 0;
 }
 
@@ -206,13 +193,13 @@ static int check_names(const unsigned char *base, const struct disk_header *h,
 	const char *tab = (const char *)base + h->strings_offset;
 
 	if (!in_range(off, (uint64_t)n * 4, HDR_SIZE, h->file_size) || off % 4)
-		return fail(err, errlen, "%s table at %llu outside the file", what, (unsigned long long)off);
+		return err_set(err, errlen, "%s table at %llu outside the file", what, (unsigned long long)off);
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t ref;
 		memcpy(&ref, base + off + (uint64_t)i * 4, 4);
 		names[i] = table_string(tab, h->strings_size, ref);
 		if (!names[i])
-			return fail(err, errlen, "%s %u: bad string reference", what, i);
+			return err_set(err, errlen, "%s %u: bad string reference", what, i);
 	}
 	return 0;
 }
@@ -227,41 +214,41 @@ int blob_check(const void *buf, size_t size, struct blob_model *m,
 	*names_out = NULL;
 	memset(m, 0, sizeof *m);
 	if (size < HDR_SIZE)
-		return fail(err, errlen, "truncated: %zu bytes is less than a header", size);
+		return err_set(err, errlen, "truncated: %zu bytes is less than a header", size);
 	memcpy(&h, base, sizeof h);
 	if (memcmp(h.magic, BLOB_MAGIC, 8) != 0)
-		return fail(err, errlen, "not a scorepoint blob (bad magic); convert the model with pth2blob");
+		return err_set(err, errlen, "not a scorepoint blob (bad magic); convert the model with pth2blob");
 	if (h.version != BLOB_FORMAT_VERSION)
-		return fail(err, errlen, "blob format version %u; this build reads version %d",
+		return err_set(err, errlen, "blob format version %u; this build reads version %d",
 			    h.version, BLOB_FORMAT_VERSION);
 	if (h.header_size != HDR_SIZE)
-		return fail(err, errlen, "header size %u, expected %d", h.header_size, HDR_SIZE);
+		return err_set(err, errlen, "header size %u, expected %d", h.header_size, HDR_SIZE);
 	if (h.file_size != size)
-		return fail(err, errlen, "truncated or extended: header says %llu bytes, file has %zu",
+		return err_set(err, errlen, "truncated or extended: header says %llu bytes, file has %zu",
 			    (unsigned long long)h.file_size, size);
 	uint32_t crc = crc32_update(0, base + CRC_FROM, size - CRC_FROM);
 	if (crc != h.crc32)
-		return fail(err, errlen, "checksum mismatch (stored %08x, computed %08x): the file is damaged",
+		return err_set(err, errlen, "checksum mismatch (stored %08x, computed %08x): the file is damaged",
 			    h.crc32, crc);
 	if (h.flags != 0)
-		return fail(err, errlen, "unknown flags %#x", h.flags);
+		return err_set(err, errlen, "unknown flags %#x", h.flags);
 	if (h.nops == 0 || h.nops > BLOB_MAX_OPS)
-		return fail(err, errlen, "op count %u out of range 1..%d", h.nops, BLOB_MAX_OPS);
+		return err_set(err, errlen, "op count %u out of range 1..%d", h.nops, BLOB_MAX_OPS);
 	if (h.input_width == 0 || h.input_width > BLOB_MAX_WIDTH ||
 	    h.output_width == 0 || h.output_width > BLOB_MAX_WIDTH)
-		return fail(err, errlen, "input/output width %u/%u out of range", h.input_width, h.output_width);
+		return err_set(err, errlen, "input/output width %u/%u out of range", h.input_width, h.output_width);
 	if (h.postprocess >= BLOB_POST_END)
-		return fail(err, errlen, "unknown post-processing %u", h.postprocess);
+		return err_set(err, errlen, "unknown post-processing %u", h.postprocess);
 	if ((h.ncolumns && h.ncolumns != h.input_width) || (h.nlabels && h.nlabels != h.output_width))
-		return fail(err, errlen, "%u column names for %u inputs, %u labels for %u outputs",
+		return err_set(err, errlen, "%u column names for %u inputs, %u labels for %u outputs",
 			    h.ncolumns, h.input_width, h.nlabels, h.output_width);
 	if (h.postprocess == BLOB_POST_LABELS && h.nlabels == 0)
-		return fail(err, errlen, "post-processing is labels but the blob has no labels");
+		return err_set(err, errlen, "post-processing is labels but the blob has no labels");
 	if (!in_range(h.ops_offset, (uint64_t)h.nops * OP_SIZE, HDR_SIZE, size) || h.ops_offset % 8)
-		return fail(err, errlen, "op table outside the file");
+		return err_set(err, errlen, "op table outside the file");
 	if (!in_range(h.strings_offset, h.strings_size, HDR_SIZE, size) || h.strings_size == 0 ||
 	    h.strings_size > UINT32_MAX || base[h.strings_offset + h.strings_size - 1] != '\0')
-		return fail(err, errlen, "string table outside the file or unterminated");
+		return err_set(err, errlen, "string table outside the file or unterminated");
 	if (check_ops(base, &h, m, err, errlen) < 0)
 		return -1;
 
@@ -270,11 +257,11 @@ int blob_check(const void *buf, size_t size, struct blob_model *m,
 	m->version = table_string(tab, h.strings_size, h.version_str);
 	m->source_digest = table_string(tab, h.strings_size, h.digest_str);
 	if (!m->name || !m->version || !m->source_digest)
-		return fail(err, errlen, "bad name, version or digest string reference");
+		return err_set(err, errlen, "bad name, version or digest string reference");
 
 	names = malloc(((size_t)h.ncolumns + h.nlabels + 1) * sizeof *names);
 	if (!names)
-		return fail(err, errlen, "out of memory for %u names", h.ncolumns + h.nlabels);
+		return err_set(err, errlen, "out of memory for %u names", h.ncolumns + h.nlabels);
 	if (check_names(base, &h, h.columns_offset, h.ncolumns, names, "column", err, errlen) < 0 ||
 	    check_names(base, &h, h.labels_offset, h.nlabels, names + h.ncolumns, "label", err, errlen) < 0) {
 		free(names);
@@ -302,14 +289,14 @@ int blob_map_file(const char *path, struct blob_map *bm, char *err, size_t errle
 	memset(bm, 0, sizeof *bm);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return err_set(err, errlen, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return fail(err, errlen, "%s: not a regular file", path);
+		return err_set(err, errlen, "%s: not a regular file", path);
 	}
 	if (st.st_size < HDR_SIZE) {
 		close(fd);
-		return fail(err, errlen, "%s: truncated: %lld bytes is less than a header",
+		return err_set(err, errlen, "%s: truncated: %lld bytes is less than a header",
 			    path, (long long)st.st_size);
 	}
 	/* Read-only and shared: every worker mapping this file uses the same
@@ -317,10 +304,10 @@ int blob_map_file(const char *path, struct blob_map *bm, char *err, size_t errle
 	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
 	close(fd);
 	if (p == MAP_FAILED)
-		return fail(err, errlen, "%s: mmap: %s", path, strerror(errno));
+		return err_set(err, errlen, "%s: mmap: %s", path, strerror(errno));
 	if (blob_check(p, (size_t)st.st_size, &bm->model, &bm->names, why, sizeof why) < 0) {
 		munmap(p, (size_t)st.st_size);
-		return fail(err, errlen, "%s: %s", path, why);
+		return err_set(err, errlen, "%s: %s", path, why);
 	}
 	bm->base = p;
 	bm->size = (size_t)st.st_size;
@@ -350,27 +337,27 @@ static int validate_model(const struct blob_model *m, char *err, size_t errlen)
 	uint32_t width = m->input_width;
 
 	if (m->nops == 0 || m->nops > BLOB_MAX_OPS)
-		return fail(err, errlen, "%u ops; a blob holds 1 to %d", m->nops, BLOB_MAX_OPS);
+		return err_set(err, errlen, "%u ops; a blob holds 1 to %d", m->nops, BLOB_MAX_OPS);
 	if (m->postprocess >= BLOB_POST_END)
-		return fail(err, errlen, "unknown post-processing %u", m->postprocess);
+		return err_set(err, errlen, "unknown post-processing %u", m->postprocess);
 	for (uint32_t i = 0; i < m->nops; i++) {
 		const struct blob_op *op = &m->ops[i];
 		if (op->kind == 0 || op->kind >= BLOB_OP_KIND_END)
-			return fail(err, errlen, "op %u: unknown kind %u", i, op->kind);
+			return err_set(err, errlen, "op %u: unknown kind %u", i, op->kind);
 		if (op->in != width || op->out == 0 || op->out > BLOB_MAX_WIDTH)
-			return fail(err, errlen, "op %u (%s): %u -> %u does not follow width %u",
+			return err_set(err, errlen, "op %u (%s): %u -> %u does not follow width %u",
 				    i, blob_op_name(op->kind), op->in, op->out, width);
 		if (op->kind == BLOB_OP_LINEAR ? !op->weight : op->in != op->out)
-			return fail(err, errlen, "op %u (%s): inconsistent", i, blob_op_name(op->kind));
+			return err_set(err, errlen, "op %u (%s): inconsistent", i, blob_op_name(op->kind));
 		width = op->out;
 	}
 	if (width != m->output_width)
-		return fail(err, errlen, "ops give %u outputs, model says %u", width, m->output_width);
+		return err_set(err, errlen, "ops give %u outputs, model says %u", width, m->output_width);
 	if ((m->ncolumns && m->ncolumns != m->input_width) || (m->nlabels && m->nlabels != m->output_width))
-		return fail(err, errlen, "%u column names for %u inputs, %u labels for %u outputs",
+		return err_set(err, errlen, "%u column names for %u inputs, %u labels for %u outputs",
 			    m->ncolumns, m->input_width, m->nlabels, m->output_width);
 	if (m->postprocess == BLOB_POST_LABELS && m->nlabels == 0)
-		return fail(err, errlen, "post-processing labels needs labels");
+		return err_set(err, errlen, "post-processing labels needs labels");
 	return 0;
 }
 
@@ -409,7 +396,7 @@ static int plan(const struct blob_model *m, struct layout *L, char *err, size_t 
 	for (uint32_t i = 0; i < m->nlabels; i++)
 		strings += string_cost(m->labels[i]) ? string_cost(m->labels[i]) : (uint64_t)-1 / 4;
 	if (strings > UINT32_MAX)
-		return fail(err, errlen, "a name, label or column is longer than %d bytes, or there are too many",
+		return err_set(err, errlen, "a name, label or column is longer than %d bytes, or there are too many",
 			    BLOB_MAX_STRING);
 
 	memset(&h, 0, sizeof h);
@@ -455,7 +442,7 @@ static int plan(const struct blob_model *m, struct layout *L, char *err, size_t 
 
 	L->meta = calloc(1, (size_t)L->meta_size);
 	if (!L->meta)
-		return fail(err, errlen, "out of memory for %llu bytes of metadata",
+		return err_set(err, errlen, "out of memory for %llu bytes of metadata",
 			    (unsigned long long)L->meta_size);
 	char *tab = (char *)L->meta + h.strings_offset;
 	uint64_t used = 0;
@@ -567,27 +554,27 @@ int blob_write(const char *path, const struct blob_model *m, char *err, size_t e
 	if (validate_model(m, err, errlen) < 0 || plan(m, &L, err, errlen) < 0)
 		return -1;
 	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path) >= sizeof tmp) {
-		fail(err, errlen, "%s: path too long", path);
+		err_set(err, errlen, "%s: path too long", path);
 		goto out;
 	}
 	fd = mkstemp(tmp);
 	if (fd < 0) {
-		fail(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
+		err_set(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
 		goto out;
 	}
 	created = 1;
 	if (write_blob(fd, m, &L) < 0 || fsync(fd) < 0) {
-		fail(err, errlen, "%s: write: %s", path, strerror(errno));
+		err_set(err, errlen, "%s: write: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fchmod(fd, 0644) < 0 || close(fd) < 0) {
 		fd = -1;
-		fail(err, errlen, "%s: %s", path, strerror(errno));
+		err_set(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(tmp, path) < 0) {
-		fail(err, errlen, "%s: rename: %s", path, strerror(errno));
+		err_set(err, errlen, "%s: rename: %s", path, strerror(errno));
 		goto out;
 	}
 	created = 0;

@@ -45,14 +45,21 @@ static void linear(const struct blob_op *op, const float *x, float *y, size_t n)
 		    op->bias ? 1.0f : 0.0f, y, (blasint)op->out);
 }
 
+/* Subtracting the row's max keeps expf() finite, as torch does. */
+static float row_max(const float *row, size_t w)
+{
+	float max = row[0];
+	for (size_t j = 1; j < w; j++)
+		if (row[j] > max)
+			max = row[j];
+	return max;
+}
+
 static void log_softmax_rows(float *y, size_t n, size_t w)
 {
 	for (size_t r = 0; r < n; r++) {
 		float *row = y + r * w;
-		float max = row[0];
-		for (size_t j = 1; j < w; j++)
-			if (row[j] > max)
-				max = row[j];
+		float max = row_max(row, w);
 		float sum = 0.0f;
 		for (size_t j = 0; j < w; j++)
 			sum += expf(row[j] - max);
@@ -154,10 +161,7 @@ void fwd_softmax_rows(float *y, size_t n, size_t w)
 {
 	for (size_t r = 0; r < n; r++) {
 		float *row = y + r * w;
-		float max = row[0];
-		for (size_t j = 1; j < w; j++)
-			if (row[j] > max)
-				max = row[j];
+		float max = row_max(row, w);
 		float sum = 0.0f;
 		for (size_t j = 0; j < w; j++) {
 			row[j] = expf(row[j] - max);

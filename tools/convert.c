@@ -5,30 +5,17 @@
 #include "tools/convert.h"
 #include "tools/mlmodel.h"
 #include "tools/pth.h"
+#include "model/err.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define LABELS_MAX_BYTES (1u << 20)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static void free_strings(char **v, uint32_t n)
 {
@@ -47,13 +34,13 @@ static char *labels_text(const char *arg, char *sep, char *err, size_t errlen)
 		return strdup(arg);
 	*sep = '\n';
 	if (st.st_size > (off_t)LABELS_MAX_BYTES) {
-		fail(err, errlen, "%s: labels file larger than 1 MiB", arg);
+		err_set(err, errlen, "%s: labels file larger than 1 MiB", arg);
 		return NULL;
 	}
 	FILE *f = fopen(arg, "rb");
 	char *text = f ? calloc(1, (size_t)st.st_size + 1) : NULL;
 	if (!text || fread(text, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-		fail(err, errlen, "%s: %s", arg, errno ? strerror(errno) : "cannot read");
+		err_set(err, errlen, "%s: %s", arg, errno ? strerror(errno) : "cannot read");
 		free(text);
 		text = NULL;
 	}
@@ -79,7 +66,7 @@ static char **read_labels(const char *arg, uint32_t *n, char *err, size_t errlen
 	const char *seps = sep == '\n' ? "\r\n" : ",";
 	for (char *tok = strtok_r(text, seps, &save); v && tok; tok = strtok_r(NULL, seps, &save)) {
 		if (strlen(tok) > BLOB_MAX_STRING || k >= BLOB_MAX_LABELS) {
-			fail(err, errlen, "--labels %s: a label is longer than %d bytes or there are too many",
+			err_set(err, errlen, "--labels %s: a label is longer than %d bytes or there are too many",
 			     arg, BLOB_MAX_STRING);
 			goto bad;
 		}
@@ -89,7 +76,7 @@ static char **read_labels(const char *arg, uint32_t *n, char *err, size_t errlen
 	}
 	free(text);
 	if (!v || k == 0) {
-		fail(err, errlen, "--labels %s: no labels found", arg);
+		err_set(err, errlen, "--labels %s: no labels found", arg);
 		free(v);
 		return NULL;
 	}
@@ -162,13 +149,13 @@ static int check_signature(const char *input, const struct mlmodel *ml, const st
 			   char *err, size_t errlen)
 {
 	if (ml->ncolumns && ml->ncolumns != bm->input_width)
-		return fail(err, errlen, "%s: the signature lists %u input columns but the model reads %u",
+		return err_set(err, errlen, "%s: the signature lists %u input columns but the model reads %u",
 			    input, ml->ncolumns, bm->input_width);
 	if (ml->input_width && ml->input_width != bm->input_width)
-		return fail(err, errlen, "%s: the signature's input tensor has %u values per row but the model reads %u",
+		return err_set(err, errlen, "%s: the signature's input tensor has %u values per row but the model reads %u",
 			    input, ml->input_width, bm->input_width);
 	if (ml->output_width && ml->output_width != bm->output_width)
-		return fail(err, errlen, "%s: the signature's output has %u values per row but the model gives %u",
+		return err_set(err, errlen, "%s: the signature's output has %u values per row but the model gives %u",
 			    input, ml->output_width, bm->output_width);
 	return 0;
 }
@@ -195,7 +182,7 @@ int convert_model(const char *input, const char *output, const struct convert_op
 			goto out;
 		pth_path = ml.model_path;
 		if (ml.pyfunc_wrapper && !o->labels && o->postprocess < 0) {
-			fail(err, errlen,
+			err_set(err, errlen,
 			     "%s is an MLflow pyfunc wrapper: its predict() lives in python_model.pkl and is "
 			     "Python, which scorepoint cannot run. The PyTorch model it wraps (%s) can be served: "
 			     "say what the wrapper returns with --postprocess logits|probabilities|labels and, "
@@ -203,7 +190,7 @@ int convert_model(const char *input, const char *output, const struct convert_op
 			goto out;
 		}
 	} else if (stat(input, &st) == 0 && S_ISDIR(st.st_mode)) {
-		fail(err, errlen, "%s: a directory without an MLmodel file", input);
+		err_set(err, errlen, "%s: a directory without an MLmodel file", input);
 		goto out;
 	}
 	if (pth_load(pth_path, o->arch, &pm, err, errlen) < 0) {
@@ -229,7 +216,7 @@ int convert_model(const char *input, const char *output, const struct convert_op
 		if (!(labels = read_labels(o->labels, &nlabels, err, errlen)))
 			goto out;
 		if (nlabels != bm.output_width) {
-			fail(err, errlen, "--labels gives %u labels but the model has %u outputs",
+			err_set(err, errlen, "--labels gives %u labels but the model has %u outputs",
 			     nlabels, bm.output_width);
 			goto out;
 		}
@@ -240,11 +227,11 @@ int convert_model(const char *input, const char *output, const struct convert_op
 	bm.postprocess = o->postprocess >= 0 ? (uint32_t)o->postprocess :
 			 (ml.pyfunc_wrapper && labels) ? BLOB_POST_LABELS : BLOB_POST_LOGITS;
 	if (bm.postprocess == BLOB_POST_LABELS && !labels) {
-		fail(err, errlen, "--postprocess labels needs --labels FILE|\"a,b,...\"");
+		err_set(err, errlen, "--postprocess labels needs --labels FILE|\"a,b,...\"");
 		goto out;
 	}
 	if (sha256_file(pth_path, digest, sizeof digest) < 0) {
-		fail(err, errlen, "%s: cannot read it for its digest", pth_path);
+		err_set(err, errlen, "%s: cannot read it for its digest", pth_path);
 		goto out;
 	}
 	default_name(input, name, sizeof name);

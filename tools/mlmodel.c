@@ -8,9 +8,9 @@
  */
 #include "tools/mlmodel.h"
 #include "model/json.h"
+#include "model/err.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,19 +19,6 @@
 
 #define SIG_MAX_TOKENS (1 << 20)
 #define NAME_MAX_BYTES 1024
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 int mlmodel_is_dir(const char *path)
 {
@@ -92,22 +79,22 @@ static int load_yaml(const char *path, yaml_document_t *doc, char *err, size_t e
 	int rc = -1;
 
 	if (!f)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
+		return err_set(err, errlen, "%s: %s", path, strerror(errno));
 	if (fstat(fileno(f), &st) < 0 || st.st_size > (off_t)MLMODEL_MAX_BYTES) {
 		fclose(f);
-		return fail(err, errlen, "%s: larger than %u bytes", path, MLMODEL_MAX_BYTES);
+		return err_set(err, errlen, "%s: larger than %u bytes", path, MLMODEL_MAX_BYTES);
 	}
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
 	if (!yaml_parser_load(&parser, doc)) {
-		fail(err, errlen, "%s:%zu: YAML error: %s", path, parser.problem_mark.line + 1,
+		err_set(err, errlen, "%s:%zu: YAML error: %s", path, parser.problem_mark.line + 1,
 		     parser.problem ? parser.problem : "unreadable");
 		goto out;
 	}
 	if (!yaml_document_get_root_node(doc) ||
 	    yaml_document_get_root_node(doc)->type != YAML_MAPPING_NODE) {
 		yaml_document_delete(doc);
-		fail(err, errlen, "%s: not a YAML mapping", path);
+		err_set(err, errlen, "%s: not a YAML mapping", path);
 		goto out;
 	}
 	rc = 0;
@@ -182,18 +169,18 @@ static int read_signature(const char *where, const char *js, char ***names, uint
 	int n = tokenize(js, &t), rc = -1;
 
 	if (n < 0)
-		return fail(err, errlen, "%s: not a JSON array", where);
+		return err_set(err, errlen, "%s: not a JSON array", where);
 	int count = t[0].size, k = 1;
 	for (int i = 0; i < count; i++, k = json_skip(t, k)) {
 		int type = json_get(js, t, k, "type");
 		if (type < 0) {
-			fail(err, errlen, "%s: entry %d has no type", where, i);
+			err_set(err, errlen, "%s: entry %d has no type", where, i);
 			goto out;
 		}
 		if (json_eq(js, t, type, "tensor")) {
 			int spec = json_get(js, t, k, "tensor-spec");
 			if (count != 1) {
-				fail(err, errlen, "%s: %d tensors; scorepoint serves models with one input and one output tensor",
+				err_set(err, errlen, "%s: %d tensors; scorepoint serves models with one input and one output tensor",
 				     where, count);
 				goto out;
 			}
@@ -204,24 +191,24 @@ static int read_signature(const char *where, const char *js, char ***names, uint
 			continue;
 		int name = json_get(js, t, k, "name");
 		if (name < 0 || json_string(js, t, name, buf, sizeof buf) <= 0) {
-			fail(err, errlen, "%s: column %d has no usable name", where, i);
+			err_set(err, errlen, "%s: column %d has no usable name", where, i);
 			goto out;
 		}
 		if (!is_numeric_col(js, t, type)) {
-			fail(err, errlen, "%s: column %s has type %.*s; scorepoint serves numeric columns only",
+			err_set(err, errlen, "%s: column %s has type %.*s; scorepoint serves numeric columns only",
 			     where, buf, t[type].end - t[type].start, js + t[type].start);
 			goto out;
 		}
 		if (!*names) {
 			*names = calloc((size_t)count, sizeof **names);
 			if (!*names) {
-				fail(err, errlen, "%s: out of memory", where);
+				err_set(err, errlen, "%s: out of memory", where);
 				goto out;
 			}
 		}
 		(*names)[*nnames] = strdup(buf);
 		if (!(*names)[*nnames]) {
-			fail(err, errlen, "%s: out of memory", where);
+			err_set(err, errlen, "%s: out of memory", where);
 			goto out;
 		}
 		(*nnames)++;
@@ -241,27 +228,27 @@ static int pytorch_flavor(const char *dir, const char *file, yaml_document_t *do
 	char p[PATH_MAX];
 
 	if (!data)
-		return fail(err, errlen, "%s: flavors.pytorch has no model_data", file);
+		return err_set(err, errlen, "%s: flavors.pytorch has no model_data", file);
 	if (strstr(data, "..") || data[0] == '/')
-		return fail(err, errlen, "%s: model_data '%s' leaves the model directory", file, data);
+		return err_set(err, errlen, "%s: model_data '%s' leaves the model directory", file, data);
 	if ((size_t)snprintf(p, sizeof p, "%s/%s", dir, data) >= sizeof p)
-		return fail(err, errlen, "%s: path too long", file);
+		return err_set(err, errlen, "%s: path too long", file);
 	if (is_file(p)) {   /* very old MLflow: model_data names the file itself */
 		snprintf(m->model_path, sizeof m->model_path, "%s", p);
 		return 0;
 	}
 	if (!is_dir(p))
-		return fail(err, errlen, "%s: model_data %s does not exist", file, p);
+		return err_set(err, errlen, "%s: model_data %s does not exist", file, p);
 	if ((size_t)snprintf(m->model_path, sizeof m->model_path, "%s/model.pth", p) >= sizeof m->model_path)
-		return fail(err, errlen, "%s: path too long", file);
+		return err_set(err, errlen, "%s: path too long", file);
 	if (is_file(m->model_path))
 		return 0;
 	char pt2[PATH_MAX];
 	if ((size_t)snprintf(pt2, sizeof pt2, "%s/model.pt2", p) < sizeof pt2 && is_file(pt2))
-		return fail(err, errlen, "%s: a torch.export (serialization_format=\"pt2\") model; "
+		return err_set(err, errlen, "%s: a torch.export (serialization_format=\"pt2\") model; "
 			    "scorepoint reads torch.save files: save with the default serialization_format=\"pickle\"",
 			    pt2);
-	return fail(err, errlen, "%s: missing (named by flavors.pytorch.model_data in %s)", m->model_path, file);
+	return err_set(err, errlen, "%s: missing (named by flavors.pytorch.model_data in %s)", m->model_path, file);
 }
 
 static int has_suffix(const char *s, const char *suf)
@@ -277,7 +264,7 @@ static int pyfunc_artifacts(const char *dir, const char *file, yaml_document_t *
 			    struct mlmodel *m, int depth, char *err, size_t errlen)
 {
 	if (!arts || arts->type != YAML_MAPPING_NODE)
-		return fail(err, errlen, "%s: no pytorch flavor and no python_function artifacts: "
+		return err_set(err, errlen, "%s: no pytorch flavor and no python_function artifacts: "
 			    "not a PyTorch model", file);
 	for (yaml_node_pair_t *p = arts->data.mapping.pairs.start; p < arts->data.mapping.pairs.top; p++) {
 		const char *path = yscalar(ymap_get(doc, yaml_document_get_node(doc, p->value), "path"));
@@ -310,7 +297,7 @@ static int pyfunc_artifacts(const char *dir, const char *file, yaml_document_t *
 			return 0;
 		}
 	}
-	return fail(err, errlen, "%s: no python_function artifact is a .pth/.pt file or an MLflow pytorch model directory",
+	return err_set(err, errlen, "%s: no python_function artifact is a .pth/.pt file or an MLflow pytorch model directory",
 		    file);
 }
 
@@ -322,9 +309,9 @@ static int load_dir(const char *dir, struct mlmodel *m, int depth, char *err, si
 	int rc = -1;
 
 	if (depth > 2)
-		return fail(err, errlen, "%s: MLflow models nested too deep", dir);
+		return err_set(err, errlen, "%s: MLflow models nested too deep", dir);
 	if ((size_t)snprintf(file, sizeof file, "%s/MLmodel", dir) >= sizeof file)
-		return fail(err, errlen, "%s: path too long", dir);
+		return err_set(err, errlen, "%s: path too long", dir);
 	if (load_yaml(file, &doc, err, errlen) < 0)
 		return -1;
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
@@ -334,7 +321,7 @@ static int load_dir(const char *dir, struct mlmodel *m, int depth, char *err, si
 	yaml_node_t *pf = ymap_get(&doc, flavors, "python_function");
 
 	if (!flavors || flavors->type != YAML_MAPPING_NODE) {
-		fail(err, errlen, "%s: no flavors mapping: not an MLflow model", file);
+		err_set(err, errlen, "%s: no flavors mapping: not an MLflow model", file);
 		goto out;
 	}
 	const char *in = yscalar(ymap_get(&doc, sig, "inputs"));
