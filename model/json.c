@@ -2,8 +2,7 @@
  * json.c - jsmn's implementation is compiled here, once, and the helpers
  * that walk its tokens.
  */
-#include <jsmn.h>
-
+#define SCOREPOINT_JSMN_IMPL
 #include "model/json.h"
 
 #include <string.h>

