@@ -118,8 +118,8 @@ static void activate(const struct blob_op *op, float *y, size_t n)
 	}
 }
 
-const float *fwd_run(const struct blob_model *m, const float *x, size_t n,
-		     struct fwd_scratch *s)
+float *fwd_run(const struct blob_model *m, const float *x, size_t n,
+	       struct fwd_scratch *s)
 {
 	size_t widest = 1;
 	for (uint32_t i = 0; i < m->nops; i++)

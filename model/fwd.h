@@ -19,12 +19,13 @@ struct fwd_scratch {
 
 /*
  * Run m's ops over n rows of x ([n][m->input_width], row-major).  Returns
- * the [n][m->output_width] result, which lives in s and stays valid until
- * the next call with s; NULL when the scratch would exceed FWD_MAX_SCRATCH
+ * the [n][m->output_width] result, which lives in s (the caller may change
+ * it in place, e.g. for softmax) and stays valid until the next call with
+ * s; NULL when the scratch would exceed FWD_MAX_SCRATCH
  * or cannot be allocated (the request fails, not the process).
  */
-const float *fwd_run(const struct blob_model *m, const float *x, size_t n,
-		     struct fwd_scratch *s);
+float *fwd_run(const struct blob_model *m, const float *x, size_t n,
+	       struct fwd_scratch *s);
 
 void fwd_scratch_free(struct fwd_scratch *s);
 
