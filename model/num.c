@@ -97,7 +97,8 @@ static uint32_t eight_value(uint64_t v)
 
 /* Append the digits at s to *w (wrapping past 19 digits; the caller counts
  * them) and return the first non-digit. */
-static const char *read_digits(const char *s, const char *end, uint64_t *w)
+static inline __attribute__((always_inline)) const char *
+read_digits(const char *s, const char *end, uint64_t *w)
 {
 	uint64_t acc = *w;
 
@@ -199,23 +200,37 @@ static const long double pow10_ldbl[] = {
 };
 #endif
 
-enum num_status num_parse(const char *p, const char *end, enum num_grammar g, double *out)
+/* The digits of an exponent, after the 'e': [+-]?[0-9]+ up to end.  Its
+ * magnitude is capped near 10^7, beyond any finite double's reach. */
+static __attribute__((noinline)) enum num_status read_exponent(const char *s, const char *end, long *exp10)
 {
-	const char *s, *digits, *sig_end;
+	long e = 0;
+	int neg = 0;
+	const char *e0;
+
+	if (s < end && (*s == '+' || *s == '-'))
+		neg = *s++ == '-';
+	e0 = s;
+	for (; s < end && is_digit(*s); s++)
+		if (e < 1000000)
+			e = e * 10 + (*s - '0');
+	if (s == e0 || s != end)
+		return NUM_ESYNTAX;
+	*exp10 = neg ? -e : e;
+	return NUM_OK;
+}
+
+/* num_parse for one grammar; inlined twice so that JSON's hot path carries
+ * no CSV tests. */
+static inline __attribute__((always_inline)) enum num_status
+parse_span(const char *p, const char *end, int csv, double *out)
+{
+	const char *s = p, *digits, *sig_end;
 	uint64_t w = 0;
 	long nint, nfrac = 0, exp10 = 0, q;
 	int neg = 0;
 
-	if (end - p > NUM_MAX_TEXT)
-		return NUM_ETOOLONG;
-	if (g == NUM_CSV) {
-		while (p < end && (*p == ' ' || *p == '\t'))
-			p++;
-		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
-	}
-	s = p;
-	if (s < end && (*s == '-' || (*s == '+' && g == NUM_CSV))) {
+	if (s < end && (*s == '-' || (csv && *s == '+'))) {
 		neg = *s == '-';
 		s++;
 	}
@@ -226,30 +241,18 @@ enum num_status num_parse(const char *p, const char *end, enum num_grammar g, do
 		const char *frac = ++s;
 		s = read_digits(s, end, &w);
 		nfrac = s - frac;
-		if (nfrac == 0 && g == NUM_JSON)
+		if (nfrac == 0 && !csv)
 			return NUM_ESYNTAX;
 	}
 	sig_end = s;
 	if (nint + nfrac == 0)
-		return g == NUM_CSV && s == digits ? csv_word(s, end) : NUM_ESYNTAX;
-	if (g == NUM_JSON && (nint == 0 || (nint > 1 && *digits == '0')))
+		return csv && s == digits ? csv_word(s, end) : NUM_ESYNTAX;
+	if (!csv && (nint == 0 || (nint > 1 && *digits == '0')))
 		return NUM_ESYNTAX;
-	if (s < end && (*s | 0x20) == 'e') {
-		int eneg = 0;
-		const char *e0;
-		if (++s < end && (*s == '+' || *s == '-'))
-			eneg = *s++ == '-';
-		e0 = s;
-		for (; s < end && is_digit(*s); s++)
-			if (exp10 < 1000000)
-				exp10 = exp10 * 10 + (*s - '0');
-		if (s == e0)
+	if (s != end) {
+		if ((*s | 0x20) != 'e' || read_exponent(s + 1, end, &exp10) != NUM_OK)
 			return NUM_ESYNTAX;
-		if (eneg)
-			exp10 = -exp10;
 	}
-	if (s != end)
-		return NUM_ESYNTAX;
 
 	if (nint + nfrac > 19) {
 		/* w wrapped unless the digits past 19 were leading zeros. */
@@ -286,6 +289,24 @@ enum num_status num_parse(const char *p, const char *end, enum num_grammar g, do
 	}
 #endif
 	return parse_slow(neg, digits, sig_end, exp10, nfrac, out);
+}
+
+static __attribute__((noinline)) enum num_status parse_csv(const char *p, const char *end, double *out)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	return parse_span(p, end, 1, out);
+}
+
+enum num_status num_parse(const char *p, const char *end, enum num_grammar g, double *out)
+{
+	if (end - p > NUM_MAX_TEXT)
+		return NUM_ETOOLONG;
+	if (g == NUM_CSV)
+		return parse_csv(p, end, out);
+	return parse_span(p, end, 0, out);
 }
 
 /* ---- formatting ---------------------------------------------------- */
