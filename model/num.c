@@ -38,6 +38,7 @@
 
 #include <float.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -547,33 +548,66 @@ static const char digit_pairs[] =
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
-/* Decimal digits of d (1 <= d < 10^17) into buf; returns their count. */
-static int write_digits(uint64_t d, char *buf)
+/* Eight digits of v < 10^8, leading zeros included: two short division
+ * chains instead of one long one. */
+static void write8(uint32_t v, char *p)
 {
-	char tmp[20];
-	int i = 20;
+	uint32_t a = v / 10000, b = v % 10000;
 
-	while (d >= 100) {
-		unsigned r = (unsigned)(d % 100);
-		d /= 100;
-		i -= 2;
-		memcpy(tmp + i, digit_pairs + 2 * r, 2);
-	}
-	if (d >= 10) {
-		i -= 2;
-		memcpy(tmp + i, digit_pairs + 2 * d, 2);
-	} else {
-		tmp[--i] = (char)('0' + d);
-	}
-	memcpy(buf, tmp + i, (size_t)(20 - i));
-	return 20 - i;
+	memcpy(p, digit_pairs + 2 * (a / 100), 2);
+	memcpy(p + 2, digit_pairs + 2 * (a % 100), 2);
+	memcpy(p + 4, digit_pairs + 2 * (b / 100), 2);
+	memcpy(p + 6, digit_pairs + 2 * (b % 100), 2);
 }
 
+/* The decimal digits of d (1 <= d < 10^17), written at the start of
+ * tmp[64] (pre-filled with '0' by the caller); returns the first, with *n
+ * the count without trailing zeros and *zeros those. */
+static const char *digits_of(uint64_t d, char *tmp, int *n, int *zeros)
+{
+	static const uint64_t p10[] = {
+		1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000,
+		1000000000, 10000000000, 100000000000, 1000000000000,
+		10000000000000, 100000000000000, 1000000000000000, 10000000000000000,
+	};
+	int len = d >= 100000000 ? 17 : 8, keep;
+
+	while (len > 1 && d < p10[len - 1])     /* most need 16 or 17 */
+		len--;
+	if (d >= 100000000) {
+		uint64_t top = d / 100000000;
+		tmp[0] = (char)('0' + top / 100000000);
+		write8((uint32_t)(top % 100000000), tmp + 1);
+	}
+	write8((uint32_t)(d % 100000000), tmp + 9);
+	for (keep = len; tmp[17 - len + keep - 1] == '0'; keep--)
+		;
+	*n = keep;
+	*zeros = len - keep;
+	return tmp + 17 - len;
+}
+
+/* Set once g_table is filled, so that num_format skips pthread_once's call. */
+static _Atomic int g_ready;
+
+static void g_init_once(void)
+{
+	g_init();
+	atomic_store_explicit(&g_ready, 1, memory_order_release);
+}
+
+/*
+ * The text is built in t[] with fixed-size copies that may run past the
+ * digits (into t's slack, where the next piece or nothing lands), then all
+ * NUM_FORMAT_MAX bytes are copied out: the compiler turns fixed sizes into
+ * a few moves where variable ones would call memcpy.
+ */
 size_t num_format(double v, char *out)
 {
 	uint64_t bits, m, d;
-	int be, exp10, n, decpt;
-	char dig[20], *p = out;
+	int be, exp10, n, zeros, decpt, len = 0;
+	char tmp[64], t[64];
+	const char *dig;
 
 	memcpy(&bits, &v, sizeof bits);
 	be = (int)(bits >> 52 & 0x7FF);
@@ -582,59 +616,58 @@ size_t num_format(double v, char *out)
 		out[0] = '\0';
 		return 0;
 	}
+	memset(t, 0, sizeof t);
 	if (bits >> 63)
-		*p++ = '-';
+		t[len++] = '-';
 	if (be == 0 && m == 0) {
-		memcpy(p, "0.0", 4);
-		return (size_t)(p + 3 - out);
+		memcpy(t + len, "0.0", 3);
+		len += 3;
+		memcpy(out, t, NUM_FORMAT_MAX);
+		return (size_t)len;
 	}
-	pthread_once(&g_once, g_init);
+	if (!atomic_load_explicit(&g_ready, memory_order_acquire))
+		pthread_once(&g_once, g_init_once);
 	if (to_decimal(m, be, &d, &exp10) != 0)
 		to_decimal_slow(v < 0 ? -v : v, m == 0 && be > 1, &d, &exp10);
-	while (d % 10 == 0) {
-		d /= 10;
-		exp10++;
-	}
-	n = write_digits(d, dig);
-	decpt = n + exp10;              /* v = 0.DIG * 10^decpt */
+	memset(tmp, '0', sizeof tmp);
+	dig = digits_of(d, tmp, &n, &zeros);
+	decpt = n + zeros + exp10;      /* v = 0.DIG * 10^decpt, n <= 17 */
 
 	if (decpt > -4 && decpt <= 16) {
 		if (decpt <= 0) {               /* 0.000ddd */
-			memcpy(p, "0.000", (size_t)(2 - decpt));
-			p += 2 - decpt;
-			memcpy(p, dig, (size_t)n);
-			p += n;
+			memcpy(t + len, "0.000", 5);
+			len += 2 - decpt;
+			memcpy(t + len, dig, 17);
+			len += n;
 		} else if (decpt < n) {         /* dd.ddd */
-			memcpy(p, dig, (size_t)decpt);
-			p[decpt] = '.';
-			memcpy(p + decpt + 1, dig + decpt, (size_t)(n - decpt));
-			p += n + 1;
-		} else {                        /* ddd000.0 */
-			memcpy(p, dig, (size_t)n);
-			memset(p + n, '0', (size_t)(decpt - n));
-			p += decpt;
-			memcpy(p, ".0", 2);
-			p += 2;
+			memcpy(t + len, dig, 16);
+			t[len + decpt] = '.';
+			memcpy(t + len + decpt + 1, dig + decpt, 16);
+			len += n + 1;
+		} else {                        /* ddd000.0: dig's '0's pad it */
+			memcpy(t + len, dig, 16);
+			len += decpt;
+			memcpy(t + len, ".0", 2);
+			len += 2;
 		}
 	} else {                                /* d.ddde+XX */
 		int x = decpt - 1;
-		*p++ = dig[0];
-		if (n > 1) {
-			*p++ = '.';
-			memcpy(p, dig + 1, (size_t)(n - 1));
-			p += n - 1;
-		}
-		*p++ = 'e';
-		*p++ = x < 0 ? '-' : '+';
+		t[len] = dig[0];
+		t[len + 1] = '.';
+		memcpy(t + len + 2, dig + 1, 16);
+		len += n > 1 ? n + 1 : 1;
+		t[len++] = 'e';
+		t[len++] = x < 0 ? '-' : '+';
 		if (x < 0)
 			x = -x;
 		if (x >= 100) {
-			*p++ = (char)('0' + x / 100);
+			t[len++] = (char)('0' + x / 100);
 			x %= 100;
 		}
-		memcpy(p, digit_pairs + 2 * x, 2);
-		p += 2;
+		memcpy(t + len, digit_pairs + 2 * x, 2);
+		len += 2;
 	}
-	*p = '\0';
-	return (size_t)(p - out);
+	t[len] = '\0';
+	memcpy(out, t, NUM_FORMAT_MAX);
+	return (size_t)len;
 }
