@@ -5,6 +5,7 @@
 #   make test SAN=1   the same suite built with ASan + UBSan (build/san)
 #   make deps         install (as root) or list the missing Debian packages
 #   make fixtures     re-train the fixture models (needs python3-torch; slow)
+#   make bench        speed figures of this machine (bench/run.sh)
 #   make bench-convert  pth2blob time against model size
 #
 # Everything built lands under build/, which git ignores.
@@ -54,6 +55,7 @@ LIBS := $(LIBHANDLER) $(LIBTOOLS) $(LIBMODEL)
 PROGRAMS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOLS_MAIN)) \
             $(patsubst handler/%.c,$(BUILD)/%.fcgi,$(HANDLER_MAIN))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
+BENCH_PROGRAMS := $(BUILD)/bench/inproc
 
 .PHONY: all test check deps fixtures clean
 all: $(PROGRAMS)
@@ -76,6 +78,10 @@ $(BUILD)/%: $(BUILD)/obj/tools/%.o $(LIBS)
 $(BUILD)/%.fcgi: $(BUILD)/obj/handler/%.o $(LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/bench/inproc: $(BUILD)/obj/bench/inproc.o $(BUILD)/obj/bench/naive.o $(LIBMODEL)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -91,10 +97,16 @@ test: deps
 check: test
 
 .PHONY: build-tests
-build-tests: $(PROGRAMS) $(UNIT_TESTS)
+build-tests: $(PROGRAMS) $(UNIT_TESTS) $(BENCH_PROGRAMS)
 
 fixtures:
 	@sh tools/make_fixtures.sh
+
+# Speed figures (bench/run.sh); never part of `make test`.
+.PHONY: bench
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_PROGRAMS)
+	@sh bench/run.sh $(BUILD)
 
 # Conversion speed against model size (see bench/convert.sh).
 .PHONY: bench-convert

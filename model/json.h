@@ -36,4 +36,26 @@ int json_get(const char *js, const jsmntok_t *t, int obj, const char *key);
  */
 int json_string(const char *js, const jsmntok_t *t, int i, char *out, size_t cap);
 
+/* Containers nested deeper than this are refused by json_validate(). */
+#define JSON_MAX_DEPTH 64
+
+/*
+ * True when js[0, len) nests containers no deeper than JSON_MAX_DEPTH
+ * (strings skipped).  Run it before jsmn on untrusted text: jsmn closes a
+ * container by walking up its parents, quadratic in the depth.
+ */
+int json_depth_ok(const char *js, size_t len);
+
+/*
+ * Check what jsmn does not, over the n tokens jsmn made of js[0, len):
+ * exactly one top-level value with only whitespace around it, the
+ * separators between tokens (',' and ':' where they belong and nowhere
+ * else), the literals true/false/null, the number grammar, no raw control
+ * characters in strings, and nesting up to JSON_MAX_DEPTH.  Returns 0, or
+ * -1 with *bad set to the byte offset of the first problem and *why to a
+ * static phrase ("missing ','", ...).
+ */
+int json_validate(const char *js, size_t len, const jsmntok_t *t, int n,
+		  size_t *bad, const char **why);
+
 #endif

@@ -113,6 +113,8 @@ static int tokenize(const char *js, jsmntok_t **toks)
 	size_t len = strlen(js);
 	int n;
 
+	if (!json_depth_ok(js, len))
+		return -1;
 	jsmn_init(&p);
 	n = jsmn_parse(&p, js, len, NULL, 0);
 	if (n <= 0 || n > SIG_MAX_TOKENS)

@@ -64,9 +64,49 @@ static void test_strings(void)
 	check_refuses("\"abcdef\"", 6);   /* needs 7 bytes with the NUL */
 }
 
+/* json_validate: what jsmn lets through and JSON does not. */
+static void check_valid(const char *js, int want_ok, const char *why_frag)
+{
+	jsmntok_t t[256];
+	size_t bad = 0;
+	const char *why = "";
+	int n = parse(js, t, 256);
+	CHECKF(n > 0 || !want_ok, "%s: jsmn refused it", js);
+	int ok = n > 0 && json_validate(js, strlen(js), t, n, &bad, &why) == 0;
+	CHECKF(ok == want_ok, "%s: %s (%s at %zu)", js, ok ? "accepted" : "refused", why, bad);
+	if (!ok && n > 0 && why_frag)
+		CHECK_CONTAINS(why, why_frag);
+}
+
+static void test_validate(void)
+{
+	check_valid("{\"a\": [1, -2.5e3, true, false, null, \"s\"], \"b\": {}}", 1, NULL);
+	check_valid(" [ ] ", 1, NULL);
+	check_valid("[1 2]", 0, "missing ','");
+	check_valid("{\"a\" 1}", 0, NULL);
+	check_valid("{\"a\": 1 \"b\": 2}", 0, NULL);
+	check_valid("[1,,2]", 0, NULL);
+	check_valid("[tru]", 0, "not a JSON value");
+	check_valid("[nulll]", 0, "not a JSON value");
+	check_valid("[01]", 0, "not a JSON value");
+	check_valid("[1.2.3]", 0, "not a JSON value");
+	check_valid("[1] [2]", 0, "text after the value");
+	check_valid("[\"a\tb\"]", 0, "control character");
+	check_valid("[1e999]", 1, NULL);   /* valid JSON; its use decides */
+	char deep[200];
+	memset(deep, '[', 80);
+	memset(deep + 80, ']', 80);
+	deep[160] = '\0';
+	check_valid(deep, 0, "nested too deeply");
+	CHECK(!json_depth_ok(deep, strlen(deep)));
+	CHECK(json_depth_ok(deep + 20, strlen(deep) - 40));   /* 60 levels */
+	CHECK(json_depth_ok("[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]", 74));
+}
+
 int main(void)
 {
 	RUN(test_skip_and_get);
 	RUN(test_strings);
+	RUN(test_validate);
 	return unit_done();
 }

@@ -1,0 +1,208 @@
+/*
+ * inproc.c - in-process speed of model/: decode, forward and encode of the
+ * fixture requests, separately and together, against the simple-C
+ * baseline (bench/naive.c) built into the same program and run on the same
+ * bodies.  Prints a markdown table; with a second argument, also writes
+ * its figures as JSON.
+ *
+ *   build/release/bench/inproc MODEL.blob [results.json]
+ */
+#include "bench/naive.h"
+#include "model/enc.h"
+#include "model/fwd.h"
+#include "model/req.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	rewind(f);
+	char *p = malloc((size_t)len + 1);
+	*n = fread(p, 1, (size_t)len, f);
+	p[*n] = '\0';
+	fclose(f);
+	return p;
+}
+
+/* A split-orient body of `rows` rows, cycling through the 200 fixture rows. */
+static char *make_body(const char *b200, size_t rows, size_t *len)
+{
+	const char *cols = strstr(b200, "\"columns\":");
+	const char *cols_end = strstr(cols, "],") + 1;
+	const char *data = strstr(b200, "\"data\":[") + 8;
+	const char *row_at[200];
+	size_t row_len[200];
+	const char *p = data;
+	for (int r = 0; r < 200; r++) {
+		row_at[r] = p;
+		const char *e = strchr(p, ']') + 1;
+		row_len[r] = (size_t)(e - p);
+		p = e + 1;
+	}
+	size_t cap = (size_t)(cols_end - cols) + rows * 12 + 64;
+	for (size_t r = 0; r < rows; r++)
+		cap += row_len[r % 200] + 1;
+	char *out = malloc(cap);
+	size_t o = (size_t)sprintf(out, "{\"input_data\":{");
+	memcpy(out + o, cols, (size_t)(cols_end - cols));
+	o += (size_t)(cols_end - cols);
+	o += (size_t)sprintf(out + o, ",\"index\":[");
+	for (size_t r = 0; r < rows; r++)
+		o += (size_t)sprintf(out + o, r ? ",%zu" : "%zu", r);
+	o += (size_t)sprintf(out + o, "],\"data\":[");
+	for (size_t r = 0; r < rows; r++) {
+		if (r)
+			out[o++] = ',';
+		memcpy(out + o, row_at[r % 200], row_len[r % 200]);
+		o += row_len[r % 200];
+	}
+	o += (size_t)sprintf(out + o, "]}}");
+	*len = o;
+	return out;
+}
+
+struct timing {
+	double decode, forward, encode, total, naive;
+};
+
+/* Median of `reps` runs of each stage, in seconds. */
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp);
+	return v[n / 2];
+}
+
+static void measure(const struct blob_model *m, const struct req_schema *s, const struct naive_model *nm,
+		    const char *body, size_t len, int reps, struct timing *t)
+{
+	struct req_ctx c;
+	struct req_result r;
+	struct req_error e;
+	struct fwd_scratch fs = { 0 };
+	struct enc_buf b;
+	double *d = malloc((size_t)reps * 5 * sizeof *d);
+
+	/* The 10,000-row body is larger than the default 64 MiB cap. */
+	struct req_limits lim = { (size_t)1 << 30, REQ_DEFAULT_MAX_TOKENS, REQ_DEFAULT_MAX_ROWS, REQ_DEFAULT_MAX_VALUES };
+	req_ctx_init(&c, &lim);
+	enc_init(&b, 0);
+	for (int i = 0; i < reps; i++) {
+		double t0 = now();
+		if (req_decode_json(&c, s, body, len, 0, &r, &e) < 0) {
+			fprintf(stderr, "decode: %s\n", e.msg);
+			exit(1);
+		}
+		double t1 = now();
+		const float *y = fwd_run(m, r.x, r.rows, &fs);
+		double t2 = now();
+		enc_reset(&b);
+		enc_row_dicts(&b, y, r.rows, m->output_width);
+		double t3 = now();
+		char *out;
+		size_t out_len;
+		naive_score(nm, body, len, &out, &out_len);
+		double t4 = now();
+		if (i == 0 && (out_len != b.len || memcmp(out, b.p, b.len) != 0))
+			fprintf(stderr, "note: baseline and scorepoint responses differ (%zu vs %zu bytes)\n",
+				out_len, b.len);
+		free(out);
+		d[i] = t1 - t0;
+		d[reps + i] = t2 - t1;
+		d[2 * reps + i] = t3 - t2;
+		d[3 * reps + i] = t3 - t0;
+		d[4 * reps + i] = t4 - t3;
+	}
+	t->decode = median(d, reps);
+	t->forward = median(d + reps, reps);
+	t->encode = median(d + 2 * reps, reps);
+	t->total = median(d + 3 * reps, reps);
+	t->naive = median(d + 4 * reps, reps);
+	free(d);
+	enc_free(&b);
+	fwd_scratch_free(&fs);
+	req_ctx_free(&c);
+}
+
+int main(int argc, char **argv)
+{
+	struct blob_map bm;
+	struct req_schema s;
+	char err[512];
+	size_t n200;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: inproc MODEL.blob [results.json]\n");
+		return 2;
+	}
+	if (blob_map_file(argv[1], &bm, err, sizeof err) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	const struct blob_model *m = &bm.model;
+	if (m->nops != 3 || m->ops[0].kind != BLOB_OP_LINEAR || m->ops[1].kind != BLOB_OP_RELU) {
+		fprintf(stderr, "inproc: expects the tutorial's Linear-ReLU-Linear model\n");
+		return 1;
+	}
+	fwd_set_threads(1);
+	req_schema_init(&s, m);
+	struct naive_model nm = { (int)m->input_width, (int)m->ops[0].out, (int)m->output_width,
+				  m->columns, m->ops[0].weight, m->ops[0].bias, m->ops[2].weight, m->ops[2].bias };
+	char *b200 = slurp("fixtures/test_data/batch200_azureml_split.json", &n200);
+	static const size_t sizes[] = { 1, 2, 200, 10000 };
+	FILE *js = argc > 2 ? fopen(argv[2], "w") : NULL;
+
+	printf("| rows | body (KB) | decode (ms) | forward (ms) | encode (ms) | total (ms) | MB/s | rows/s "
+	       "| baseline (ms) | baseline MB/s | speed-up |\n");
+	printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	if (js)
+		fprintf(js, "{\n");
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		size_t len;
+		char *body = make_body(b200, sizes[k], &len);
+		int reps = sizes[k] >= 10000 ? 11 : sizes[k] >= 200 ? 41 : 401;
+		struct timing t;
+		measure(m, &s, &nm, body, len, reps, &t);
+		double mbs = (double)len / t.total / 1e6, nmbs = (double)len / t.naive / 1e6;
+		printf("| %zu | %.1f | %.3f | %.3f | %.3f | %.3f | %.0f | %.0f | %.3f | %.0f | %.1fx |\n",
+		       sizes[k], (double)len / 1024, t.decode * 1e3, t.forward * 1e3, t.encode * 1e3, t.total * 1e3,
+		       mbs, (double)sizes[k] / t.total, t.naive * 1e3, nmbs, t.naive / t.total);
+		if (js)
+			fprintf(js, "%s  \"inproc_%zu_rows_ms\": %.4f,\n  \"inproc_%zu_rows_MBps\": %.1f,\n"
+				"  \"inproc_%zu_rows_decode_MBps\": %.1f,\n  \"naive_%zu_rows_ms\": %.4f,\n"
+				"  \"inproc_%zu_rows_speedup\": %.2f",
+				k ? ",\n" : "", sizes[k], t.total * 1e3, sizes[k], mbs, sizes[k],
+				(double)len / t.decode / 1e6, sizes[k], t.naive * 1e3, sizes[k], t.naive / t.total);
+		free(body);
+	}
+	if (js) {
+		fprintf(js, "\n}\n");
+		fclose(js);
+	}
+	free(b200);
+	req_schema_free(&s);
+	blob_unmap(&bm);
+	return 0;
+}

@@ -1,0 +1,1071 @@
+/*
+ * req.c - request bodies to float matrices (see req.h for the plan).
+ *
+ * Every buffer lives in struct req_ctx and is reused; growth is bounded by
+ * req_limits, so a request allocates nothing once the process has seen a
+ * request as large.  Nothing here aborts: every failure is a req_error.
+ */
+#include "model/req.h"
+#include "model/num.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* An array of numbers the scanner parsed and replaced by "[]". */
+struct req_span {
+	size_t skel_off;     /* offset of its "[]" in the skeleton */
+	size_t body_off;     /* offset of its '[' in the body */
+	size_t body_len;     /* bytes it spanned in the body */
+	size_t first;        /* index of its first value in ctx->nums */
+	size_t count;
+};
+
+#define NAME_MAX_BYTES 1024
+#define MISSING_LISTED 10
+
+/* ---- errors ---- */
+
+static int rfail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int rfail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	e->status = code == REQ_E_LIMIT ? 413 : code == REQ_E_NOMEM ? 500 : 400;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- schema ---- */
+
+static uint32_t hash(const char *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 16777619u;
+	return h;
+}
+
+int req_schema_init(struct req_schema *s, const struct blob_model *m)
+{
+	memset(s, 0, sizeof *s);
+	s->width = m->input_width;
+	s->ncolumns = m->ncolumns;
+	s->columns = m->columns;
+	if (!m->ncolumns)
+		return 0;
+	uint32_t size = 16;
+	while (size < 2 * m->ncolumns)
+		size <<= 1;
+	s->slots = calloc(size, sizeof *s->slots);
+	if (!s->slots)
+		return -1;
+	s->mask = size - 1;
+	for (uint32_t i = 0; i < m->ncolumns; i++) {
+		const char *name = m->columns[i];
+		uint32_t h = hash(name, strlen(name)) & s->mask;
+		while (s->slots[h])
+			h = (h + 1) & s->mask;
+		s->slots[h] = i + 1;
+	}
+	return 0;
+}
+
+void req_schema_free(struct req_schema *s)
+{
+	free(s->slots);
+	memset(s, 0, sizeof *s);
+}
+
+int req_schema_find(const struct req_schema *s, const char *name, size_t len)
+{
+	if (!s->slots)
+		return -1;
+	for (uint32_t h = hash(name, len) & s->mask; s->slots[h]; h = (h + 1) & s->mask) {
+		const char *c = s->columns[s->slots[h] - 1];
+		if (strncmp(c, name, len) == 0 && c[len] == '\0')
+			return (int)s->slots[h] - 1;
+	}
+	return -1;
+}
+
+/* ---- context ---- */
+
+void req_ctx_init(struct req_ctx *c, const struct req_limits *lim)
+{
+	memset(c, 0, sizeof *c);
+	if (lim) {
+		c->lim = *lim;
+	} else {
+		c->lim.max_bytes = REQ_DEFAULT_MAX_BYTES;
+		c->lim.max_tokens = REQ_DEFAULT_MAX_TOKENS;
+		c->lim.max_rows = REQ_DEFAULT_MAX_ROWS;
+		c->lim.max_values = REQ_DEFAULT_MAX_VALUES;
+	}
+}
+
+void req_ctx_free(struct req_ctx *c)
+{
+	free(c->skel);
+	free(c->tok);
+	free(c->spans);
+	free(c->nums);
+	free(c->x);
+	free(c->map);
+	free(c->seen);
+	memset(c, 0, sizeof *c);
+}
+
+/* Grow *buf to hold `need` elements of `size` bytes; amortised doubling. */
+static int reserve(void *bufp, size_t *cap, size_t need, size_t size)
+{
+	void **buf = bufp;
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 256;
+	while (n < need)
+		n *= 2;
+	void *p = realloc(*buf, n * size);
+	if (!p)
+		return -1;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+/* ---- the scanner: numeric arrays out, skeleton left ---- */
+
+static const unsigned char is_numch[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+	['7'] = 1, ['8'] = 1, ['9'] = 1, ['-'] = 1, ['+'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1,
+};
+
+static inline size_t ws(const char *b, size_t i, size_t len)
+{
+	while (i < len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t'))
+		i++;
+	return i;
+}
+
+/*
+ * Try to read b[i] == '[' as an array of plain numbers.  On success the
+ * values are appended to nums and the index after ']' is returned; on any
+ * surprise (another type, bad grammar, a value float32 cannot hold, an
+ * empty array) nothing is kept and 0 is returned, leaving the array to the
+ * general path, which reports errors with their position.
+ */
+static size_t numeric_array(struct req_ctx *c, const char *b, size_t i, size_t len, int *nomem)
+{
+	size_t start_n = c->nnums;
+
+	i = ws(b, i + 1, len);
+	if (i >= len || !(b[i] == '-' || (b[i] >= '0' && b[i] <= '9')))
+		return 0;
+	for (;;) {
+		size_t j = i;
+		while (j < len && is_numch[(unsigned char)b[j]])
+			j++;
+		double d;
+		if (num_parse(b + i, b + j, NUM_JSON, &d) != NUM_OK)
+			goto undo;
+		float f = (float)d;
+		if (isinf(f) || c->nnums >= c->lim.max_values)
+			goto undo;   /* the general path reports it, with its position */
+		if (c->nnums == c->nums_cap &&
+		    reserve(&c->nums, &c->nums_cap, c->nnums + 1, sizeof *c->nums) < 0) {
+			*nomem = 1;
+			goto undo;
+		}
+		c->nums[c->nnums++] = f;
+		/* "1,2,3" without spaces is the common case: test it first. */
+		i = j < len && b[j] == ',' ? j : ws(b, j, len);
+		if (i < len && b[i] == ']')
+			return i + 1;
+		if (i >= len || b[i] != ',')
+			goto undo;
+		i++;
+		if (i < len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t'))
+			i = ws(b, i, len);
+	}
+undo:
+	c->nnums = start_n;
+	return 0;
+}
+
+/* Copy a JSON string starting at b[i] == '"' to the skeleton; returns the
+ * index after its closing quote (or len when unterminated). */
+static size_t copy_string(const char *b, size_t i, size_t len, char *out, size_t *o)
+{
+	size_t j = i + 1;
+	for (;;) {
+		const char *q = memchr(b + j, '"', len - j);
+		if (!q) {
+			j = len;
+			break;
+		}
+		size_t k = (size_t)(q - b), bs = 0;
+		while (k - bs > i + 1 && b[k - bs - 1] == '\\')
+			bs++;
+		j = k + 1;
+		if (bs % 2 == 0)
+			break;
+	}
+	memcpy(out + *o, b + i, j - i);
+	*o += j - i;
+	return j;
+}
+
+static int scan(struct req_ctx *c, const char *b, size_t len, struct req_error *e)
+{
+	size_t i = 0, o = 0;
+	int nomem = 0;
+
+	c->nspans = 0;
+	c->nnums = 0;
+	/* A number takes at least two bytes with its separator: reserving for
+	 * len / 2 of them up front keeps growth out of the number loop. */
+	size_t most = len / 2 + 1 < c->lim.max_values ? len / 2 + 1 : c->lim.max_values;
+	if (reserve(&c->skel, &c->skel_cap, len + 1, 1) < 0 ||
+	    reserve(&c->nums, &c->nums_cap, most, sizeof *c->nums) < 0)
+		return rfail(e, REQ_E_NOMEM, "out of memory for a %zu-byte body", len);
+	int depth = 0;
+	while (i < len) {
+		char ch = b[i];
+		if (ch == '"') {
+			i = copy_string(b, i, len, c->skel, &o);
+			continue;
+		}
+		/* jsmn closes a container by walking up its parents, which is
+		 * quadratic in the depth: refuse deep nesting before it runs. */
+		if (ch == '[' || ch == '{') {
+			if (++depth > JSON_MAX_DEPTH)
+				return rfail(e, REQ_E_JSON, "malformed JSON at byte %zu: nested too deeply "
+					     "(more than %d levels)", i, JSON_MAX_DEPTH);
+		} else if (ch == ']' || ch == '}') {
+			depth--;
+		}
+		if (ch == '[') {
+			size_t first = c->nnums;
+			size_t next = numeric_array(c, b, i, len, &nomem);
+			if (nomem)
+				return rfail(e, REQ_E_NOMEM, "out of memory for the request's numbers");
+			if (next) {
+				if (reserve(&c->spans, &c->span_cap, c->nspans + 1, sizeof *c->spans) < 0)
+					return rfail(e, REQ_E_NOMEM, "out of memory");
+				c->spans[c->nspans++] = (struct req_span){ o, i, next - i, first, c->nnums - first };
+				c->skel[o++] = '[';
+				c->skel[o++] = ']';
+				depth--;
+				i = next;
+				continue;
+			}
+		}
+		c->skel[o++] = ch;
+		i++;
+	}
+	c->skel[o] = '\0';
+	return (int)o;
+}
+
+/* Body offset of skeleton offset `off`, for messages. */
+static size_t body_offset(const struct req_ctx *c, size_t off)
+{
+	size_t delta = 0;
+	for (size_t k = 0; k < c->nspans && c->spans[k].skel_off < off; k++)
+		delta += c->spans[k].body_len - 2;
+	return off + delta;
+}
+
+/* The compacted array whose "[]" starts at skeleton offset off, or NULL. */
+static const struct req_span *span_at(const struct req_ctx *c, size_t off)
+{
+	size_t lo = 0, hi = c->nspans;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c->spans[mid].skel_off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->nspans && c->spans[lo].skel_off == off ? &c->spans[lo] : NULL;
+}
+
+static int tokenize(struct req_ctx *c, size_t slen, struct req_error *e)
+{
+	size_t limit = c->tok_cap ? c->tok_cap : 1024;
+
+	for (;;) {
+		jsmn_parser p;
+		if (limit > c->lim.max_tokens)
+			limit = c->lim.max_tokens;
+		if (reserve(&c->tok, &c->tok_cap, limit, sizeof *c->tok) < 0)
+			return rfail(e, REQ_E_NOMEM, "out of memory for JSON tokens");
+		jsmn_init(&p);
+		int n = jsmn_parse(&p, c->skel, slen, c->tok, (unsigned)limit);
+		if (n >= 0)
+			return n;
+		if (n == JSMN_ERROR_NOMEM) {
+			if (limit >= c->lim.max_tokens)
+				return rfail(e, REQ_E_LIMIT, "the body has more than %zu JSON values (limit)",
+					     c->lim.max_tokens);
+			limit *= 2;
+			continue;
+		}
+		size_t at = body_offset(c, p.pos);
+		return rfail(e, REQ_E_JSON, "malformed JSON at byte %zu: %s", at,
+			     n == JSMN_ERROR_PART ? "the document ends too early" : "unexpected character");
+	}
+}
+
+/* ---- shapes ---- */
+
+struct walk {
+	struct req_ctx *c;
+	const struct req_schema *s;
+	const char *js;          /* the skeleton */
+	const jsmntok_t *t;
+	struct req_error *e;
+	size_t rows;
+	uint32_t ncols;          /* request columns (== map entries) */
+	int named;               /* request columns have names */
+};
+
+/* The text of token t (without quotes) for messages, bounded. */
+static const char *tok_text(const struct walk *w, int i, char *buf, size_t len)
+{
+	const jsmntok_t *t = &w->t[i];
+	int n = t->end - t->start;
+	snprintf(buf, len, "%.*s%s", n > 40 ? 40 : n, w->js + t->start, n > 40 ? "..." : "");
+	return buf;
+}
+
+/* Name request column j for messages. */
+static const char *col_name(const struct walk *w, int j, const int *names, char *buf, size_t len)
+{
+	if (names && names[j] >= 0)
+		return tok_text(w, names[j], buf, len);
+	snprintf(buf, len, "%d", j);
+	return buf;
+}
+
+static const char *kind_name(const jsmntok_t *t, const char *js)
+{
+	switch (t->type) {
+	case JSMN_STRING: return "a string";
+	case JSMN_ARRAY: return "an array";
+	case JSMN_OBJECT: return "an object";
+	default: break;
+	}
+	switch (js[t->start]) {
+	case 'n': return "null";
+	case 't': case 'f': return "a boolean";
+	default: return "a number";
+	}
+}
+
+/* Allocate x for rows × width and reset; check the caps. */
+static int start_matrix(struct walk *w, size_t rows)
+{
+	struct req_ctx *c = w->c;
+	size_t width = w->s->width;
+	if (rows == 0)
+		return rfail(w->e, REQ_E_SHAPE, "the request has no rows");
+	if (rows > c->lim.max_rows)
+		return rfail(w->e, REQ_E_LIMIT, "%zu rows; the limit is %zu", rows, c->lim.max_rows);
+	if (rows > c->lim.max_values / width)
+		return rfail(w->e, REQ_E_LIMIT, "%zu rows of %zu values exceed the limit of %zu values",
+			     rows, width, c->lim.max_values);
+	if (reserve(&c->x, &c->x_cap, rows * width, sizeof *c->x) < 0)
+		return rfail(w->e, REQ_E_NOMEM, "out of memory for %zu rows", rows);
+	w->rows = rows;
+	return 0;
+}
+
+/* Parse primitive token i as the value of (row, request column j). */
+static int number_at(struct walk *w, int i, size_t row, int j, const int *names, float *out)
+{
+	const jsmntok_t *t = &w->t[i];
+	char nb[64], vb[64];
+	double d;
+
+	if (t->type != JSMN_PRIMITIVE || w->js[t->start] == 'n' || w->js[t->start] == 't' ||
+	    w->js[t->start] == 'f')
+		return rfail(w->e, REQ_E_TYPE, "row %zu, column %s: %s where a number belongs",
+			     row, col_name(w, j, names, nb, sizeof nb), kind_name(t, w->js));
+	enum num_status st = num_parse(w->js + t->start, w->js + t->end, NUM_JSON, &d);
+	float f = (float)d;
+	if (st != NUM_OK || isinf(f))
+		return rfail(w->e, REQ_E_TYPE, "row %zu, column %s: %s is %s", row,
+			     col_name(w, j, names, nb, sizeof nb), tok_text(w, i, vb, sizeof vb),
+			     st == NUM_OK || st == NUM_ERANGE ? "outside float32's range" : "not a number");
+	*out = f;
+	return 0;
+}
+
+/*
+ * Map the request's named columns (string tokens names[0..n)) onto the
+ * model's; fills c->map.  Unknown names are ignored; missing model columns
+ * and repeated names are errors.
+ */
+static int map_names(struct walk *w, const int *names, uint32_t n)
+{
+	struct req_ctx *c = w->c;
+	const struct req_schema *s = w->s;
+	char buf[NAME_MAX_BYTES];
+
+	if (reserve(&c->map, &c->map_cap, n ? n : 1, sizeof *c->map) < 0 ||
+	    reserve(&c->seen, &c->seen_cap, s->width, 1) < 0)
+		return rfail(w->e, REQ_E_NOMEM, "out of memory for %u columns", n);
+	w->ncols = n;
+	w->named = 1;
+	memset(c->seen, 0, s->width);
+	if (!s->ncolumns) {
+		/* A model without column names reads named columns in order. */
+		if (n != s->width)
+			return rfail(w->e, REQ_E_COLUMNS, "%u columns given; the model has no column names "
+				     "and reads exactly %u values per row, in order", n, s->width);
+		for (uint32_t j = 0; j < n; j++)
+			c->map[j] = (int32_t)j;
+		return 0;
+	}
+	for (uint32_t j = 0; j < n; j++) {
+		const jsmntok_t *t = &w->t[names[j]];
+		int k;
+		if (t->type != JSMN_STRING)
+			return rfail(w->e, REQ_E_SHAPE, "column %u: a column name must be a string, not %s",
+				     j, kind_name(t, w->js));
+		/* Names without escapes are looked up in place (the usual case). */
+		if (!memchr(w->js + t->start, '\\', (size_t)(t->end - t->start))) {
+			k = req_schema_find(s, w->js + t->start, (size_t)(t->end - t->start));
+		} else {
+			int len = json_string(w->js, w->t, names[j], buf, sizeof buf);
+			if (len < 0)
+				return rfail(w->e, REQ_E_JSON, "column %u: bad string escape or name too long", j);
+			k = req_schema_find(s, buf, (size_t)len);
+		}
+		c->map[j] = k;
+		if (k < 0)
+			continue;
+		if (c->seen[k])
+			return rfail(w->e, REQ_E_COLUMNS, "column %s is given twice", s->columns[k]);
+		c->seen[k] = 1;
+	}
+	return 0;
+}
+
+/* After a mapping: every model column must be present.  record is the
+ * record being checked, or SIZE_MAX for the request's column list. */
+static int check_missing(struct walk *w, size_t record)
+{
+	const struct req_schema *s = w->s;
+	char list[240];
+	size_t used = 0, missing = 0;
+
+	if (!s->ncolumns)
+		return 0;
+	list[0] = '\0';
+	for (uint32_t k = 0; k < s->width; k++) {
+		if (w->c->seen[k])
+			continue;
+		if (missing < MISSING_LISTED && used < sizeof list - 1) {
+			int n = snprintf(list + used, sizeof list - used, "%s%s", missing ? ", " : "", s->columns[k]);
+			used = n < 0 ? used : used + (size_t)n < sizeof list ? used + (size_t)n : sizeof list - 1;
+		}
+		missing++;
+	}
+	if (!missing)
+		return 0;
+	char where[48] = "";
+	if (record != SIZE_MAX)
+		snprintf(where, sizeof where, "record %zu: ", record);
+	return rfail(w->e, REQ_E_COLUMNS, "%s%zu of the model's %u columns are missing: %s%s", where, missing,
+		     s->width, list, missing > MISSING_LISTED ? ", ..." : "");
+}
+
+static void positional_map(struct walk *w)
+{
+	w->ncols = w->s->width;
+	w->named = 0;
+}
+
+/* Fill row `row` from the array token at i (a compacted span or a list). */
+static int row_from_list(struct walk *w, int i, size_t row, const int *names)
+{
+	struct req_ctx *c = w->c;
+	const jsmntok_t *t = &w->t[i];
+	size_t width = w->s->width;
+	float *dst = c->x + row * width;
+
+	if (t->type != JSMN_ARRAY)
+		return rfail(w->e, REQ_E_SHAPE, "row %zu is %s; expected a list of %u values",
+			     row, kind_name(t, w->js), w->ncols);
+	const struct req_span *sp = t->size == 0 ? span_at(c, (size_t)t->start) : NULL;
+	size_t count = sp ? sp->count : (size_t)t->size;
+	if (count != w->ncols)
+		return rfail(w->e, REQ_E_SHAPE, "row %zu has %zu values; expected %u", row, count, w->ncols);
+	if (sp && !w->named) {
+		memcpy(dst, c->nums + sp->first, width * sizeof *dst);
+		return 0;
+	}
+	if (sp) {
+		const float *src = c->nums + sp->first;
+		for (uint32_t j = 0; j < w->ncols; j++)
+			if (c->map[j] >= 0)
+				dst[c->map[j]] = src[j];
+		return 0;
+	}
+	int k = i + 1;
+	for (uint32_t j = 0; j < w->ncols; j++, k = json_skip(w->t, k)) {
+		int col = w->named ? c->map[j] : (int)j;
+		float v;
+		if (col < 0)
+			continue;
+		if (number_at(w, k, row, (int)j, names, &v) < 0)
+			return -1;
+		dst[col] = v;
+	}
+	return 0;
+}
+
+/* The rows of array token i: lists of values (positional or by names). */
+static int rows_of_lists(struct walk *w, int i, const int *names)
+{
+	const jsmntok_t *t = &w->t[i];
+	if (t->type != JSMN_ARRAY)
+		return rfail(w->e, REQ_E_SHAPE, "\"data\" must be a list of rows");
+	if (t->size == 0 && span_at(w->c, (size_t)t->start))
+		return rfail(w->e, REQ_E_SHAPE, "row 0 is a number; expected a list of %u values", w->ncols);
+	if (start_matrix(w, (size_t)t->size) < 0)
+		return -1;
+	int k = i + 1;
+	for (size_t r = 0; r < w->rows; r++, k = json_skip(w->t, k))
+		if (row_from_list(w, k, r, names) < 0)
+			return -1;
+	return 0;
+}
+
+/* Gather the child indices of container token i into a malloc'd array. */
+static int *children(const struct walk *w, int i)
+{
+	int n = w->t[i].size;
+	int *v = malloc(((size_t)n + 1) * sizeof *v);
+	if (!v)
+		return NULL;
+	for (int k = 0, j = i + 1; k < n; k++, j = json_skip(w->t, j))
+		v[k] = j;
+	return v;
+}
+
+/* {"columns": [...], "index": [...], "data": [[...]]} */
+static int split(struct walk *w, int obj)
+{
+	const char *js = w->js;
+	int cols = json_get(js, w->t, obj, "columns");
+	int data = json_get(js, w->t, obj, "data");
+	int *names = NULL, rc;
+
+	if (data < 0)
+		return rfail(w->e, REQ_E_SHAPE, "the split-orient object has no \"data\"");
+	if (cols >= 0) {
+		if (w->t[cols].type != JSMN_ARRAY)
+			return rfail(w->e, REQ_E_SHAPE, "\"columns\" must be a list of names");
+		/* A compacted "columns" list holds numbers: names must be strings. */
+		if (w->t[cols].size == 0 && span_at(w->c, (size_t)w->t[cols].start))
+			return rfail(w->e, REQ_E_SHAPE, "column 0: a column name must be a string, not a number");
+		if (!(names = children(w, cols)))
+			return rfail(w->e, REQ_E_NOMEM, "out of memory");
+		rc = map_names(w, names, (uint32_t)w->t[cols].size);
+		if (rc == 0)
+			rc = check_missing(w, SIZE_MAX);
+	} else {
+		positional_map(w);
+		rc = 0;
+	}
+	if (rc == 0)
+		rc = rows_of_lists(w, data, names);
+	free(names);
+	return rc;
+}
+
+/* [{"col": v, ...}, ...] */
+static int records(struct walk *w, int arr)
+{
+	struct req_ctx *c = w->c;
+	const struct req_schema *s = w->s;
+	char buf[NAME_MAX_BYTES];
+
+	if (!s->ncolumns)
+		return rfail(w->e, REQ_E_COLUMNS, "records name their columns, but the model has no column names: "
+			     "send rows as lists");
+	if (start_matrix(w, (size_t)w->t[arr].size) < 0 ||
+	    reserve(&c->seen, &c->seen_cap, s->width, 1) < 0)
+		return -1;
+	w->named = 1;
+	int k = arr + 1;
+	for (size_t r = 0; r < w->rows; r++, k = json_skip(w->t, k)) {
+		const jsmntok_t *rec = &w->t[k];
+		if (rec->type != JSMN_OBJECT)
+			return rfail(w->e, REQ_E_SHAPE, "record %zu is %s; expected an object of column: value",
+				     r, kind_name(rec, w->js));
+		memset(c->seen, 0, s->width);
+		int key = k + 1;
+		for (int n = 0; n < rec->size; n++, key = json_skip(w->t, key)) {
+			const jsmntok_t *kt = &w->t[key];
+			int col;
+			if (!memchr(w->js + kt->start, '\\', (size_t)(kt->end - kt->start))) {
+				col = req_schema_find(s, w->js + kt->start, (size_t)(kt->end - kt->start));
+			} else {
+				int len = json_string(w->js, w->t, key, buf, sizeof buf);
+				if (len < 0)
+					return rfail(w->e, REQ_E_JSON, "record %zu: bad key", r);
+				col = req_schema_find(s, buf, (size_t)len);
+			}
+			if (col < 0)
+				continue;
+			if (c->seen[col])
+				return rfail(w->e, REQ_E_COLUMNS, "record %zu: column %s is given twice", r, s->columns[col]);
+			c->seen[col] = 1;
+			const jsmntok_t *vt = &w->t[key + 1];
+			double d;
+			char vb[64];
+			if (vt->type != JSMN_PRIMITIVE || strchr("ntf", w->js[vt->start]))
+				return rfail(w->e, REQ_E_TYPE, "row %zu, column %s: %s where a number belongs",
+					     r, s->columns[col], kind_name(vt, w->js));
+			enum num_status st = num_parse(w->js + vt->start, w->js + vt->end, NUM_JSON, &d);
+			float f = (float)d;
+			if (st != NUM_OK || isinf(f))
+				return rfail(w->e, REQ_E_TYPE, "row %zu, column %s: %s is %s", r, s->columns[col],
+					     tok_text(w, key + 1, vb, sizeof vb),
+					     st == NUM_OK || st == NUM_ERANGE ? "outside float32's range" : "not a number");
+			c->x[r * s->width + (size_t)col] = f;
+		}
+		if (check_missing(w, r) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* {"col_0": [v, ...], ...}: one list per column, all the same length. */
+static int columns(struct walk *w, int obj)
+{
+	struct req_ctx *c = w->c;
+	int *names = NULL, rc = -1;
+	int n = w->t[obj].size;
+
+	if (n == 0)
+		return rfail(w->e, REQ_E_SHAPE, "the request has no columns");
+	if (!(names = children(w, obj)))
+		return rfail(w->e, REQ_E_NOMEM, "out of memory");
+	if (map_names(w, names, (uint32_t)n) < 0 || check_missing(w, SIZE_MAX) < 0)
+		goto out;
+	size_t rows = 0;
+	for (int j = 0; j < n; j++) {
+		const jsmntok_t *v = &w->t[names[j] + 1];
+		const struct req_span *sp = v->type == JSMN_ARRAY && v->size == 0 ? span_at(c, (size_t)v->start) : NULL;
+		size_t len = sp ? sp->count : v->type == JSMN_ARRAY ? (size_t)v->size : 0;
+		char nb[64];
+		if (v->type != JSMN_ARRAY) {
+			rfail(w->e, REQ_E_SHAPE, "column %s is %s; expected a list with one value per row",
+			      col_name(w, j, names, nb, sizeof nb), kind_name(v, w->js));
+			goto out;
+		}
+		if (j == 0) {
+			rows = len;
+			if (start_matrix(w, rows) < 0)
+				goto out;
+		} else if (len != rows) {
+			rfail(w->e, REQ_E_SHAPE, "column %s has %zu values; column %s has %zu",
+			      col_name(w, j, names, nb, sizeof nb), len, w->s->columns[c->map[0] >= 0 ? c->map[0] : 0], rows);
+			goto out;
+		}
+		int col = c->map[j];
+		if (col < 0)
+			continue;
+		if (sp) {
+			for (size_t r = 0; r < rows; r++)
+				c->x[r * w->s->width + (size_t)col] = c->nums[sp->first + r];
+			continue;
+		}
+		int k = names[j] + 2;
+		for (size_t r = 0; r < rows; r++, k = json_skip(w->t, k)) {
+			float f;
+			if (number_at(w, k, r, j, names, &f) < 0)
+				goto out;
+			c->x[r * w->s->width + (size_t)col] = f;
+		}
+	}
+	rc = 0;
+out:
+	free(names);
+	return rc;
+}
+
+/* {"name": [[...], ...]}: a single named tensor of rows. */
+static int is_tensor_dict(const struct walk *w, int obj)
+{
+	if (w->t[obj].size != 1)
+		return 0;
+	const jsmntok_t *v = &w->t[obj + 2];
+	return v->type == JSMN_ARRAY && v->size > 0 && w->t[obj + 3].type == JSMN_ARRAY;
+}
+
+/* A list whose first element is an object holds records; else lists. */
+static int rows_any(struct walk *w, int arr, enum req_shape *shape)
+{
+	const jsmntok_t *t = &w->t[arr];
+	if (t->type != JSMN_ARRAY)
+		return rfail(w->e, REQ_E_SHAPE, "expected a list of rows, got %s", kind_name(t, w->js));
+	if (t->size > 0 && w->t[arr + 1].type == JSMN_OBJECT) {
+		*shape = REQ_SHAPE_RECORDS;
+		return records(w, arr);
+	}
+	*shape = REQ_SHAPE_LISTS;
+	positional_map(w);
+	return rows_of_lists(w, arr, NULL);
+}
+
+static int dispatch(struct walk *w, enum req_key key, int v, enum req_shape *shape)
+{
+	const jsmntok_t *t = &w->t[v];
+
+	switch (key) {
+	case REQ_KEY_DATAFRAME_SPLIT:
+		if (t->type != JSMN_OBJECT)
+			return rfail(w->e, REQ_E_SHAPE, "dataframe_split must be an object with \"columns\" and \"data\"");
+		*shape = REQ_SHAPE_SPLIT;
+		return split(w, v);
+	case REQ_KEY_DATAFRAME_RECORDS:
+		if (t->type != JSMN_ARRAY)
+			return rfail(w->e, REQ_E_SHAPE, "dataframe_records must be a list of objects");
+		*shape = REQ_SHAPE_RECORDS;
+		return records(w, v);
+	case REQ_KEY_INPUT_DATA:
+	case REQ_KEY_INPUTS:
+	case REQ_KEY_INSTANCES:
+		if (t->type == JSMN_ARRAY)
+			return rows_any(w, v, shape);
+		if (t->type != JSMN_OBJECT || key == REQ_KEY_INSTANCES)
+			return rfail(w->e, REQ_E_SHAPE, "%s must be %s", key == REQ_KEY_INSTANCES ? "instances" :
+				     key == REQ_KEY_INPUTS ? "inputs" : "input_data",
+				     key == REQ_KEY_INSTANCES ? "a list of rows" : "a list of rows or an object");
+		if (key == REQ_KEY_INPUT_DATA && json_get(w->js, w->t, v, "data") >= 0) {
+			*shape = REQ_SHAPE_SPLIT;
+			return split(w, v);
+		}
+		if (is_tensor_dict(w, v)) {
+			*shape = REQ_SHAPE_TENSOR;
+			positional_map(w);
+			return rows_of_lists(w, v + 2, NULL);
+		}
+		*shape = REQ_SHAPE_COLUMNS;
+		return columns(w, v);
+	default:
+		return rfail(w->e, REQ_E_SHAPE, "no data");
+	}
+}
+
+static const struct {
+	const char *name;
+	enum req_key key;
+} data_keys[] = {
+	{ "input_data", REQ_KEY_INPUT_DATA },
+	{ "dataframe_split", REQ_KEY_DATAFRAME_SPLIT },
+	{ "dataframe_records", REQ_KEY_DATAFRAME_RECORDS },
+	{ "instances", REQ_KEY_INSTANCES },
+	{ "inputs", REQ_KEY_INPUTS },
+};
+
+#define MLFLOW_KEYS_MSG "The input must be a JSON dictionary with exactly one of the input fields " \
+	"{'dataframe_split', 'dataframe_records', 'instances', 'inputs'}."
+
+/* params: {"top_k": k} is understood; other parameters are accepted. */
+static int params(struct walk *w, int v, int *top_k)
+{
+	if (w->t[v].type != JSMN_OBJECT)
+		return rfail(w->e, REQ_E_SHAPE, "params must be an object");
+	int k = json_get(w->js, w->t, v, "top_k");
+	if (k < 0)
+		return 0;
+	const jsmntok_t *t = &w->t[k];
+	double d;
+	if (t->type != JSMN_PRIMITIVE ||
+	    num_parse(w->js + t->start, w->js + t->end, NUM_JSON, &d) != NUM_OK ||
+	    d != floor(d) || d < 1 || d > 1000000)
+		return rfail(w->e, REQ_E_SHAPE, "params.top_k must be a whole number from 1");
+	*top_k = (int)d;
+	return 0;
+}
+
+int req_decode_json(struct req_ctx *c, const struct req_schema *s, const char *body,
+		    size_t len, unsigned flags, struct req_result *r, struct req_error *e)
+{
+	size_t bad;
+	const char *why;
+
+	memset(r, 0, sizeof *r);
+	e->code = REQ_OK;
+	e->msg[0] = '\0';
+	if (len > c->lim.max_bytes)
+		return rfail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, c->lim.max_bytes);
+	int slen = scan(c, body, len, e);
+	if (slen < 0)
+		return -1;
+	int n = tokenize(c, (size_t)slen, e);
+	if (n < 0)
+		return -1;
+	if (json_validate(c->skel, (size_t)slen, c->tok, n, &bad, &why) < 0)
+		return rfail(e, REQ_E_JSON, "malformed JSON at byte %zu: %s", body_offset(c, bad), why);
+
+	struct walk w = { c, s, c->skel, c->tok, e, 0, 0, 0 };
+	if (c->tok[0].type != JSMN_OBJECT)
+		return rfail(e, REQ_E_SHAPE, flags & REQ_MLFLOW ? MLFLOW_KEYS_MSG :
+			     "expected a JSON object such as {\"input_data\": ...}");
+	int found = -1, nfound = 0;
+	enum req_key key = REQ_KEY_CSV;
+	char keys[200];
+	size_t used = 0;
+	keys[0] = '\0';
+	for (int i = 1, k = 0; k < c->tok[0].size; k++, i = json_skip(c->tok, i)) {
+		for (size_t d = 0; d < sizeof data_keys / sizeof data_keys[0]; d++) {
+			if (!json_eq(c->skel, c->tok, i, data_keys[d].name))
+				continue;
+			if ((flags & REQ_MLFLOW) && data_keys[d].key == REQ_KEY_INPUT_DATA)
+				continue;
+			found = i + 1;
+			key = data_keys[d].key;
+			nfound++;
+			int m = snprintf(keys + used, sizeof keys - used, "%s'%s'", used ? ", " : "", data_keys[d].name);
+			if (m > 0 && used + (size_t)m < sizeof keys)
+				used += (size_t)m;
+		}
+		if (json_eq(c->skel, c->tok, i, "params") && params(&w, i + 1, &r->top_k) < 0)
+			return -1;
+	}
+	if (nfound != 1) {
+		if (flags & REQ_MLFLOW)
+			return rfail(e, REQ_E_SHAPE, MLFLOW_KEYS_MSG " Received dictionary with input fields: [%s].", keys);
+		return rfail(e, REQ_E_SHAPE, nfound ? "the body has more than one of input_data, dataframe_split, "
+			     "dataframe_records, instances, inputs: send one" :
+			     "the body has none of input_data, dataframe_split, dataframe_records, instances, inputs");
+	}
+	if (dispatch(&w, key, found, &r->shape) < 0)
+		return -1;
+	r->x = c->x;
+	r->rows = w.rows;
+	r->key = key;
+	return 0;
+}
+
+/* ---- CSV ---- */
+
+struct csv {
+	const char *b;
+	size_t len, i;
+	size_t line;         /* 1-based line of the record being read */
+};
+
+/*
+ * Read one field into [*fs, *fe): unquoted text in place, or the inside of
+ * a quoted field (*quoted = 1; 2 when it holds doubled quotes).  Returns 1
+ * when the record goes on, 0 at its end (CRLF, LF or the end of the body),
+ * -1 on a bad quote.
+ */
+static int csv_field(struct csv *p, const char **fs, const char **fe, int *quoted)
+{
+	const char *b = p->b;
+	size_t i = p->i;
+
+	*quoted = 0;
+	if (i < p->len && b[i] == '"') {
+		size_t j = i + 1;
+		*quoted = 1;
+		for (;;) {
+			const char *q = memchr(b + j, '"', p->len - j);
+			if (!q)
+				return -1;
+			j = (size_t)(q - b);
+			if (j + 1 < p->len && b[j + 1] == '"') {
+				*quoted = 2;
+				j += 2;
+				continue;
+			}
+			break;
+		}
+		for (const char *n = b + i; n < b + j; n++)
+			p->line += *n == '\n';
+		*fs = b + i + 1;
+		*fe = b + j;
+		i = j + 1;
+	} else {
+		size_t j = i;
+		while (j < p->len && b[j] != ',' && b[j] != '\n' && b[j] != '\r')
+			j++;
+		*fs = b + i;
+		*fe = b + j;
+		i = j;
+	}
+	if (i < p->len && b[i] == ',') {
+		p->i = i + 1;
+		return 1;
+	}
+	if (i < p->len && b[i] == '\r')
+		i++;
+	if (i < p->len && b[i] == '\n')
+		i++;
+	else if (i < p->len)
+		return -1;   /* text after a closing quote, or a lone CR */
+	p->i = i;
+	return 0;
+}
+
+/* Skip empty lines, as pandas does; true when a record follows. */
+static int csv_next_record(struct csv *p)
+{
+	while (p->i < p->len && (p->b[p->i] == '\n' || p->b[p->i] == '\r')) {
+		p->line += p->b[p->i] == '\n';
+		p->i++;
+	}
+	return p->i < p->len;
+}
+
+/* The header: column names onto the model's columns. */
+static int csv_header(struct walk *w, struct csv *p, uint32_t *nfields)
+{
+	struct req_ctx *c = w->c;
+	const struct req_schema *s = w->s;
+	char buf[NAME_MAX_BYTES];
+	uint32_t n = 0;
+	int more = 1;
+
+	if (reserve(&c->seen, &c->seen_cap, s->width, 1) < 0)
+		return rfail(w->e, REQ_E_NOMEM, "out of memory");
+	memset(c->seen, 0, s->width);
+	if (!csv_next_record(p))
+		return rfail(w->e, REQ_E_SHAPE, "the CSV body is empty; expected a header row and data rows");
+	while (more) {
+		const char *fs, *fe;
+		int quoted;
+		more = csv_field(p, &fs, &fe, &quoted);
+		if (more < 0)
+			return rfail(w->e, REQ_E_JSON, "CSV line %zu: unterminated or misplaced quote", p->line);
+		if (n >= BLOB_MAX_COLUMNS)
+			return rfail(w->e, REQ_E_LIMIT, "more than %u columns", BLOB_MAX_COLUMNS);
+		size_t len = (size_t)(fe - fs);
+		if (quoted == 2) {   /* "" inside quotes is one " */
+			size_t o = 0;
+			for (const char *q = fs; q < fe && o < sizeof buf - 1; q++) {
+				buf[o++] = *q;
+				q += *q == '"';
+			}
+			fs = buf;
+			len = o;
+		}
+		if (reserve(&c->map, &c->map_cap, n + 1, sizeof *c->map) < 0)
+			return rfail(w->e, REQ_E_NOMEM, "out of memory");
+		int k = s->ncolumns ? req_schema_find(s, fs, len) : (n < s->width ? (int)n : -1);
+		if (k >= 0 && c->seen[k])
+			return rfail(w->e, REQ_E_COLUMNS, "column %s is given twice", s->columns[k]);
+		if (k >= 0)
+			c->seen[k] = 1;
+		c->map[n++] = k;
+	}
+	p->line++;
+	if (!s->ncolumns && n != s->width)
+		return rfail(w->e, REQ_E_COLUMNS, "%u columns given; the model has no column names "
+			     "and reads exactly %u values per row, in order", n, s->width);
+	w->ncols = n;
+	w->named = 1;
+	*nfields = n;
+	return check_missing(w, SIZE_MAX);
+}
+
+static int csv_value(struct walk *w, struct csv *p, size_t row, uint32_t j,
+		     const char *fs, const char *fe, float *out)
+{
+	const struct req_schema *s = w->s;
+	const char *name = s->columns ? s->columns[w->c->map[j]] : "";
+	char col[32];
+	double d;
+
+	if (!s->columns) {
+		snprintf(col, sizeof col, "%d", w->c->map[j]);
+		name = col;
+	}
+	enum num_status st = num_parse(fs, fe, NUM_CSV, &d);
+	float f = (float)d;
+	if (st == NUM_OK && !isinf(f)) {
+		*out = f;
+		return 0;
+	}
+	int n = (int)(fe - fs);
+	if (fs == fe)
+		return rfail(w->e, REQ_E_TYPE, "row %zu (line %zu), column %s: empty value", row, p->line, name);
+	return rfail(w->e, REQ_E_TYPE, "row %zu (line %zu), column %s: '%.*s%s' is %s", row, p->line, name,
+		     n > 40 ? 40 : n, fs, n > 40 ? "..." : "",
+		     st == NUM_ENONFINITE ? "not finite" :
+		     st == NUM_OK || st == NUM_ERANGE ? "outside float32's range" : "not a number");
+}
+
+int req_decode_csv(struct req_ctx *c, const struct req_schema *s, const char *body,
+		   size_t len, struct req_result *r, struct req_error *e)
+{
+	struct walk w = { c, s, NULL, NULL, e, 0, 0, 0 };
+	struct csv p = { body, len, 0, 1 };
+	uint32_t nfields = 0;
+	size_t rows = 0, width = s->width;
+
+	memset(r, 0, sizeof *r);
+	e->code = REQ_OK;
+	if (len > c->lim.max_bytes)
+		return rfail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, c->lim.max_bytes);
+	if (len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0)
+		p.i = 3;   /* a UTF-8 byte-order mark, as Excel writes */
+	if (csv_header(&w, &p, &nfields) < 0)
+		return -1;
+	while (csv_next_record(&p)) {
+		if (rows >= c->lim.max_rows)
+			return rfail(e, REQ_E_LIMIT, "more than %zu rows; the limit is %zu", rows, c->lim.max_rows);
+		if (rows + 1 > c->lim.max_values / width)
+			return rfail(e, REQ_E_LIMIT, "more than %zu values; the limit is %zu",
+				     rows * width, c->lim.max_values);
+		if (reserve(&c->x, &c->x_cap, (rows + 1) * width, sizeof *c->x) < 0)
+			return rfail(e, REQ_E_NOMEM, "out of memory for %zu rows", rows + 1);
+		float *dst = c->x + rows * width;
+		uint32_t j = 0;
+		int more = 1;
+		size_t line = p.line;
+		while (more) {
+			const char *fs, *fe;
+			int quoted;
+			more = csv_field(&p, &fs, &fe, &quoted);
+			if (more < 0)
+				return rfail(e, REQ_E_JSON, "CSV line %zu: unterminated or misplaced quote", line);
+			if (j >= nfields)
+				return rfail(e, REQ_E_SHAPE, "CSV line %zu has more fields than the header's %u", line, nfields);
+			if (c->map[j] >= 0) {
+				p.line = line;
+				if (csv_value(&w, &p, rows, j, fs, fe, &dst[c->map[j]]) < 0)
+					return -1;
+			}
+			j++;
+		}
+		p.line = line + 1;
+		if (j != nfields)
+			return rfail(e, REQ_E_SHAPE, "CSV line %zu has %u fields; the header has %u", line, j, nfields);
+		rows++;
+	}
+	if (rows == 0)
+		return rfail(e, REQ_E_SHAPE, "the request has no rows");
+	r->x = c->x;
+	r->rows = rows;
+	r->key = REQ_KEY_CSV;
+	r->shape = REQ_SHAPE_CSV;
+	return 0;
+}

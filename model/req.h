@@ -1,0 +1,128 @@
+/*
+ * req.h - decode a request body into the float32 matrix a model reads.
+ *
+ * JSON bodies in every shape Azure ML and MLflow callers send, and CSV with
+ * a header row.  Columns are matched to the model's signature by name, in
+ * any order; extra columns are ignored.  Numbers are parsed to the
+ * correctly rounded double and then cast to float32, as pandas and
+ * torch.Tensor do.  No HTTP here: the caller passes the body and its media
+ * type and maps the error to a status.
+ *
+ * Speed: the bulk of a request is arrays of numbers.  One pass over the
+ * body parses those arrays straight into floats and leaves a small
+ * "skeleton" of the document, with each such array replaced by "[]", for
+ * jsmn to tokenize and for the shape logic to walk.  Everything else
+ * (strings, records, odd shapes, every error) takes the general path over
+ * jsmn tokens, which also reports where a problem is.
+ */
+#ifndef SCOREPOINT_REQ_H
+#define SCOREPOINT_REQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "model/blob.h"
+#include "model/json.h"
+
+/* Hard caps; exceeding one is its own error (REQ_E_LIMIT, status 413). */
+struct req_limits {
+	size_t max_bytes;    /* body bytes */
+	size_t max_tokens;   /* jsmn tokens of the skeleton */
+	size_t max_rows;     /* rows per request */
+	size_t max_values;   /* numbers per request (all arrays together) */
+};
+#define REQ_DEFAULT_MAX_BYTES ((size_t)64 << 20)
+#define REQ_DEFAULT_MAX_TOKENS ((size_t)1 << 22)
+#define REQ_DEFAULT_MAX_ROWS ((size_t)100000)
+#define REQ_DEFAULT_MAX_VALUES ((size_t)1 << 26)
+
+/* What a model reads: its width and column names, with a name index. */
+struct req_schema {
+	uint32_t width;
+	uint32_t ncolumns;           /* 0: the model has no column names */
+	const char *const *columns;  /* borrowed; must outlive the schema */
+	uint32_t *slots;             /* open-addressing index: column + 1, 0 empty */
+	uint32_t mask;
+};
+
+/* Build the name index for m (whose strings must outlive s).  0 or -1. */
+int req_schema_init(struct req_schema *s, const struct blob_model *m);
+void req_schema_free(struct req_schema *s);
+/* The model column named name[0, len), or -1. */
+int req_schema_find(const struct req_schema *s, const char *name, size_t len);
+
+enum req_key {         /* the top-level key that carried the data */
+	REQ_KEY_CSV = 0,
+	REQ_KEY_INPUT_DATA,
+	REQ_KEY_DATAFRAME_SPLIT,
+	REQ_KEY_DATAFRAME_RECORDS,
+	REQ_KEY_INSTANCES,
+	REQ_KEY_INPUTS,
+};
+
+enum req_shape {
+	REQ_SHAPE_CSV = 0,
+	REQ_SHAPE_SPLIT,       /* {"columns": [...], "data": [[...]]} */
+	REQ_SHAPE_LISTS,       /* [[...], ...] */
+	REQ_SHAPE_RECORDS,     /* [{"col": v, ...}, ...] */
+	REQ_SHAPE_COLUMNS,     /* {"col": [...], ...} */
+	REQ_SHAPE_TENSOR,      /* {"name": [[...], ...]}: one named 2-D tensor */
+};
+
+enum req_errcode {
+	REQ_OK = 0,
+	REQ_E_JSON,      /* malformed JSON or CSV text */
+	REQ_E_SHAPE,     /* valid text, but not a shape we read */
+	REQ_E_TYPE,      /* a value that is not a number where one belongs */
+	REQ_E_COLUMNS,   /* missing or repeated columns */
+	REQ_E_LIMIT,     /* a cap of req_limits exceeded */
+	REQ_E_NOMEM,     /* allocation failed (the request fails, not the process) */
+};
+
+struct req_error {
+	enum req_errcode code;
+	int status;          /* 400, 413 or 500 */
+	char msg[320];       /* one line: what and where (row, column, byte offset) */
+};
+
+/* Flags for req_decode_json(). */
+#define REQ_MLFLOW 1u    /* /invocations: exactly one of dataframe_split,
+			  * dataframe_records, instances, inputs */
+
+struct req_result {
+	const float *x;      /* [rows][width], valid until the next decode with ctx */
+	size_t rows;
+	enum req_key key;
+	enum req_shape shape;
+	int top_k;           /* params.top_k, or 0 */
+};
+
+/* Per-process decoding state: buffers reused from request to request. */
+struct req_ctx {
+	struct req_limits lim;
+	char *skel;
+	size_t skel_cap;
+	jsmntok_t *tok;
+	size_t tok_cap;
+	struct req_span *spans;
+	size_t nspans, span_cap;
+	float *nums;
+	size_t nnums, nums_cap;
+	float *x;
+	size_t x_cap;
+	int32_t *map;        /* request column -> model column (-1: ignored) */
+	size_t map_cap;
+	unsigned char *seen; /* model column -> given */
+	size_t seen_cap;
+};
+
+void req_ctx_init(struct req_ctx *c, const struct req_limits *lim);   /* lim NULL: defaults */
+void req_ctx_free(struct req_ctx *c);
+
+/* 0 on success; -1 with e filled.  The context is ready for the next call
+ * either way. */
+int req_decode_json(struct req_ctx *c, const struct req_schema *s, const char *body,
+		    size_t len, unsigned flags, struct req_result *r, struct req_error *e);
+int req_decode_csv(struct req_ctx *c, const struct req_schema *s, const char *body,
+		   size_t len, struct req_result *r, struct req_error *e);
+
+#endif

@@ -1,0 +1,439 @@
+/* test_req.c - model/req.c: every request shape, every error, every cap. */
+#include "tests/unit/unit.h"
+#include "model/req.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+
+/* ---- helpers ---- */
+
+static char *slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	rewind(f);
+	char *p = malloc((size_t)len + 1);
+	*n = fread(p, 1, (size_t)len, f);
+	p[*n] = '\0';
+	fclose(f);
+	return p;
+}
+
+static char names784[784][16];
+static const char *cols784[784];
+static struct blob_model m784, m3, m3anon;
+static struct req_schema s784, s3, s3anon;
+static const char *abc[3] = { "a", "b", "c" };
+
+static void setup(void)
+{
+	for (int i = 0; i < 784; i++) {
+		snprintf(names784[i], sizeof names784[i], "col_%d", i);
+		cols784[i] = names784[i];
+	}
+	m784.input_width = 784;
+	m784.ncolumns = 784;
+	m784.columns = cols784;
+	m3.input_width = 3;
+	m3.ncolumns = 3;
+	m3.columns = abc;
+	m3anon.input_width = 3;
+	req_schema_init(&s784, &m784);
+	req_schema_init(&s3, &m3);
+	req_schema_init(&s3anon, &m3anon);
+}
+
+/* The reference matrix: batch200.csv read with strtod, row by row. */
+static float *reference(const char *csv, size_t *rows)
+{
+	size_t n;
+	char *text = slurp(csv, &n);
+	if (!text)
+		return NULL;
+	float *x = malloc(200 * 784 * sizeof *x);
+	char *p = strchr(text, '\n') + 1;
+	size_t k = 0;
+	while (*p && k < 200 * 784) {
+		char *end;
+		x[k++] = (float)strtod(p, &end);
+		p = end + (*end != '\0');
+	}
+	*rows = k / 784;
+	free(text);
+	return x;
+}
+
+static int decode(struct req_ctx *c, const struct req_schema *s, const char *body, unsigned flags,
+		  struct req_result *r, struct req_error *e)
+{
+	return req_decode_json(c, s, body, strlen(body), flags, r, e);
+}
+
+/* body must fail with `code` and a message containing `frag`. */
+static void check_error(struct req_ctx *c, const struct req_schema *s, const char *body, unsigned flags,
+			enum req_errcode code, const char *frag)
+{
+	struct req_result r;
+	struct req_error e;
+	int rc = decode(c, s, body, flags, &r, &e);
+	CHECKF(rc < 0, "accepted: %.80s", body);
+	if (rc < 0) {
+		CHECKF(e.code == code, "code %d, want %d: %s", e.code, code, e.msg);
+		CHECKF(strstr(e.msg, frag) != NULL, "\"%s\" lacks \"%s\" (body %.60s)", e.msg, frag, body);
+		CHECK(e.status == (code == REQ_E_LIMIT ? 413 : 400));
+	}
+}
+
+static void check_ok3(struct req_ctx *c, const char *body, unsigned flags, size_t rows, const float *want)
+{
+	struct req_result r;
+	struct req_error e;
+	int rc = decode(c, &s3, body, flags, &r, &e);
+	CHECKF(rc == 0, "%s: %s", body, e.msg);
+	if (rc)
+		return;
+	CHECKF(r.rows == rows, "%s: %zu rows", body, r.rows);
+	for (size_t i = 0; i < rows * 3 && r.rows == rows; i++)
+		CHECKF(r.x[i] == want[i], "%s: x[%zu] = %g, want %g", body, i, (double)r.x[i], (double)want[i]);
+}
+
+/* ---- fixtures ---- */
+
+static void test_every_fixture_shape(void)
+{
+	static const char *files[] = {
+		"batch200_azureml_split.json", "batch200_azureml_list.json", "batch200_azureml_columns.json",
+		"batch200_dataframe_split.json", "batch200_dataframe_records.json", "batch200_instances.json",
+		"batch200_instances_records.json", "batch200_inputs.json", "batch200_inputs_columns.json",
+		"batch200.csv",
+	};
+	struct req_ctx c;
+	size_t rows = 0;
+	float *want = reference("fixtures/test_data/batch200.csv", &rows);
+
+	CHECK(want && rows == 200);
+	req_ctx_init(&c, NULL);
+	for (size_t f = 0; want && f < sizeof files / sizeof files[0]; f++) {
+		char path[256];
+		size_t n;
+		snprintf(path, sizeof path, "fixtures/test_data/%s", files[f]);
+		char *body = slurp(path, &n);
+		struct req_result r;
+		struct req_error e;
+		int rc = strstr(files[f], ".csv") ? req_decode_csv(&c, &s784, body, n, &r, &e) :
+			 req_decode_json(&c, &s784, body, n, 0, &r, &e);
+		CHECKF(rc == 0, "%s: %s", files[f], e.msg);
+		CHECKF(rc || r.rows == 200, "%s: %zu rows", files[f], r.rows);
+		CHECKF(rc || memcmp(r.x, want, 200 * 784 * sizeof *want) == 0, "%s: values differ", files[f]);
+		free(body);
+	}
+	free(want);
+	req_ctx_free(&c);
+}
+
+static void test_tutorial_files(void)
+{
+	static const char *files[] = { "images_azureml.json", "images.json", "images.csv" };
+	struct req_ctx c;
+	float first[784];
+	req_ctx_init(&c, NULL);
+	for (int f = 0; f < 3; f++) {
+		char path[256];
+		size_t n;
+		snprintf(path, sizeof path, "fixtures/test_data/%s", files[f]);
+		char *body = slurp(path, &n);
+		struct req_result r;
+		struct req_error e;
+		/* images.json is split orient without a key: wrap it as MLflow's dataframe_split */
+		int rc;
+		if (f == 1) {
+			char *wrapped = malloc(n + 32);
+			int m = snprintf(wrapped, n + 32, "{\"dataframe_split\": %s}", body);
+			rc = req_decode_json(&c, &s784, wrapped, (size_t)m, REQ_MLFLOW, &r, &e);
+			free(wrapped);
+		} else {
+			rc = f == 2 ? req_decode_csv(&c, &s784, body, n, &r, &e) :
+			     req_decode_json(&c, &s784, body, n, 0, &r, &e);
+		}
+		CHECKF(rc == 0 && r.rows == 2, "%s: %s", files[f], rc ? e.msg : "rows");
+		if (rc == 0 && f == 0)
+			memcpy(first, r.x, sizeof first);
+		if (rc == 0 && f > 0)
+			CHECKF(memcmp(first, r.x, sizeof first) == 0, "%s differs from images_azureml.json", files[f]);
+		free(body);
+	}
+	req_ctx_free(&c);
+}
+
+/* ---- shapes on a 3-column model ---- */
+
+static void test_shapes(void)
+{
+	struct req_ctx c;
+	const float w2[] = { 1, 2, 3, 4, 5, 6 };
+	req_ctx_init(&c, NULL);
+	check_ok3(&c, "{\"input_data\": {\"columns\": [\"a\",\"b\",\"c\"], \"index\": [0, 1], \"data\": [[1,2,3],[4,5,6]]}}", 0, 2, w2);
+	check_ok3(&c, "{\"input_data\": {\"columns\": [\"c\",\"a\",\"b\"], \"data\": [[3,1,2],[6,4,5]]}}", 0, 2, w2);
+	check_ok3(&c, "{\"input_data\": {\"columns\": [\"c\",\"x\",\"a\",\"b\"], \"data\": [[3,\"s\",1,2],[6,null,4,5]]}}", 0, 2, w2);
+	check_ok3(&c, "{\"input_data\": [[1,2,3],[4,5,6]]}", 0, 2, w2);
+	check_ok3(&c, "{\"input_data\": {\"b\": [2,5], \"a\": [1,4], \"c\": [3,6]}}", 0, 2, w2);
+	check_ok3(&c, "{\"dataframe_split\": {\"columns\": [\"a\",\"b\",\"c\"], \"data\": [[1,2,3],[4,5,6]]}}", REQ_MLFLOW, 2, w2);
+	check_ok3(&c, "{\"dataframe_split\": {\"data\": [[1,2,3],[4,5,6]]}}", REQ_MLFLOW, 2, w2);
+	check_ok3(&c, "{\"dataframe_records\": [{\"c\":3,\"b\":2,\"a\":1},{\"a\":4,\"b\":5,\"c\":6,\"z\":\"extra\"}]}", REQ_MLFLOW, 2, w2);
+	check_ok3(&c, "{\"instances\": [[1,2,3],[4,5,6]]}", REQ_MLFLOW, 2, w2);
+	check_ok3(&c, "{\"instances\": [{\"a\":1,\"b\":2,\"c\":3},{\"a\":4,\"b\":5,\"c\":6}]}", REQ_MLFLOW, 2, w2);
+	check_ok3(&c, "{\"inputs\": [[1,2,3],[4,5,6]]}", REQ_MLFLOW, 2, w2);
+	check_ok3(&c, "{\"inputs\": {\"a\":[1,4],\"b\":[2,5],\"c\":[3,6]}}", REQ_MLFLOW, 2, w2);
+	check_ok3(&c, "{\"inputs\": {\"x\": [[1,2,3],[4,5,6]]}}", REQ_MLFLOW, 2, w2);
+	check_ok3(&c, "{\"inputs\": [[1,2,3],[4,5,6]], \"params\": {\"top_k\": 2, \"other\": \"ok\"}}", REQ_MLFLOW, 2, w2);
+	/* Values the fast path leaves to the general path still decode. */
+	check_ok3(&c, " {\"input_data\" : [ [ 1 , 2.0e0 , 3 ] , [4,5,6] ] } \n", 0, 2, w2);
+	check_ok3(&c, "{\"input_data\": [[1, 2, 3], [4, 5, 6.000000000000000000001]]}", 0, 2, w2);
+	/* Escaped column names. */
+	check_ok3(&c, "{\"input_data\": {\"columns\": [\"\\u0061\",\"b\",\"\\u0063\"], \"data\": [[1,2,3],[4,5,6]]}}", 0, 2, w2);
+	/* Numbers as pandas and torch read them: correctly rounded double, then float32. */
+	const float f[] = { -0.0f, 1e-45f, (float)0.1, 16777216.0f, (float)3.4028234663852886e38, 0.0f };
+	check_ok3(&c, "{\"input_data\": [[-0.0, 1e-45, 0.1], [16777217, 3.4028234663852886e+38, 1e-50]]}", 0, 2, f);
+	struct req_result r;
+	struct req_error e;
+	CHECK(decode(&c, &s3, "{\"inputs\": [[1,2,3]], \"params\": {\"top_k\": 2}}", REQ_MLFLOW, &r, &e) == 0);
+	CHECK_INT(r.top_k, 2);
+	CHECK_INT(r.key, REQ_KEY_INPUTS);
+	CHECK(signbit(r.x[0]) == 0);
+	req_ctx_free(&c);
+}
+
+static void test_anonymous_model(void)
+{
+	struct req_ctx c;
+	struct req_result r;
+	struct req_error e;
+	req_ctx_init(&c, NULL);
+	CHECK(decode(&c, &s3anon, "{\"input_data\": [[1,2,3]]}", 0, &r, &e) == 0);
+	CHECK(decode(&c, &s3anon, "{\"input_data\": {\"columns\": [\"p\",\"q\",\"r\"], \"data\": [[1,2,3]]}}", 0, &r, &e) == 0);
+	check_error(&c, &s3anon, "{\"dataframe_records\": [{\"p\": 1}]}", 0, REQ_E_COLUMNS, "no column names");
+	check_error(&c, &s3anon, "{\"input_data\": {\"columns\": [\"p\"], \"data\": [[1]]}}", 0, REQ_E_COLUMNS, "reads exactly 3");
+	req_ctx_free(&c);
+}
+
+/* ---- errors ---- */
+
+static void test_shape_errors(void)
+{
+	struct req_ctx c;
+	req_ctx_init(&c, NULL);
+	check_error(&c, &s3, "{\"input_data\": [[1,2,3],[4,5]]}", 0, REQ_E_SHAPE, "row 1 has 2 values; expected 3");
+	check_error(&c, &s3, "{\"input_data\": [[1,2,3,4]]}", 0, REQ_E_SHAPE, "row 0 has 4 values; expected 3");
+	check_error(&c, &s3, "{\"input_data\": [[1,2,\"x\"],[4,5,6]]}", 0, REQ_E_TYPE, "row 0, column 2");
+	check_error(&c, &s3, "{\"input_data\": []}", 0, REQ_E_SHAPE, "no rows");
+	check_error(&c, &s3, "{\"input_data\": [1,2,3]}", 0, REQ_E_SHAPE, "row 0 is a number");
+	check_error(&c, &s3, "{\"input_data\": 5}", 0, REQ_E_SHAPE, "input_data must be");
+	check_error(&c, &s3, "[[1,2,3]]", 0, REQ_E_SHAPE, "expected a JSON object");
+	check_error(&c, &s3, "{\"rows\": [[1,2,3]]}", 0, REQ_E_SHAPE, "none of input_data");
+	check_error(&c, &s3, "{\"input_data\": [[1,2,3]], \"inputs\": [[1,2,3]]}", 0, REQ_E_SHAPE, "more than one");
+	check_error(&c, &s3, "{\"dataframe_split\": [[1,2,3]]}", 0, REQ_E_SHAPE, "dataframe_split must be an object");
+	check_error(&c, &s3, "{\"dataframe_split\": {\"columns\": [\"a\",\"b\",\"c\"]}}", 0, REQ_E_SHAPE, "no \"data\"");
+	check_error(&c, &s3, "{\"dataframe_split\": {\"columns\": [1,2,3], \"data\": [[1,2,3]]}}", 0, REQ_E_SHAPE, "must be a string");
+	check_error(&c, &s3, "{\"inputs\": {\"a\":[1,4],\"b\":[2],\"c\":[3,6]}}", 0, REQ_E_SHAPE, "column b has 1 values");
+	check_error(&c, &s3, "{\"inputs\": {\"a\":1,\"b\":2,\"c\":3}}", 0, REQ_E_SHAPE, "column a is a number");
+	check_error(&c, &s3, "{\"instances\": {\"a\": [1]}}", 0, REQ_E_SHAPE, "instances must be a list");
+	check_error(&c, &s3, "{\"dataframe_records\": [[1,2,3]]}", 0, REQ_E_SHAPE, "record 0 is an array");
+	check_error(&c, &s3, "{\"inputs\": [[1,2,3]], \"params\": {\"top_k\": 0}}", 0, REQ_E_SHAPE, "top_k");
+	check_error(&c, &s3, "{\"inputs\": [[1,2,3]], \"params\": [1]}", 0, REQ_E_SHAPE, "params must be an object");
+	/* MLflow's /invocations rules */
+	check_error(&c, &s3, "{\"input_data\": [[1,2,3]]}", REQ_MLFLOW, REQ_E_SHAPE,
+		    "exactly one of the input fields {'dataframe_split', 'dataframe_records', 'instances', 'inputs'}");
+	check_error(&c, &s3, "{\"instances\": [[1,2,3]], \"inputs\": [[1,2,3]]}", REQ_MLFLOW, REQ_E_SHAPE,
+		    "Received dictionary with input fields: ['instances', 'inputs']");
+	req_ctx_free(&c);
+}
+
+static void test_column_errors(void)
+{
+	struct req_ctx c;
+	char body[20000];
+	req_ctx_init(&c, NULL);
+	check_error(&c, &s3, "{\"input_data\": {\"columns\": [\"a\",\"b\"], \"data\": [[1,2]]}}", 0, REQ_E_COLUMNS,
+		    "1 of the model's 3 columns are missing: c");
+	check_error(&c, &s3, "{\"input_data\": {\"columns\": [\"a\",\"b\",\"a\"], \"data\": [[1,2,3]]}}", 0, REQ_E_COLUMNS,
+		    "column a is given twice");
+	check_error(&c, &s3, "{\"dataframe_records\": [{\"a\":1,\"b\":2,\"c\":3},{\"a\":1,\"c\":3}]}", 0, REQ_E_COLUMNS,
+		    "record 1: 1 of the model's 3 columns are missing: b");
+	/* 784-column model given 700 columns: ten names listed and the count. */
+	size_t o = (size_t)snprintf(body, sizeof body, "{\"inputs\": {");
+	for (int i = 0; i < 700; i++)
+		o += (size_t)snprintf(body + o, sizeof body - o, "%s\"col_%d\": [0]", i ? "," : "", i + 84);
+	snprintf(body + o, sizeof body - o, "}}");
+	check_error(&c, &s784, body, 0, REQ_E_COLUMNS,
+		    "84 of the model's 784 columns are missing: col_0, col_1, col_2, col_3, col_4, col_5, col_6, col_7, col_8, col_9, ...");
+	req_ctx_free(&c);
+}
+
+static void test_type_errors(void)
+{
+	struct req_ctx c;
+	req_ctx_init(&c, NULL);
+	check_error(&c, &s3, "{\"input_data\": [[1,2,3],[4,\"5\",6]]}", 0, REQ_E_TYPE, "row 1, column 1: a string where a number belongs");
+	check_error(&c, &s3, "{\"input_data\": [[1,2,null]]}", 0, REQ_E_TYPE, "row 0, column 2: null");
+	check_error(&c, &s3, "{\"input_data\": [[true,2,3]]}", 0, REQ_E_TYPE, "row 0, column 0: a boolean");
+	check_error(&c, &s3, "{\"input_data\": [[1,[2],3]]}", 0, REQ_E_TYPE, "row 0, column 1: an array");
+	check_error(&c, &s3, "{\"input_data\": [[1,{},3]]}", 0, REQ_E_TYPE, "row 0, column 1: an object");
+	check_error(&c, &s3, "{\"input_data\": {\"columns\": [\"a\",\"b\",\"c\"], \"data\": [[1,2,\"x\"]]}}", 0, REQ_E_TYPE,
+		    "row 0, column c: a string");
+	check_error(&c, &s3, "{\"input_data\": [[1,2,1e39]]}", 0, REQ_E_TYPE, "row 0, column 2: 1e39 is outside float32's range");
+	check_error(&c, &s3, "{\"input_data\": [[1,2,1e999]]}", 0, REQ_E_TYPE, "outside float32's range");
+	check_error(&c, &s3, "{\"dataframe_records\": [{\"a\":1,\"b\":\"2\",\"c\":3}]}", 0, REQ_E_TYPE, "row 0, column b: a string");
+	check_error(&c, &s3, "{\"inputs\": {\"a\":[1],\"b\":[false],\"c\":[3]}}", 0, REQ_E_TYPE, "row 0, column b: a boolean");
+	check_error(&c, &s3, "{\"input_data\": [[NaN,2,3]]}", 0, REQ_E_JSON, "malformed JSON");
+	check_error(&c, &s3, "{\"input_data\": [[1,Infinity,3]]}", 0, REQ_E_JSON, "malformed JSON");
+	req_ctx_free(&c);
+}
+
+static void test_malformed_json(void)
+{
+	static const struct { const char *body, *frag; } cases[] = {
+		{ "{\"input_data\": [[1,2,3]]} x", "malformed JSON at byte 26" },
+		{ "{\"input_data\": [[1,2,3]]} 7 ", "text after the value" },
+		{ "{\"input_data\": [[1,2,3]]}{}", "text after the value" },
+		{ "{\"input_data\": [[1 2 3]]}", "malformed JSON at byte" },
+		{ "{\"input_data\": [[1,2,3]] \"x\": 1}", "malformed JSON" },
+		{ "{\"input_data\" [[1,2,3]]}", "malformed JSON" },
+		{ "{\"input_data\": }", "malformed JSON" },
+		{ "{\"input_data\": [[1,2,3],]}", "malformed JSON" },
+		{ "{\"input_data\": [[1,2,3]]", "ends too early" },
+		{ "{\"input_data\": [[01,2,3]]}", "not a JSON value" },
+		{ "{\"input_data\": [[1.,2,3]]}", "not a JSON value" },
+		{ "{\"input_data\": [[-,2,3]]}", "malformed JSON" },
+		{ "{\"input_data\": [[1,2,3]], \"params\": {\"a\": tru}}", "not a JSON value" },
+		{ "{\"in\\qput_data\": 1}", "malformed JSON" },
+		{ "{\"input_data\": [[1,2,3]], \"x\": \"a\tb\"}", "control character" },
+		{ "", "malformed JSON" },
+		{ "   ", "malformed JSON" },
+		{ "{1: 2}", "malformed JSON" },
+	};
+	struct req_ctx c;
+	req_ctx_init(&c, NULL);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		check_error(&c, &s3, cases[i].body, 0, REQ_E_JSON, cases[i].frag);
+	/* Deep nesting is refused without deep recursion. */
+	char *deep = malloc(200000);
+	size_t o = 0;
+	o += (size_t)sprintf(deep, "{\"input_data\": ");
+	for (int i = 0; i < 90000; i++)
+		deep[o++] = '[';
+	for (int i = 0; i < 90000; i++)
+		deep[o++] = ']';
+	deep[o++] = '}';
+	deep[o] = '\0';
+	check_error(&c, &s3, deep, 0, REQ_E_JSON, "nested too deeply");
+	free(deep);
+	/* The byte offset points into the original body, past compacted arrays. */
+	struct req_result r;
+	struct req_error e;
+	const char *b = "{\"input_data\": [[1,2,3],[4,5,6]] ?}";
+	CHECK(decode(&c, &s3, b, 0, &r, &e) < 0);
+	char want[64];
+	snprintf(want, sizeof want, "at byte %zu", (size_t)(strchr(b, '?') - b));
+	CHECK_CONTAINS(e.msg, want);
+	req_ctx_free(&c);
+}
+
+static void test_caps(void)
+{
+	struct req_ctx c;
+	struct req_limits lim = { 100, 64, 2, 6 };
+	struct req_result r;
+	struct req_error e;
+	const float w2[] = { 1, 2, 3, 4, 5, 6 };
+
+	req_ctx_init(&c, &lim);
+	char big[128];
+	snprintf(big, sizeof big, "{\"input_data\": [[1,2,3],[4,5,6]], \"pad\": \"%.*s\"}", 101 - 44, "...................................................................");
+	CHECK_INT(strlen(big), 101);
+	check_error(&c, &s3, big, 0, REQ_E_LIMIT, "the body has 101 bytes; the limit is 100");
+	check_error(&c, &s3, "{\"input_data\": [[1,2,3],[4,5,6],[7,8,9]]}", 0, REQ_E_LIMIT, "3 rows; the limit is 2");
+	lim = (struct req_limits){ 1000, 64, 10, 6 };
+	req_ctx_free(&c);
+	req_ctx_init(&c, &lim);
+	check_error(&c, &s3, "{\"input_data\": [[1,2,3],[4,5,6],[7,8,9]]}", 0, REQ_E_LIMIT, "exceed the limit of 6 values");
+	lim = (struct req_limits){ 1000, 8, 10, 100 };
+	req_ctx_free(&c);
+	req_ctx_init(&c, &lim);
+	check_error(&c, &s3, "{\"dataframe_records\": [{\"a\":1,\"b\":2,\"c\":3}]}", 0, REQ_E_LIMIT, "more than 8 JSON values");
+	/* After every cap, the context still decodes a valid request. */
+	check_ok3(&c, "{\"input_data\": [[1,2,3],[4,5,6]]}", 0, 2, w2);
+	CHECK(req_decode_csv(&c, &s3, "a,b,c\n1,2,3\n4,5,6\n7,8,9\n1,2,3\n1,1,1\n1,1,1\n1,1,1\n1,1,1\n1,1,1\n1,1,1\n1,1,1\n",
+			     82, &r, &e) < 0);
+	CHECK_INT(e.code, REQ_E_LIMIT);
+	req_ctx_free(&c);
+}
+
+static void csv_ok(struct req_ctx *c, const char *body, size_t rows, const float *want)
+{
+	struct req_result r;
+	struct req_error e;
+	int rc = req_decode_csv(c, &s3, body, strlen(body), &r, &e);
+	CHECKF(rc == 0, "%s: %s", body, e.msg);
+	CHECKF(rc || r.rows == rows, "%s: %zu rows", body, r.rows);
+	for (size_t i = 0; rc == 0 && r.rows == rows && i < rows * 3; i++)
+		CHECKF(r.x[i] == want[i], "%s: x[%zu] = %g", body, i, (double)r.x[i]);
+}
+
+static void csv_error(struct req_ctx *c, const char *body, enum req_errcode code, const char *frag)
+{
+	struct req_result r;
+	struct req_error e;
+	int rc = req_decode_csv(c, &s3, body, strlen(body), &r, &e);
+	CHECKF(rc < 0, "accepted: %s", body);
+	if (rc < 0) {
+		CHECKF(e.code == code, "code %d: %s", e.code, e.msg);
+		CHECK_CONTAINS(e.msg, frag);
+	}
+}
+
+static void test_csv(void)
+{
+	struct req_ctx c;
+	const float w2[] = { 1, 2, 3, 4, 5, 6 };
+	req_ctx_init(&c, NULL);
+	csv_ok(&c, "a,b,c\n1,2,3\n4,5,6\n", 2, w2);
+	csv_ok(&c, "a,b,c\r\n1,2,3\r\n4,5,6", 2, w2);                 /* CRLF, no final newline */
+	csv_ok(&c, "\xEF\xBB\xBF\"c\",\"a\",b\n3,1,2\n\n6,4,5\n\n", 2, w2); /* BOM, quotes, blank lines */
+	csv_ok(&c, ",a,b,c\n0,1,2,3\n1,4,5,6\n", 2, w2);              /* pandas' unnamed index column */
+	csv_ok(&c, "a,b,c,\"note, with comma\"\n1,2,3,\"x \"\"y\"\"\"\n4,\"5\", 6 ,z\n", 2, w2);
+	csv_ok(&c, "a,b,c\n+1,2.,3e0\n4,5.0,.6e1\n", 2, w2);
+	csv_error(&c, "a,b,c\n1,2\n", REQ_E_SHAPE, "CSV line 2 has 2 fields; the header has 3");
+	csv_error(&c, "a,b,c\n1,2,3,4\n", REQ_E_SHAPE, "more fields");
+	csv_error(&c, "a,b,c\n1,2,3\n4,,6\n", REQ_E_TYPE, "row 1 (line 3), column b: empty value");
+	csv_error(&c, "a,b,c\n1,2,nan\n", REQ_E_TYPE, "row 0 (line 2), column c: 'nan' is not finite");
+	csv_error(&c, "a,b,c\n1,x2,3\n", REQ_E_TYPE, "'x2' is not a number");
+	csv_error(&c, "a,b,c\n1,2,1e39\n", REQ_E_TYPE, "outside float32's range");
+	csv_error(&c, "a,b\n1,2\n", REQ_E_COLUMNS, "missing: c");
+	csv_error(&c, "a,b,c\n", REQ_E_SHAPE, "no rows");
+	csv_error(&c, "", REQ_E_SHAPE, "empty");
+	csv_error(&c, "a,b,c\n\"1,2,3\n", REQ_E_JSON, "quote");
+	csv_error(&c, "a,a,c\n1,2,3\n", REQ_E_COLUMNS, "given twice");
+	req_ctx_free(&c);
+}
+
+int main(void)
+{
+	setup();
+	RUN(test_every_fixture_shape);
+	RUN(test_tutorial_files);
+	RUN(test_shapes);
+	RUN(test_anonymous_model);
+	RUN(test_shape_errors);
+	RUN(test_column_errors);
+	RUN(test_type_errors);
+	RUN(test_malformed_json);
+	RUN(test_caps);
+	RUN(test_csv);
+	req_schema_free(&s784);
+	req_schema_free(&s3);
+	req_schema_free(&s3anon);
+	return unit_done();
+}
