@@ -1,0 +1,70 @@
+/*
+ * metrics.h - request counters shared by every worker process of a server,
+ * rendered as Prometheus text on GET /metrics.
+ *
+ * Workers are separate processes (spawned and exec'd by lighttpd, spawn-fcgi
+ * or mod_fcgid), so the counters live in one small file mapped MAP_SHARED by
+ * all of them (by default under /dev/shm) and are updated with lock-free
+ * atomic adds.  Any worker's /metrics shows the sum over all workers.
+ */
+#ifndef SCOREPOINT_METRICS_H
+#define SCOREPOINT_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum metrics_route {
+	MR_ROOT = 0,        /* GET / */
+	MR_HEALTH,          /* /ping, /health, /v2/health/..., /v2/models/{m}/ready */
+	MR_VERSION,         /* /version, GET /v2, GET /v2/models/{m} */
+	MR_SWAGGER,         /* /swagger.json */
+	MR_SCORE,           /* POST /score */
+	MR_INVOCATIONS,     /* POST /invocations */
+	MR_V2_INFER,        /* POST /v2/models/{m}/infer */
+	MR_METRICS,         /* /metrics */
+	MR_OTHER,           /* 404s and anything unrouted */
+	MR_COUNT
+};
+
+#define METRICS_MAX_DEPLOYMENTS 16   /* deployments a server can label apart */
+#define METRICS_NAME_MAX 64
+
+struct metrics;
+
+/*
+ * Create or attach the shared counter file at `path` (created 0600 with its
+ * fixed layout when absent or of another layout version; attached when a
+ * sibling worker made it).  Safe when several workers start at once.
+ * Returns NULL with one line in err.
+ */
+struct metrics *metrics_open(const char *path, char *err, size_t errlen);
+void metrics_close(struct metrics *m);
+
+/* The default path for a server: /dev/shm/scorepoint-<uid>-<16 hex of a
+ * hash of key>, key being e.g. the model or workspace path. */
+void metrics_default_path(const char *key, char *out, size_t len);
+
+/* The slot of a deployment name (registered on first use, up to
+ * METRICS_MAX_DEPLOYMENTS; further names share the last slot "other"). */
+int metrics_deployment(struct metrics *m, const char *name);
+
+void metrics_inflight(struct metrics *m, int delta);
+
+/* One finished request: its route, HTTP status, deployment slot (-1: none),
+ * rows scored and duration in microseconds. */
+void metrics_request(struct metrics *m, enum metrics_route route, int status,
+		     int deployment, uint64_t rows, uint64_t usec);
+
+/*
+ * Prometheus text exposition (version 0.0.4) of the summed counters:
+ *   scorepoint_requests_total{route,status,deployment}
+ *   scorepoint_rows_total{deployment}
+ *   scorepoint_request_duration_seconds histogram {route}
+ *   scorepoint_requests_in_flight
+ *   scorepoint_model_info{name,version,digest} 1
+ * into out[cap]; returns the length, or 0 when it does not fit.
+ */
+size_t metrics_render(struct metrics *m, const char *model_name, const char *model_version,
+		      const char *model_digest, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * v2.h - the KServe / Open Inference Protocol V2 tensor JSON.
+ *
+ *   request:  {"id": "...", "parameters": {...},
+ *              "inputs": [{"name": "input-0", "shape": [2, 784],
+ *                          "datatype": "FP32", "data": [...flat or nested...]}],
+ *              "outputs": [{"name": "...", "parameters": {"classification": K}}]}
+ *   response: {"model_name": "...", "model_version": "...", "id": "...",
+ *              "outputs": [{"name": "output-0", "shape": [2, 10],
+ *                           "datatype": "FP32", "data": [...]}]}
+ *
+ * One input tensor of FP32 or FP64 (or an integer type) whose shape is
+ * [rows, width] or [rows, d1, d2...] with d1*d2... == width (a leading
+ * Flatten); "data" flat in row-major order or nested to the shape.
+ */
+#ifndef SCOREPOINT_V2_H
+#define SCOREPOINT_V2_H
+
+#include <stddef.h>
+#include "model/enc.h"
+#include "model/req.h"
+
+#define V2_ID_MAX 128
+
+struct v2_request {
+	const float *x;          /* [rows][width] in ctx, until the next decode */
+	size_t rows;
+	char id[V2_ID_MAX + 1];  /* "" when absent */
+	int classification;      /* outputs[0].parameters.classification, or 0 */
+};
+
+/* Decode body into r, using ctx's buffers and limits.  0, or -1 with e set
+ * (e->msg is what goes into {"error": "..."}). */
+int v2_decode(struct req_ctx *ctx, const struct req_schema *s, const char *body, size_t len,
+	      struct v2_request *r, struct req_error *e);
+
+/* The response body for y[rows][w]: FP32 "data" flat, or BYTES strings
+ * "score:index:label" when classification > 0. */
+void v2_encode(struct enc_buf *b, const char *model_name, const char *model_version,
+	       const char *id, const float *y, size_t rows, size_t w, int classification,
+	       const char *const *labels);
+
+#endif
