@@ -605,7 +605,7 @@ static void g_init_once(void)
 size_t num_format(double v, char *out)
 {
 	uint64_t bits, m, d;
-	int be, exp10, n, zeros, decpt, len = 0;
+	int be, exp10, n, zeros, decpt, len;
 	char tmp[64], t[64];
 	const char *dig;
 
@@ -617,8 +617,8 @@ size_t num_format(double v, char *out)
 		return 0;
 	}
 	memset(t, 0, sizeof t);
-	if (bits >> 63)
-		t[len++] = '-';
+	t[0] = '-';                     /* kept only for a negative v */
+	len = (int)(bits >> 63);
 	if (be == 0 && m == 0) {
 		memcpy(t + len, "0.0", 3);
 		len += 3;
