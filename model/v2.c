@@ -1,0 +1,566 @@
+/*
+ * v2.c - KServe V2 / Open Inference Protocol tensors in and out.
+ *
+ * Unlike the Azure and MLflow shapes, a V2 body declares its layout (shape,
+ * datatype) instead of leaving it to be inferred, so there is no skeleton
+ * here: jsmn tokenizes the whole body, one token per number, and the walk
+ * checks "data" against the declaration while it copies the values into
+ * ctx->x.  Slower per number than req.c's scanner, but linear, and bounded
+ * by the token cap.
+ */
+#include "model/v2.h"
+#include "model/json.h"
+#include "model/num.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define V2_MAX_DIMS 16            /* a leading Flatten of an image is 3 or 4 */
+#define V2_MAX_CLASSIFICATION 1000000
+
+/* Integer datatypes are read as numbers whose value must be a whole number
+ * in the type's range; the model reads float32 either way.  A plain integer
+ * is checked exactly against [min, max]; other forms (1e2, 5.0) through
+ * their double against [lo, hi). */
+struct dtype {
+	const char *name;
+	int integer;
+	int64_t min;
+	uint64_t max;
+	double lo, hi;
+};
+
+static const struct dtype dtypes[] = {
+	{ "FP32", 0, 0, 0, 0, 0 },
+	{ "FP64", 0, 0, 0, 0, 0 },
+	{ "INT8", 1, INT8_MIN, INT8_MAX, -128.0, 128.0 },
+	{ "INT16", 1, INT16_MIN, INT16_MAX, -32768.0, 32768.0 },
+	{ "INT32", 1, INT32_MIN, INT32_MAX, -2147483648.0, 2147483648.0 },
+	{ "INT64", 1, INT64_MIN, INT64_MAX, -9223372036854775808.0, 9223372036854775808.0 },
+	{ "UINT8", 1, 0, UINT8_MAX, 0, 256.0 },
+	{ "UINT16", 1, 0, UINT16_MAX, 0, 65536.0 },
+	{ "UINT32", 1, 0, UINT32_MAX, 0, 4294967296.0 },
+	{ "UINT64", 1, 0, UINT64_MAX, 0, 18446744073709551616.0 },
+};
+
+/* V2 datatypes the model cannot read as numbers. */
+static const char *const refused[] = { "BOOL", "BYTES", "FP16" };
+
+#define DTYPES_ACCEPTED "FP32, FP64, INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32 or UINT64"
+
+struct v2w {
+	struct req_ctx *c;
+	const char *js;
+	const jsmntok_t *t;
+	struct req_error *e;
+	const struct dtype *dt;
+	size_t ndims;
+	size_t dims[V2_MAX_DIMS];
+	size_t idx[V2_MAX_DIMS];   /* where in "data" the walk is, for messages */
+	size_t width;              /* values per row */
+	float *x;
+};
+
+/* ---- errors ---- */
+
+static int vfail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int vfail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
+{
+	va_list ap;
+
+	e->code = code;
+	e->status = code == REQ_E_LIMIT ? 413 : code == REQ_E_NOMEM ? 500 : 400;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const char *kind_name(const char *js, const jsmntok_t *t)
+{
+	switch (t->type) {
+	case JSMN_STRING: return "a string";
+	case JSMN_ARRAY: return "a list";
+	case JSMN_OBJECT: return "an object";
+	default: break;
+	}
+	switch (js[t->start]) {
+	case 'n': return "null";
+	case 't': case 'f': return "a boolean";
+	default: return "a number";
+	}
+}
+
+/* Token i's text for messages, cut at 40 bytes. */
+static const char *tok_text(const char *js, const jsmntok_t *t, char *buf, size_t len)
+{
+	int n = t->end - t->start;
+	if (snprintf(buf, len, "%.*s%s", n > 40 ? 40 : n, js + t->start, n > 40 ? "..." : "") < 0)
+		buf[0] = '\0';
+	return buf;
+}
+
+/* "[2, 28, 28]" */
+static const char *shape_text(const struct v2w *w, char *buf, size_t len)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t d = 0; d < w->ndims && o < len; d++) {
+		int n = snprintf(buf + o, len - o, "%s%zu", d ? ", " : "[", w->dims[d]);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	if (o < len)
+		snprintf(buf + o, len - o, "]");
+	return buf;
+}
+
+/* "[1][27]": the first `depth` indices of the walk. */
+static const char *path_text(const struct v2w *w, size_t depth, char *buf, size_t len)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t d = 0; d < depth && o < len; d++) {
+		int n = snprintf(buf + o, len - o, "[%zu]", w->idx[d]);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+	return buf;
+}
+
+/* ---- buffers ---- */
+
+static int reserve(void *bufp, size_t *cap, size_t need, size_t size)
+{
+	void **buf = bufp;
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 256;
+	while (n < need)
+		n *= 2;
+	void *p = realloc(*buf, n * size);
+	if (!p)
+		return -1;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+/* jsmn over the whole body into ctx->tok, doubling up to the token cap
+ * (each retry re-parses, so the total work stays linear). */
+static int tokenize(struct req_ctx *c, const char *body, size_t len, struct req_error *e)
+{
+	size_t limit = c->tok_cap ? c->tok_cap : 1024;
+
+	for (;;) {
+		jsmn_parser p;
+		if (limit > c->lim.max_tokens)
+			limit = c->lim.max_tokens;
+		if (reserve(&c->tok, &c->tok_cap, limit, sizeof *c->tok) < 0)
+			return vfail(e, REQ_E_NOMEM, "out of memory for JSON tokens");
+		jsmn_init(&p);
+		int n = jsmn_parse(&p, body, len, c->tok, (unsigned)limit);
+		if (n >= 0)
+			return n;
+		if (n == JSMN_ERROR_NOMEM) {
+			if (limit >= c->lim.max_tokens)
+				return vfail(e, REQ_E_LIMIT, "the body has more than %zu JSON values (limit)",
+					     c->lim.max_tokens);
+			limit *= 2;
+			continue;
+		}
+		return vfail(e, REQ_E_JSON, "malformed JSON at byte %u: %s", p.pos,
+			     n == JSMN_ERROR_PART ? "the document ends too early" : "unexpected character");
+	}
+}
+
+/* ---- the tensor's declaration ---- */
+
+/* A positive whole number from primitive token i, at most max; 0 if not. */
+static size_t positive(const char *js, const jsmntok_t *t, double max)
+{
+	double d;
+	if (t->type != JSMN_PRIMITIVE ||
+	    num_parse(js + t->start, js + t->end, NUM_JSON, &d) != NUM_OK ||
+	    d != floor(d) || d < 1 || d > max)
+		return 0;
+	return (size_t)d;
+}
+
+static int datatype(struct v2w *w, int i)
+{
+	const jsmntok_t *t = &w->t[i];
+	char buf[64];
+
+	if (t->type != JSMN_STRING)
+		return vfail(w->e, REQ_E_TYPE, "inputs[0].datatype must be a string such as \"FP32\", not %s",
+			     kind_name(w->js, t));
+	for (size_t k = 0; k < sizeof dtypes / sizeof dtypes[0]; k++)
+		if (json_eq(w->js, w->t, i, dtypes[k].name)) {
+			w->dt = &dtypes[k];
+			return 0;
+		}
+	for (size_t k = 0; k < sizeof refused / sizeof refused[0]; k++)
+		if (json_eq(w->js, w->t, i, refused[k]))
+			return vfail(w->e, REQ_E_TYPE, "inputs[0].datatype %s is not supported: the model reads "
+				     "numbers; send " DTYPES_ACCEPTED, refused[k]);
+	return vfail(w->e, REQ_E_TYPE, "inputs[0].datatype \"%s\" is not a V2 datatype; send " DTYPES_ACCEPTED,
+		     tok_text(w->js, t, buf, sizeof buf));
+}
+
+static int shape(struct v2w *w, const struct req_schema *s, int i)
+{
+	const struct req_limits *lim = &w->c->lim;
+	const jsmntok_t *t = &w->t[i];
+	char sb[200];
+
+	if (t->type != JSMN_ARRAY || t->size < 1 || t->size > V2_MAX_DIMS)
+		return vfail(w->e, REQ_E_SHAPE, "inputs[0].shape must be a list of 1 to %d positive whole "
+			     "numbers such as [2, %u]", V2_MAX_DIMS, s->width);
+	w->ndims = (size_t)t->size;
+	size_t per_row = 1;
+	int overflow = 0;
+	for (size_t d = 0; d < w->ndims; d++) {
+		const jsmntok_t *v = &w->t[i + 1 + (int)d];
+		char vb[64];
+		/* 2^53: every whole number up to it is exact in a double. */
+		w->dims[d] = positive(w->js, v, 9007199254740992.0);
+		if (!w->dims[d])
+			return vfail(w->e, REQ_E_SHAPE, "inputs[0].shape[%zu] must be a positive whole number, not %s",
+				     d, v->type == JSMN_PRIMITIVE ? tok_text(w->js, v, vb, sizeof vb) :
+				     kind_name(w->js, v));
+		if (d == 0)
+			continue;
+		if (per_row > SIZE_MAX / w->dims[d])
+			overflow = 1;
+		else
+			per_row *= w->dims[d];
+	}
+	if (overflow || per_row != s->width) {
+		if (w->ndims == 1)
+			return vfail(w->e, REQ_E_SHAPE, "inputs[0].shape %s has 1 value per row; the model reads "
+				     "%u (send [rows, %u])", shape_text(w, sb, sizeof sb), s->width, s->width);
+		return vfail(w->e, REQ_E_SHAPE, "inputs[0].shape %s has %s%zu values per row; the model reads %u",
+			     shape_text(w, sb, sizeof sb), overflow ? "more than " : "", per_row, s->width);
+	}
+	size_t rows = w->dims[0];
+	if (rows > lim->max_rows)
+		return vfail(w->e, REQ_E_LIMIT, "%zu rows; the limit is %zu", rows, lim->max_rows);
+	if (rows > lim->max_values / s->width)
+		return vfail(w->e, REQ_E_LIMIT, "%zu rows of %u values exceed the limit of %zu values",
+			     rows, s->width, lim->max_values);
+	w->width = s->width;
+	return 0;
+}
+
+/* ---- data ---- */
+
+/* 1 when the JSON number [p, end) is a whole number in dt's range. */
+static int integer_ok(const struct dtype *dt, const char *p, const char *end, double d)
+{
+	int neg = *p == '-';
+	const char *q = p + neg;
+	uint64_t mag = 0;
+
+	if (memchr(q, '.', (size_t)(end - q)) || memchr(q, 'e', (size_t)(end - q)) ||
+	    memchr(q, 'E', (size_t)(end - q)))
+		return d == floor(d) && d >= dt->lo && d < dt->hi;
+	for (; q < end; q++) {
+		unsigned digit = (unsigned)(*q - '0');
+		if (mag > (UINT64_MAX - digit) / 10)
+			return 0;
+		mag = mag * 10 + digit;
+	}
+	if (!neg)
+		return mag <= dt->max;
+	/* -mag >= min, written without overflow: mag - 1 <= -(min + 1) */
+	return mag == 0 || (dt->min < 0 && mag - 1 <= (uint64_t)(-(dt->min + 1)));
+}
+
+/* Primitive token i to a float32, as the datatype allows; depth is how much
+ * of w->idx names its place. */
+static int number(struct v2w *w, int i, size_t depth, float *out)
+{
+	const jsmntok_t *t = &w->t[i];
+	const char *p = w->js + t->start, *end = w->js + t->end;
+	char pb[200], vb[64];
+	double d;
+
+	if (t->type != JSMN_PRIMITIVE || *p == 'n' || *p == 't' || *p == 'f')
+		return vfail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s where a number belongs",
+			     path_text(w, depth, pb, sizeof pb), kind_name(w->js, t));
+	enum num_status st = num_parse(p, end, NUM_JSON, &d);
+	float f = (float)d;
+	if (st == NUM_OK && !isinf(f) && (!w->dt->integer || integer_ok(w->dt, p, end, d))) {
+		*out = f;
+		return 0;
+	}
+	path_text(w, depth, pb, sizeof pb);
+	tok_text(w->js, t, vb, sizeof vb);
+	if (st != NUM_OK && st != NUM_ERANGE)
+		return vfail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s is not a number", pb, vb);
+	if (!w->dt->integer)
+		return vfail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s is outside float32's range", pb, vb);
+	if (st == NUM_OK && d != floor(d))
+		return vfail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s is not a whole number (datatype %s)",
+			     pb, vb, w->dt->name);
+	return vfail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s is outside %s's range", pb, vb, w->dt->name);
+}
+
+/* "data": [v, v, ...] in row-major order. */
+static int flat(struct v2w *w, int i, size_t total)
+{
+	const jsmntok_t *t = &w->t[i];
+	char sb[200];
+
+	if ((size_t)t->size != total)
+		return vfail(w->e, REQ_E_SHAPE, "inputs[0].data has %d values; shape %s holds %zu",
+			     t->size, shape_text(w, sb, sizeof sb), total);
+	/* Numbers are single tokens; the first container stops the loop with
+	 * an error, so i + 1 + k is value k. */
+	for (size_t k = 0; k < total; k++) {
+		w->idx[0] = k;
+		if (number(w, i + 1 + (int)k, 1, &w->x[k]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* "data" nested to the shape: the list at token i is level `level`.
+ * Returns the token after it, or -1.  *k counts the values written. */
+static int nested(struct v2w *w, int i, size_t level, size_t *k)
+{
+	const jsmntok_t *t = &w->t[i];
+	char pb[200], sb[200];
+
+	if (t->type != JSMN_ARRAY)
+		return vfail(w->e, REQ_E_SHAPE, "inputs[0].data%s is %s; shape %s needs a list of %zu there",
+			     path_text(w, level, pb, sizeof pb), kind_name(w->js, t),
+			     shape_text(w, sb, sizeof sb), w->dims[level]);
+	if ((size_t)t->size != w->dims[level])
+		return vfail(w->e, REQ_E_SHAPE, "inputs[0].data%s has %d values; shape %s needs %zu there",
+			     path_text(w, level, pb, sizeof pb), t->size,
+			     shape_text(w, sb, sizeof sb), w->dims[level]);
+	int next = i + 1;
+	for (size_t j = 0; j < w->dims[level]; j++) {
+		w->idx[level] = j;
+		if (level + 1 < w->ndims) {
+			next = nested(w, next, level + 1, k);
+			if (next < 0)
+				return -1;
+		} else {
+			if (number(w, next, level + 1, &w->x[(*k)++]) < 0)
+				return -1;
+			next++;
+		}
+	}
+	return next;
+}
+
+static int data(struct v2w *w, int i, struct v2_request *r)
+{
+	struct req_ctx *c = w->c;
+	const jsmntok_t *t = &w->t[i];
+	size_t rows = w->dims[0], total = rows * w->width;
+
+	if (t->type != JSMN_ARRAY)
+		return vfail(w->e, REQ_E_SHAPE, "inputs[0].data must be a list of numbers, not %s",
+			     kind_name(w->js, t));
+	if (reserve(&c->x, &c->x_cap, total, sizeof *c->x) < 0)
+		return vfail(w->e, REQ_E_NOMEM, "out of memory for %zu rows", rows);
+	w->x = c->x;
+	if (w->ndims > 1 && t->size > 0 && w->t[i + 1].type == JSMN_ARRAY) {
+		size_t k = 0;
+		if (nested(w, i, 0, &k) < 0)
+			return -1;
+	} else if (flat(w, i, total) < 0) {
+		return -1;
+	}
+	r->x = c->x;
+	r->rows = rows;
+	return 0;
+}
+
+/* ---- the envelope ---- */
+
+/* "id": a string of at most V2_ID_MAX bytes once decoded; null is absent. */
+static int request_id(struct v2w *w, int i, struct v2_request *r)
+{
+	const jsmntok_t *t = &w->t[i];
+	/* An escape is at most 6 bytes of text per decoded byte, so longer text
+	 * cannot fit, and shorter text decodes into buf. */
+	char buf[6 * V2_ID_MAX + 1];
+
+	if (t->type == JSMN_PRIMITIVE && w->js[t->start] == 'n')
+		return 0;
+	if (t->type != JSMN_STRING)
+		return vfail(w->e, REQ_E_SHAPE, "\"id\" must be a string, not %s", kind_name(w->js, t));
+	size_t raw = (size_t)(t->end - t->start);
+	int n = raw < sizeof buf ? json_string(w->js, w->t, i, buf, sizeof buf) : (int)sizeof buf;
+	if (n < 0)
+		return vfail(w->e, REQ_E_SHAPE, "\"id\" has a bad escape or a NUL character");
+	if ((size_t)n > V2_ID_MAX)
+		return vfail(w->e, REQ_E_SHAPE, "\"id\" is longer than %d bytes", V2_ID_MAX);
+	memcpy(r->id, buf, (size_t)n + 1);
+	return 0;
+}
+
+/* "outputs": [{"name": ..., "parameters": {"classification": K}}]: only the
+ * first entry matters, as there is one output tensor. */
+static int outputs(struct v2w *w, int i, struct v2_request *r)
+{
+	const jsmntok_t *t = &w->t[i];
+
+	if (t->type != JSMN_ARRAY)
+		return vfail(w->e, REQ_E_SHAPE, "\"outputs\" must be a list of objects, not %s", kind_name(w->js, t));
+	if (t->size == 0)
+		return 0;
+	if (w->t[i + 1].type != JSMN_OBJECT)
+		return vfail(w->e, REQ_E_SHAPE, "outputs[0] must be an object, not %s", kind_name(w->js, &w->t[i + 1]));
+	int p = json_get(w->js, w->t, i + 1, "parameters");
+	if (p < 0)
+		return 0;
+	if (w->t[p].type != JSMN_OBJECT)
+		return vfail(w->e, REQ_E_SHAPE, "outputs[0].parameters must be an object");
+	int k = json_get(w->js, w->t, p, "classification");
+	if (k < 0)
+		return 0;
+	size_t v = positive(w->js, &w->t[k], V2_MAX_CLASSIFICATION);
+	if (!v)
+		return vfail(w->e, REQ_E_SHAPE, "outputs[0].parameters.classification must be a whole number "
+			     "from 1 to %d", V2_MAX_CLASSIFICATION);
+	r->classification = (int)v;
+	return 0;
+}
+
+static int tensor(struct v2w *w, const struct req_schema *s, int in, struct v2_request *r)
+{
+	const jsmntok_t *t = w->t;
+
+	if (t[in].type != JSMN_OBJECT)
+		return vfail(w->e, REQ_E_SHAPE, "inputs[0] must be an object with name, shape, datatype and data");
+	int name = json_get(w->js, t, in, "name");
+	int dt = json_get(w->js, t, in, "datatype");
+	int sh = json_get(w->js, t, in, "shape");
+	int dat = json_get(w->js, t, in, "data");
+	if (name < 0 || dt < 0 || sh < 0 || dat < 0)
+		return vfail(w->e, REQ_E_SHAPE, "inputs[0] has no \"%s\"", name < 0 ? "name" : dt < 0 ? "datatype" :
+			     sh < 0 ? "shape" : "data");
+	if (t[name].type != JSMN_STRING)
+		return vfail(w->e, REQ_E_SHAPE, "inputs[0].name must be a string, not %s", kind_name(w->js, &t[name]));
+	if (datatype(w, dt) < 0 || shape(w, s, sh) < 0)
+		return -1;
+	return data(w, dat, r);
+}
+
+int v2_decode(struct req_ctx *ctx, const struct req_schema *s, const char *body, size_t len,
+	      struct v2_request *r, struct req_error *e)
+{
+	size_t bad;
+	const char *why;
+
+	memset(r, 0, sizeof *r);
+	e->code = REQ_OK;
+	e->msg[0] = '\0';
+	if (len > ctx->lim.max_bytes)
+		return vfail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, ctx->lim.max_bytes);
+	/* jsmn closes a container by walking up its parents: quadratic in the
+	 * depth, so deep text is refused before it runs. */
+	if (!json_depth_ok(body, len))
+		return vfail(e, REQ_E_JSON, "malformed JSON: nested too deeply (more than %d levels)", JSON_MAX_DEPTH);
+	int n = tokenize(ctx, body, len, e);
+	if (n < 0)
+		return -1;
+	if (json_validate(body, len, ctx->tok, n, &bad, &why) < 0)
+		return vfail(e, REQ_E_JSON, "malformed JSON at byte %zu: %s", bad, why);
+
+	struct v2w w = { .c = ctx, .js = body, .t = ctx->tok, .e = e };
+	if (w.t[0].type != JSMN_OBJECT)
+		return vfail(e, REQ_E_SHAPE, "expected a JSON object such as {\"inputs\": [{\"name\": \"input-0\", "
+			     "\"shape\": [1, %u], \"datatype\": \"FP32\", \"data\": [...]}]}", s->width);
+	int id = json_get(body, w.t, 0, "id");
+	if (id >= 0 && request_id(&w, id, r) < 0)
+		return -1;
+	int out = json_get(body, w.t, 0, "outputs");
+	if (out >= 0 && outputs(&w, out, r) < 0)
+		return -1;
+	int in = json_get(body, w.t, 0, "inputs");
+	if (in < 0)
+		return vfail(e, REQ_E_SHAPE, "the body has no \"inputs\"");
+	if (w.t[in].type != JSMN_ARRAY)
+		return vfail(e, REQ_E_SHAPE, "\"inputs\" must be a list of tensors, not %s", kind_name(body, &w.t[in]));
+	if (w.t[in].size != 1)
+		return vfail(e, REQ_E_SHAPE, "\"inputs\" has %d tensors; the model reads exactly one", w.t[in].size);
+	if (tensor(&w, s, in + 1, r) < 0) {
+		r->x = NULL;
+		r->rows = 0;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- the response ---- */
+
+/* Each row's k best as flat "score:index[:label]" strings.  enc_top_k owns
+ * the order (value descending, then index ascending); it nests per row, so
+ * each row is written as a one-row batch, [["a", "b"]], and unwrapped. */
+static void top_k_flat(struct enc_buf *b, const float *y, size_t rows, size_t w, size_t k,
+		       const char *const *labels)
+{
+	enc_raw(b, "[", 1);
+	for (size_t r = 0; r < rows; r++) {
+		int had = b->nonfinite;
+		if (r)
+			enc_raw(b, ", ", 2);
+		size_t at = b->len;
+		enc_top_k(b, y + r * w, 1, w, k, labels);
+		if (b->full)
+			return;
+		if (!had && b->nonfinite)
+			b->bad_row = r;
+		memmove(b->p + at, b->p + at + 2, b->len - at - 4);
+		b->len -= 4;
+		b->p[b->len] = '\0';
+	}
+	enc_raw(b, "]", 1);
+}
+
+void v2_encode(struct enc_buf *b, const char *model_name, const char *model_version,
+	       const char *id, const float *y, size_t rows, size_t w, int classification,
+	       const char *const *labels)
+{
+	size_t k = classification > 0 ? ((size_t)classification < w ? (size_t)classification : w) : w;
+	char tmp[96];
+
+	enc_cstr(b, "{\"model_name\": ");
+	enc_string(b, model_name ? model_name : "");
+	if (model_version && *model_version) {
+		enc_cstr(b, ", \"model_version\": ");
+		enc_string(b, model_version);
+	}
+	if (id && *id) {
+		enc_cstr(b, ", \"id\": ");
+		enc_string(b, id);
+	}
+	snprintf(tmp, sizeof tmp, ", \"outputs\": [{\"name\": \"output-0\", \"shape\": [%zu, %zu], ", rows, k);
+	enc_cstr(b, tmp);
+	if (classification > 0) {
+		enc_cstr(b, "\"datatype\": \"BYTES\", \"data\": ");
+		top_k_flat(b, y, rows, w, k, labels);
+	} else {
+		int had = b->nonfinite;
+		enc_cstr(b, "\"datatype\": \"FP32\", \"data\": ");
+		enc_flat(b, y, rows * w);
+		if (!had && b->nonfinite && w)
+			b->bad_row /= w;   /* enc_flat counts values; bad_row is a row */
+	}
+	enc_cstr(b, "}]}");
+}
