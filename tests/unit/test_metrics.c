@@ -1,0 +1,779 @@
+/* test_metrics.c - handler/metrics.c: counts summed over processes without
+ * lost updates, a layout re-initialised when it is not ours, hostile paths
+ * refused, and the Prometheus text checked line by line. */
+#include "tests/unit/unit.h"
+#include "handler/metrics.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/sp-test-metrics-XXXXXX";
+static char text[1 << 16];
+
+static void path_in_dir(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static struct metrics *open_in_dir(const char *name)
+{
+	char path[256], err[256] = "";
+
+	path_in_dir(path, sizeof path, name);
+	struct metrics *m = metrics_open(path, err, sizeof err);
+	CHECKF(m != NULL, "%s", err);
+	return m;
+}
+
+static size_t render(struct metrics *m)
+{
+	size_t n = metrics_render(m, NULL, NULL, NULL, text, sizeof text);
+	CHECK(n > 0 && n < sizeof text);
+	return n;
+}
+
+/* True when text holds exactly this line. */
+static int has_line(const char *line)
+{
+	size_t n = strlen(line);
+
+	for (const char *p = text; (p = strstr(p, line)) != NULL; p++)
+		if ((p == text || p[-1] == '\n') && p[n] == '\n')
+			return 1;
+	return 0;
+}
+
+#define CHECK_LINE(line) CHECKF(has_line(line), "no line \"%s\" in:\n%s", (line), text)
+#define CHECK_NO_LINE(line) CHECKF(!has_line(line), "unexpected line \"%s\"", (line))
+
+static int count_prefix_in(const char *buf, const char *prefix)
+{
+	int n = 0;
+	size_t len = strlen(prefix);
+
+	for (const char *p = buf; *p; p = strchr(p, '\n') + 1) {
+		n += strncmp(p, prefix, len) == 0;
+		if (!strchr(p, '\n'))
+			break;
+	}
+	return n;
+}
+
+static int count_prefix(const char *prefix)
+{
+	return count_prefix_in(text, prefix);
+}
+
+static int go_fd = -1;
+static int *arrived;   /* in memory shared with the children */
+
+/* In a child: wait for the other child to reach its `round`th barrier, so
+ * that both run what follows at the same instant.  The first one waits for
+ * the parent's go too.  Spinning rather than sleeping keeps both children
+ * on a CPU each; a sibling that died leaves us after 10 s. */
+static void barrier(int round)
+{
+	char c;
+	time_t give_up = time(NULL) + 10;
+
+	if (round == 0 && read(go_fd, &c, 1) != 1)
+		_exit(100);
+	__atomic_add_fetch(arrived, 1, __ATOMIC_SEQ_CST);
+	for (unsigned long spins = 1; __atomic_load_n(arrived, __ATOMIC_SEQ_CST) < 2 * (round + 1); spins++)
+		if (spins % (1ul << 20) == 0 && time(NULL) > give_up)
+			_exit(101);
+}
+
+static void wait_go(void)
+{
+	barrier(0);
+}
+
+/* Fork a child that runs fn(arg), which calls wait_go() when ready; returns
+ * its pid.  The child's exit status is its number of failed checks. */
+static pid_t spawn(void (*fn)(int), int arg, int go[2])
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(go[1]);
+		go_fd = go[0];
+		unit_failed_checks = 0;
+		fn(arg);
+		_exit(unit_failed_checks > 99 ? 99 : unit_failed_checks);
+	}
+	return pid;
+}
+
+static void release(int go[2])
+{
+	char c[2] = { 'g', 'g' };
+	close(go[0]);
+	CHECK(write(go[1], c, sizeof c) == (ssize_t)sizeof c);
+	close(go[1]);
+}
+
+static void reap(pid_t pid)
+{
+	int st = 0;
+	CHECK(pid > 0);
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECKF(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", st);
+}
+
+/* Run fn(0) and fn(1) in two processes, released together. */
+static void in_two_processes(void (*fn)(int))
+{
+	int go[2];
+	CHECK(pipe(go) == 0);
+	*arrived = 0;
+	pid_t a = spawn(fn, 0, go), b = spawn(fn, 1, go);
+	release(go);
+	reap(a);
+	reap(b);
+}
+
+static void test_default_path(void)
+{
+	char p[128], q[128], want[128];
+
+	metrics_default_path("", p, sizeof p);
+	const char *d = access("/dev/shm", F_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(want, sizeof want, "%s/scorepoint-%lu-cbf29ce484222325", d, (unsigned long)geteuid());
+	CHECK_STR(p, want);   /* FNV-1a 64 of "": the offset basis */
+	metrics_default_path("a", p, sizeof p);
+	snprintf(want, sizeof want, "%s/scorepoint-%lu-af63dc4c8601ec8c", d, (unsigned long)geteuid());
+	CHECK_STR(p, want);
+	metrics_default_path("/srv/models/iris", p, sizeof p);
+	metrics_default_path("/srv/models/iris", q, sizeof q);
+	CHECK_STR(p, q);
+	metrics_default_path("/srv/models/iri5", q, sizeof q);
+	CHECK(strcmp(p, q) != 0);
+	CHECK_INT(strlen(p), strlen(d) + strlen("/scorepoint--") + 16 +
+		  (size_t)snprintf(want, sizeof want, "%lu", (unsigned long)geteuid()));
+}
+
+static void test_fresh_file(void)
+{
+	char path[256];
+	struct stat st;
+
+	struct metrics *m = open_in_dir("fresh");
+	if (!m)
+		return;
+	path_in_dir(path, sizeof path, "fresh");
+	CHECK(stat(path, &st) == 0);
+	CHECK_INT(st.st_mode & 0777, 0600);
+	CHECK(st.st_size > 4096);
+	char magic[9] = "";
+	int fd = open(path, O_RDONLY);
+	CHECK(fd >= 0 && read(fd, magic, 8) == 8);
+	close(fd);
+	CHECK_STR(magic, "SPMETRIC");
+	render(m);
+	CHECK_LINE("# TYPE scorepoint_requests_total counter");
+	CHECK_LINE("# TYPE scorepoint_rows_total counter");
+	CHECK_LINE("# TYPE scorepoint_request_duration_seconds histogram");
+	CHECK_LINE("scorepoint_requests_in_flight 0");
+	CHECK_INT(count_prefix("scorepoint_requests_total{"), 0);
+	CHECK_INT(count_prefix("scorepoint_request_duration_seconds_bucket{"), 0);
+	CHECK(strstr(text, "model_info") == NULL);
+	metrics_close(m);
+}
+
+/* The whole text for one small state, byte for byte. */
+static void test_render_exact(void)
+{
+	static const char want[] =
+		"# HELP scorepoint_requests_total Requests answered, by route, HTTP status and deployment.\n"
+		"# TYPE scorepoint_requests_total counter\n"
+		"scorepoint_requests_total{route=\"health\",status=\"200\"} 1\n"
+		"scorepoint_requests_total{route=\"score\",status=\"200\",deployment=\"blue\"} 3\n"
+		"# HELP scorepoint_rows_total Rows scored, by deployment.\n"
+		"# TYPE scorepoint_rows_total counter\n"
+		"scorepoint_rows_total{deployment=\"blue\"} 30\n"
+		"# HELP scorepoint_request_duration_seconds Time to answer a request, by route.\n"
+		"# TYPE scorepoint_request_duration_seconds histogram\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"0.0005\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"0.001\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"0.0025\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"0.005\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"0.01\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"0.025\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"0.05\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"0.1\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"0.25\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"0.5\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"1\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"2.5\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"5\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"10\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"health\",le=\"+Inf\"} 1\n"
+		"scorepoint_request_duration_seconds_sum{route=\"health\"} 0.0001\n"
+		"scorepoint_request_duration_seconds_count{route=\"health\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"0.0005\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"0.001\"} 1\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"0.0025\"} 2\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"0.005\"} 2\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"0.01\"} 2\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"0.025\"} 2\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"0.05\"} 2\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"0.1\"} 2\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"0.25\"} 2\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"0.5\"} 2\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"1\"} 2\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"2.5\"} 3\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"5\"} 3\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"10\"} 3\n"
+		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"+Inf\"} 3\n"
+		"scorepoint_request_duration_seconds_sum{route=\"score\"} 2.0019\n"
+		"scorepoint_request_duration_seconds_count{route=\"score\"} 3\n"
+		"# HELP scorepoint_requests_in_flight Requests being answered now, over all workers.\n"
+		"# TYPE scorepoint_requests_in_flight gauge\n"
+		"scorepoint_requests_in_flight 0\n"
+		"# HELP scorepoint_model_info The model served; the value is always 1.\n"
+		"# TYPE scorepoint_model_info gauge\n"
+		"scorepoint_model_info{name=\"iris\",version=\"2\",digest=\"sha256:ab\"} 1\n";
+
+	struct metrics *m = open_in_dir("exact");
+	if (!m)
+		return;
+	int blue = metrics_deployment(m, "blue");
+	CHECK_INT(blue, 0);
+	metrics_request(m, MR_SCORE, 200, blue, 10, 400);
+	metrics_request(m, MR_SCORE, 200, blue, 10, 1500);
+	metrics_request(m, MR_SCORE, 200, blue, 10, 2000000);
+	metrics_request(m, MR_HEALTH, 200, -1, 0, 100);
+	size_t n = metrics_render(m, "iris", "2", "sha256:ab", text, sizeof text);
+	CHECK_INT(n, strlen(want));
+	CHECK_STR(text, want);
+	metrics_close(m);
+}
+
+static void test_statuses_routes_and_buckets(void)
+{
+	struct metrics *m = open_in_dir("lines");
+	if (!m)
+		return;
+	int green = metrics_deployment(m, "green");
+	metrics_request(m, MR_V2_INFER, 429, green, 0, 500);        /* le is inclusive */
+	metrics_request(m, MR_V2_INFER, 418, green, 0, 501);
+	metrics_request(m, MR_V2_INFER, 599, green, 0, 10000000);
+	metrics_request(m, MR_V2_INFER, 500, green, 0, 10000001);  /* past 10 s */
+	metrics_request(m, MR_OTHER, 404, -1, 0, 7);
+	metrics_request(m, (enum metrics_route)42, 405, -1, 0, 7);  /* out of range: other */
+	metrics_request(m, MR_METRICS, 200, -1, 0, 0);
+	render(m);
+	CHECK_LINE("scorepoint_requests_total{route=\"v2_infer\",status=\"429\",deployment=\"green\"} 1");
+	CHECK_LINE("scorepoint_requests_total{route=\"v2_infer\",status=\"500\",deployment=\"green\"} 1");
+	CHECK_LINE("scorepoint_requests_total{route=\"v2_infer\",status=\"other\",deployment=\"green\"} 2");
+	CHECK_LINE("scorepoint_requests_total{route=\"other\",status=\"404\"} 1");
+	CHECK_LINE("scorepoint_requests_total{route=\"other\",status=\"405\"} 1");
+	CHECK_LINE("scorepoint_requests_total{route=\"metrics\",status=\"200\"} 1");
+	CHECK_INT(count_prefix("scorepoint_requests_total{"), 6);
+	CHECK_INT(count_prefix("scorepoint_rows_total"), 0);
+	CHECK_LINE("scorepoint_request_duration_seconds_bucket{route=\"v2_infer\",le=\"0.0005\"} 1");
+	CHECK_LINE("scorepoint_request_duration_seconds_bucket{route=\"v2_infer\",le=\"0.001\"} 2");
+	CHECK_LINE("scorepoint_request_duration_seconds_bucket{route=\"v2_infer\",le=\"5\"} 2");
+	CHECK_LINE("scorepoint_request_duration_seconds_bucket{route=\"v2_infer\",le=\"10\"} 3");
+	CHECK_LINE("scorepoint_request_duration_seconds_bucket{route=\"v2_infer\",le=\"+Inf\"} 4");
+	CHECK_LINE("scorepoint_request_duration_seconds_sum{route=\"v2_infer\"} 20.001002");
+	CHECK_LINE("scorepoint_request_duration_seconds_count{route=\"v2_infer\"} 4");
+	CHECK_LINE("scorepoint_request_duration_seconds_sum{route=\"other\"} 0.000014");
+	CHECK_LINE("scorepoint_request_duration_seconds_count{route=\"other\"} 2");
+	CHECK_LINE("scorepoint_request_duration_seconds_bucket{route=\"metrics\",le=\"0.0005\"} 1");
+	CHECK_LINE("scorepoint_request_duration_seconds_sum{route=\"metrics\"} 0");
+	/* Full buckets only for routes with a count. */
+	CHECK_INT(count_prefix("scorepoint_request_duration_seconds_bucket{"), 3 * 15);
+	CHECK_INT(count_prefix("scorepoint_request_duration_seconds_bucket{route=\"score\""), 0);
+	metrics_close(m);
+}
+
+static void test_label_escaping(void)
+{
+	struct metrics *m = open_in_dir("escape");
+	if (!m)
+		return;
+	int d = metrics_deployment(m, "a\"b\\c\nd");
+	CHECK_INT(d, 0);
+	metrics_request(m, MR_SCORE, 200, d, 2, 1);
+	size_t n = metrics_render(m, "m\"x", "v\\1", "line\nbreak", text, sizeof text);
+	CHECK(n > 0);
+	CHECK_LINE("scorepoint_requests_total{route=\"score\",status=\"200\",deployment=\"a\\\"b\\\\c\\nd\"} 1");
+	CHECK_LINE("scorepoint_rows_total{deployment=\"a\\\"b\\\\c\\nd\"} 2");
+	CHECK_LINE("scorepoint_model_info{name=\"m\\\"x\",version=\"v\\\\1\",digest=\"line\\nbreak\"} 1");
+	/* Every line is a comment or a sample: no raw newline escaped a value. */
+	for (const char *p = text; *p; p = strchr(p, '\n') + 1)
+		CHECKF(strncmp(p, "# ", 2) == 0 || strncmp(p, "scorepoint_", 11) == 0, "%.40s", p);
+	metrics_close(m);
+}
+
+static void test_inflight(void)
+{
+	struct metrics *m = open_in_dir("inflight");
+	if (!m)
+		return;
+	metrics_inflight(m, 1);
+	metrics_inflight(m, 1);
+	metrics_inflight(m, 1);
+	render(m);
+	CHECK_LINE("scorepoint_requests_in_flight 3");
+	metrics_inflight(m, -1);
+	metrics_inflight(m, -1);
+	render(m);
+	CHECK_LINE("scorepoint_requests_in_flight 1");
+	metrics_inflight(m, -3);   /* never in practice, but printed honestly */
+	render(m);
+	CHECK_LINE("scorepoint_requests_in_flight -2");
+	metrics_close(m);
+}
+
+static void test_other_deployment_slot(void)
+{
+	char name[METRICS_NAME_MAX + 8];
+
+	struct metrics *m = open_in_dir("overflow");
+	if (!m)
+		return;
+	/* The longest name a slot holds takes slot 0; one byte more is "other". */
+	memset(name, 'x', METRICS_NAME_MAX);
+	name[METRICS_NAME_MAX - 1] = '\0';
+	CHECK_INT(metrics_deployment(m, name), 0);
+	name[METRICS_NAME_MAX - 1] = 'x';
+	name[METRICS_NAME_MAX] = '\0';
+	const int other = METRICS_MAX_DEPLOYMENTS - 1;
+	CHECK_INT(metrics_deployment(m, name), other);
+	CHECK_INT(metrics_deployment(m, ""), other);
+	CHECK_INT(metrics_deployment(m, "other"), other);
+	CHECK_INT(metrics_deployment(m, "bad\xff"), other);        /* not UTF-8 */
+	CHECK_INT(metrics_deployment(m, "\xc0\xaf"), other);      /* overlong */
+	CHECK_INT(metrics_deployment(m, "\xed\xa0\x80"), other);  /* a surrogate */
+	CHECK_INT(metrics_deployment(m, "caf\xc3"), other);       /* cut short */
+	CHECK_INT(metrics_deployment(m, "caf\xc3\xa9"), 1);
+	for (int i = 2; i < METRICS_MAX_DEPLOYMENTS - 1; i++) {
+		snprintf(name, sizeof name, "d%d", i);
+		CHECK_INT(metrics_deployment(m, name), i);
+	}
+	CHECK_INT(metrics_deployment(m, "late"), other);
+	CHECK_INT(metrics_deployment(m, "later"), other);
+	CHECK_INT(metrics_deployment(m, "d3"), 3);          /* still found */
+	CHECK_INT(metrics_deployment(m, NULL), -1);
+	metrics_request(m, MR_SCORE, 200, metrics_deployment(m, "late"), 4, 1);
+	metrics_request(m, MR_SCORE, 200, metrics_deployment(m, "later"), 4, 1);
+	metrics_request(m, MR_SCORE, 200, 1000, 1, 1);           /* out of range: other */
+	metrics_request(m, MR_SCORE, 200, 14, 5, 1);
+	metrics_request(m, MR_SCORE, 200, 1, 1, 1);
+	render(m);
+	CHECK_LINE("scorepoint_requests_total{route=\"score\",status=\"200\",deployment=\"other\"} 3");
+	CHECK_LINE("scorepoint_requests_total{route=\"score\",status=\"200\",deployment=\"d14\"} 1");
+	CHECK_LINE("scorepoint_rows_total{deployment=\"other\"} 9");
+	CHECK_LINE("scorepoint_rows_total{deployment=\"d14\"} 5");
+	CHECK_LINE("scorepoint_rows_total{deployment=\"caf\xc3\xa9\"} 1");
+	metrics_close(m);
+}
+
+/* Registration seen from another process, and the slot kept across opens. */
+static void test_names_persist(void)
+{
+	struct metrics *a = open_in_dir("persist");
+	struct metrics *b = open_in_dir("persist");
+	if (!a || !b)
+		return;
+	CHECK_INT(metrics_deployment(a, "blue"), 0);
+	CHECK_INT(metrics_deployment(b, "green"), 1);
+	CHECK_INT(metrics_deployment(b, "blue"), 0);
+	CHECK_INT(metrics_deployment(a, "green"), 1);
+	metrics_request(a, MR_SCORE, 200, 1, 1, 1);
+	metrics_close(a);
+	metrics_close(b);
+	a = open_in_dir("persist");
+	if (!a)
+		return;
+	CHECK_INT(metrics_deployment(a, "green"), 1);
+	render(a);
+	CHECK_LINE("scorepoint_requests_total{route=\"score\",status=\"200\",deployment=\"green\"} 1");
+	metrics_close(a);
+}
+
+static void count_some(int who)
+{
+	wait_go();
+	struct metrics *m = open_in_dir("two");
+	if (!m)
+		return;
+	int slot = metrics_deployment(m, "blue");
+	int n = who ? 5 : 7;
+	for (int i = 0; i < n; i++)
+		metrics_request(m, MR_SCORE, 200, slot, 2, 1000);
+	metrics_request(m, who ? MR_HEALTH : MR_VERSION, 200, -1, 0, 10);
+	metrics_close(m);
+}
+
+static void test_two_processes(void)
+{
+	in_two_processes(count_some);
+	struct metrics *m = open_in_dir("two");
+	if (!m)
+		return;
+	render(m);
+	CHECK_LINE("scorepoint_requests_total{route=\"score\",status=\"200\",deployment=\"blue\"} 12");
+	CHECK_LINE("scorepoint_requests_total{route=\"health\",status=\"200\"} 1");
+	CHECK_LINE("scorepoint_requests_total{route=\"version\",status=\"200\"} 1");
+	CHECK_LINE("scorepoint_rows_total{deployment=\"blue\"} 24");
+	CHECK_LINE("scorepoint_request_duration_seconds_sum{route=\"score\"} 0.012");
+	CHECK_LINE("scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"0.0005\"} 0");
+	CHECK_LINE("scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"0.001\"} 12");
+	metrics_close(m);
+}
+
+#define HAMMER 100000
+
+static void hammer(int who)
+{
+	struct metrics *m = open_in_dir("hammer");
+	if (!m)
+		return;
+	int slot = metrics_deployment(m, who ? "b" : "a");
+	int shared = metrics_deployment(m, "shared");
+	wait_go();
+	for (int i = 0; i < HAMMER; i++) {
+		metrics_inflight(m, 1);
+		metrics_request(m, MR_INVOCATIONS, 200, shared, 3, 100);
+		metrics_request(m, MR_SCORE, 200, slot, 1, 1);
+		metrics_inflight(m, -1);
+	}
+	metrics_close(m);
+}
+
+static void test_concurrent_no_lost_updates(void)
+{
+	in_two_processes(hammer);
+	struct metrics *m = open_in_dir("hammer");
+	if (!m)
+		return;
+	render(m);
+	CHECK_LINE("scorepoint_requests_total{route=\"invocations\",status=\"200\",deployment=\"shared\"} 200000");
+	CHECK_LINE("scorepoint_requests_total{route=\"score\",status=\"200\",deployment=\"a\"} 100000");
+	CHECK_LINE("scorepoint_requests_total{route=\"score\",status=\"200\",deployment=\"b\"} 100000");
+	CHECK_LINE("scorepoint_rows_total{deployment=\"shared\"} 600000");
+	CHECK_LINE("scorepoint_request_duration_seconds_count{route=\"invocations\"} 200000");
+	CHECK_LINE("scorepoint_request_duration_seconds_sum{route=\"invocations\"} 20");
+	CHECK_LINE("scorepoint_request_duration_seconds_sum{route=\"score\"} 0.2");
+	CHECK_LINE("scorepoint_requests_in_flight 0");
+	CHECK_INT(count_prefix("scorepoint_requests_total{"), 3);
+	metrics_close(m);
+}
+
+static const char *const race_names[] = {
+	"n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "n10", "n11", "n12", "n13",
+};
+#define NRACE 14
+#define RACE_ROUNDS 100
+static int race_pipe[2];
+
+/* Round after round on a fresh file, register the names, forwards or
+ * backwards, and report the slots. */
+static void register_race(int who)
+{
+	char file[32];
+	unsigned char msg[2 + NRACE];
+
+	close(race_pipe[0]);
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		snprintf(file, sizeof file, "race%d", round);
+		struct metrics *m = open_in_dir(file);
+		if (!m)
+			return;
+		barrier(round);
+		for (int k = 0; k < NRACE; k++) {
+			int i = who ? NRACE - 1 - k : k;
+			msg[2 + i] = (unsigned char)metrics_deployment(m, race_names[i]);
+		}
+		msg[0] = (unsigned char)who;
+		msg[1] = (unsigned char)round;
+		CHECK(write(race_pipe[1], msg, sizeof msg) == (ssize_t)sizeof msg);
+		metrics_close(m);
+	}
+}
+
+static void test_registration_race(void)
+{
+	static unsigned char got[RACE_ROUNDS][2][NRACE];
+	unsigned char msg[2 + NRACE];
+	char file[32];
+
+	CHECK(pipe(race_pipe) == 0);
+	in_two_processes(register_race);   /* the pipe holds all the reports */
+	close(race_pipe[1]);
+	memset(got, 0xFF, sizeof got);
+	while (read(race_pipe[0], msg, sizeof msg) == (ssize_t)sizeof msg)
+		if (msg[0] < 2 && msg[1] < RACE_ROUNDS)
+			memcpy(got[msg[1]][msg[0]], msg + 2, NRACE);
+	close(race_pipe[0]);
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		int seen = 0;
+		for (int i = 0; i < NRACE; i++) {
+			CHECKF(got[round][0][i] == got[round][1][i], "round %d: %s in slots %d and %d",
+			       round, race_names[i], got[round][0][i], got[round][1][i]);
+			if (got[round][0][i] < NRACE)
+				seen |= 1 << got[round][0][i];
+		}
+		CHECK_INT(seen, (1 << NRACE) - 1);   /* distinct slots, none lost */
+		snprintf(file, sizeof file, "race%d", round);
+		struct metrics *m = open_in_dir(file);
+		if (!m)
+			return;
+		for (int i = 0; i < NRACE; i++)
+			CHECK_INT(metrics_deployment(m, race_names[i]), got[round][0][i]);
+		CHECK_INT(metrics_deployment(m, "new"), NRACE);
+		metrics_close(m);
+		if (unit_failed_checks)
+			return;
+	}
+}
+
+static void write_file(const char *path, const void *p, size_t n)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	CHECK(write(fd, p, n) == (ssize_t)n);
+	close(fd);
+}
+
+static void test_garbage_reinitialised(void)
+{
+	char path[256], err[256] = "";
+	static unsigned char junk[1 << 17];
+
+	memset(junk, 0xAB, sizeof junk);
+	path_in_dir(path, sizeof path, "garbage");
+	size_t sizes[] = { 0, 7, 100, sizeof junk };
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		write_file(path, junk, sizes[i]);
+		struct metrics *m = metrics_open(path, err, sizeof err);
+		CHECKF(m != NULL, "%zu bytes: %s", sizes[i], err);
+		if (!m)
+			continue;
+		render(m);
+		CHECK_INT(count_prefix("scorepoint_requests_total{"), 0);
+		CHECK_INT(count_prefix("scorepoint_rows_total"), 0);
+		CHECK_LINE("scorepoint_requests_in_flight 0");
+		CHECK_INT(metrics_deployment(m, "blue"), 0);
+		metrics_close(m);
+	}
+}
+
+/* A sound file is attached as it is; another version or magic starts over. */
+static void test_layout_mismatch_reinitialised(void)
+{
+	char path[256];
+	struct stat st;
+
+	path_in_dir(path, sizeof path, "version");
+	struct metrics *m = open_in_dir("version");
+	if (!m)
+		return;
+	metrics_request(m, MR_SCORE, 200, -1, 1, 1);
+	metrics_close(m);
+	m = open_in_dir("version");
+	if (!m)
+		return;
+	render(m);
+	CHECK_LINE("scorepoint_requests_total{route=\"score\",status=\"200\"} 1");
+	metrics_close(m);
+
+	CHECK(stat(path, &st) == 0);
+	const off_t size = st.st_size;
+	uint32_t v = 999;
+	int fd = open(path, O_WRONLY);
+	CHECK(fd >= 0 && pwrite(fd, &v, 4, 8) == 4);
+	close(fd);
+	m = open_in_dir("version");
+	if (!m)
+		return;
+	render(m);
+	CHECK_INT(count_prefix("scorepoint_requests_total{"), 0);
+	metrics_request(m, MR_SCORE, 200, -1, 1, 1);
+	metrics_close(m);
+
+	fd = open(path, O_WRONLY);
+	CHECK(fd >= 0 && pwrite(fd, "SPMETRIX", 8, 0) == 8);
+	close(fd);
+	m = open_in_dir("version");
+	if (!m)
+		return;
+	render(m);
+	CHECK_INT(count_prefix("scorepoint_requests_total{"), 0);
+	metrics_close(m);
+	CHECK(stat(path, &st) == 0);
+	CHECK_INT(st.st_size, size);
+}
+
+static void test_symlink_refused(void)
+{
+	char path[256], target[256], err[256] = "";
+	struct stat st;
+
+	path_in_dir(target, sizeof target, "target");
+	path_in_dir(path, sizeof path, "link");
+	CHECK(symlink(target, path) == 0);
+	CHECK(metrics_open(path, err, sizeof err) == NULL);
+	CHECK_CONTAINS(err, "symlink");
+	CHECK_CONTAINS(err, path);
+	CHECK(lstat(target, &st) < 0);   /* nothing created through the link */
+}
+
+static void test_hostile_files_refused(void)
+{
+	char path[256], other[256], err[256] = "";
+
+	path_in_dir(path, sizeof path, "linked");
+	path_in_dir(other, sizeof other, "linked2");
+	write_file(path, "x", 1);
+	CHECK(link(path, other) == 0);
+	CHECK(metrics_open(other, err, sizeof err) == NULL);
+	CHECK_CONTAINS(err, "hard links");
+
+	path_in_dir(path, sizeof path, "adir");
+	CHECK(mkdir(path, 0700) == 0);
+	err[0] = '\0';
+	CHECK(metrics_open(path, err, sizeof err) == NULL);
+	CHECK_CONTAINS(err, path);
+	rmdir(path);
+
+	if (geteuid() != 0) {
+		printf("# skip: a file of another uid needs root to make\n");
+		return;
+	}
+	path_in_dir(path, sizeof path, "theirs");
+	write_file(path, "", 0);
+	CHECK(chown(path, 65534, 65534) == 0);
+	err[0] = '\0';
+	CHECK(metrics_open(path, err, sizeof err) == NULL);
+	CHECK_CONTAINS(err, "owned by uid 65534");
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && st.st_size == 0);   /* left untouched */
+}
+
+static void test_buffer_too_small(void)
+{
+	static char small[1 << 16];
+
+	struct metrics *m = open_in_dir("small");
+	if (!m)
+		return;
+	metrics_request(m, MR_SCORE, 200, metrics_deployment(m, "blue"), 3, 1234);
+	size_t n = metrics_render(m, "iris", "1", "sha256:00", text, sizeof text);
+	CHECK(n > 100);
+	CHECK_INT(metrics_render(m, "iris", "1", "sha256:00", small, 0), 0);
+	CHECK_INT(metrics_render(m, "iris", "1", "sha256:00", small, 10), 0);
+	CHECK_INT(metrics_render(m, "iris", "1", "sha256:00", small, n), 0);   /* no room for the NUL */
+	memset(small, '#', sizeof small);
+	CHECK_INT(metrics_render(m, "iris", "1", "sha256:00", small, n + 1), n);
+	CHECK(memcmp(small, text, n + 1) == 0);
+	CHECK(small[n + 1] == '#');   /* nothing written past cap */
+	metrics_close(m);
+}
+
+/* Every series at once, with names that double when escaped: the size the
+ * handler's buffer needs at most (printed for it). */
+static void test_worst_case_size(void)
+{
+	static const int status[] = { 200, 400, 401, 403, 404, 405, 408, 411, 413, 415, 429, 500, 503, 599 };
+	static const uint64_t usec[] = { 1, 501, 1001, 2501, 5001, 10001, 25001, 50001, 100001,
+					 250001, 500001, 1000001, 2500001, 5000001, 10000001 };
+	static char big[1 << 20];
+	char name[METRICS_NAME_MAX];
+
+	struct metrics *m = open_in_dir("worst");
+	if (!m)
+		return;
+	for (int d = 0; d < METRICS_MAX_DEPLOYMENTS - 1; d++) {
+		memset(name, '"', sizeof name - 3);
+		name[sizeof name - 3] = (char)('a' + d / 10);
+		name[sizeof name - 2] = (char)('a' + d % 10);
+		name[sizeof name - 1] = '\0';
+		CHECK_INT(metrics_deployment(m, name), d);
+	}
+	for (int r = 0; r < MR_COUNT; r++)
+		for (int s = 0; s < 14; s++)
+			for (int d = -1; d < METRICS_MAX_DEPLOYMENTS; d++)
+				for (int k = 0; k < 15; k++)   /* one in every bucket */
+					metrics_request(m, (enum metrics_route)r, status[s], d,
+							UINT64_MAX / 4096, usec[k]);
+	metrics_inflight(m, -1000000);
+	memset(name, '"', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	size_t n = metrics_render(m, name, name, name, big, sizeof big);
+	CHECK(n > 0);
+	CHECK_INT(count_prefix_in(big, "scorepoint_requests_total{"), MR_COUNT * 14 * (METRICS_MAX_DEPLOYMENTS + 1));
+	CHECK_INT(count_prefix_in(big, "scorepoint_rows_total{"), METRICS_MAX_DEPLOYMENTS);
+	CHECK_INT(count_prefix_in(big, "scorepoint_rows_total "), 1);
+	CHECK_INT(count_prefix_in(big, "scorepoint_request_duration_seconds_bucket{"), MR_COUNT * 15);
+	CHECK_INT(count_prefix_in(big, "scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"0.0005\"} 238"), 1);
+	CHECK_INT(count_prefix_in(big, "scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"+Inf\"} 3570"), 1);
+	CHECK_INT(count_prefix_in(big, "scorepoint_requests_in_flight -1000000"), 1);
+	printf("# worst-case render: %zu bytes\n", n);
+	metrics_close(m);
+}
+
+static void test_without_metrics(void)
+{
+	metrics_inflight(NULL, 1);
+	metrics_request(NULL, MR_SCORE, 200, 0, 1, 1);
+	CHECK_INT(metrics_deployment(NULL, "blue"), -1);
+	CHECK_INT(metrics_render(NULL, "m", "1", "d", text, sizeof text), 0);
+	metrics_close(NULL);
+}
+
+static void cleanup(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[512];
+	while (d && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 2;
+	arrived = mmap(NULL, sizeof *arrived, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (arrived == MAP_FAILED)
+		return 2;
+	RUN(test_default_path);
+	RUN(test_fresh_file);
+	RUN(test_render_exact);
+	RUN(test_statuses_routes_and_buckets);
+	RUN(test_label_escaping);
+	RUN(test_inflight);
+	RUN(test_other_deployment_slot);
+	RUN(test_names_persist);
+	RUN(test_two_processes);
+	RUN(test_concurrent_no_lost_updates);
+	RUN(test_registration_race);
+	RUN(test_garbage_reinitialised);
+	RUN(test_layout_mismatch_reinitialised);
+	RUN(test_symlink_refused);
+	RUN(test_hostile_files_refused);
+	RUN(test_buffer_too_small);
+	RUN(test_worst_case_size);
+	RUN(test_without_metrics);
+	cleanup();
+	return unit_done();
+}
