@@ -180,7 +180,18 @@ parse_slow(int neg, const char *digits, const char *sig_end, long exp10,
 		return NUM_OK;
 	}
 	buf[n++] = 'e';
-	n += (size_t)snprintf(buf + n, sizeof buf - n, "%ld", e);
+	if (e < 0) {
+		buf[n++] = '-';
+		e = -e;
+	}
+	char *x = buf + n + (e >= 100) + (e >= 10);     /* |e| <= 1354 here */
+	if (e >= 1000)
+		x++;
+	x[1] = '\0';
+	do {
+		*x-- = (char)('0' + e % 10);
+		e /= 10;
+	} while (e);
 	double d = strtod(buf, NULL);
 	if (d > DBL_MAX || d < -DBL_MAX)
 		return NUM_ERANGE;
