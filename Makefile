@@ -29,7 +29,8 @@ endif
 
 # Debian packages: to build, and to run the test suite.
 DEPS_BUILD := gcc make pkg-config libc6-dev libfcgi-dev libjsmn-dev libyaml-dev libopenblas-dev libssl-dev
-DEPS_TEST :=
+DEPS_TEST := lighttpd curl
+DEPS_BENCH := wrk lighttpd curl
 # pkg-config names (jsmn is a header-only library and ships no .pc file).
 PKGS := fcgi yaml-0.1 openblas libcrypto
 
@@ -55,7 +56,7 @@ LIBS := $(LIBHANDLER) $(LIBTOOLS) $(LIBMODEL)
 PROGRAMS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOLS_MAIN)) \
             $(patsubst handler/%.c,$(BUILD)/%.fcgi,$(HANDLER_MAIN))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
-BENCH_PROGRAMS := $(BUILD)/bench/inproc
+BENCH_PROGRAMS := $(BUILD)/bench/inproc $(BUILD)/bench/noop.fcgi
 
 .PHONY: all test check deps fixtures clean
 all: $(PROGRAMS)
@@ -82,6 +83,10 @@ $(BUILD)/bench/inproc: $(BUILD)/obj/bench/inproc.o $(BUILD)/obj/bench/naive.o $(
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/bench/noop.fcgi: $(BUILD)/obj/bench/noop.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -105,6 +110,7 @@ fixtures:
 # Speed figures (bench/run.sh); never part of `make test`.
 .PHONY: bench
 bench: deps
+	@sh tools/deps.sh $(DEPS_BENCH)
 	@$(MAKE) --no-print-directory all $(BENCH_PROGRAMS)
 	@sh bench/run.sh $(BUILD)
 

@@ -18,5 +18,16 @@ echo
 "$build/pth2blob" -q fixtures/model "$out/tutorial.blob"
 "$build/bench/inproc" "$out/tutorial.blob" "$out/inproc.json"
 echo
-cp "$out/inproc.json" "$out/results.json"
+echo "## Through lighttpd (mod_fastcgi, 2 processes), the 2-image request, ${BENCH_SECONDS:-10} s per run"
+echo
+sh bench/http.sh "$build" "${BENCH_SECONDS:-10}" 3>"$out/http.lines"
+echo
+# One JSON object of every figure.
+{
+	echo "{"
+	sed -n 's/^  \(".*\)$/\1/p' "$out/inproc.json" | sed 's/,$//' | sed 's/$/,/'
+	cat "$out/http.lines"
+	echo "\"date\": \"$(date -u +%Y-%m-%d)\""
+	echo "}"
+} >"$out/results.json"
 echo "Figures: $out/results.json"

@@ -42,7 +42,7 @@ for t in "$build"/tests/test_*; do
 done
 for t in tests/e2e/*.sh; do
 	[ -f "$t" ] || continue
-	case $t in */lib.sh) continue ;; esac
+	case $t in */lib.sh|*/lib_*.sh) continue ;; esac
 	run_one "e2e/$(basename "$t" .sh)" sh "$t"
 done
 

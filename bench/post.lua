@@ -1,0 +1,15 @@
+-- wrk script: POST one body file (BODY env var) as JSON, and print the
+-- figures bench/http.sh reads: requests/s, p50 and p99 latency, non-2xx.
+local f = assert(io.open(os.getenv("BODY"), "rb"))
+wrk.method = "POST"
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+
+function done(summary, latency, requests)
+	local secs = summary.duration / 1e6
+	io.write(string.format("RESULT rps=%.1f p50_ms=%.3f p99_ms=%.3f non2xx=%d errors=%d\n",
+		summary.requests / secs, latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+		summary.errors.status, summary.errors.connect + summary.errors.read + summary.errors.write +
+		summary.errors.timeout))
+end

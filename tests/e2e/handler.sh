@@ -1,0 +1,165 @@
+# score.fcgi end to end: real lighttpd (mod_fastcgi, 2 processes) on a
+# loopback ephemeral port, real HTTP with curl, and the same binary as CGI.
+. tests/e2e/lib.sh
+. tests/e2e/lib_httpd.sh
+P=$BUILD/pth2blob
+S=$BUILD/score.fcgi
+
+"$P" -q --name m fixtures/model "$T/m.blob" || { not_ok "convert the tutorial model"; exit 1; }
+"$P" -q --labels fixtures/labels.txt fixtures/pyfunc_model "$T/labels.blob"
+start_lighttpd "$T/m.blob" 2 || { not_ok "lighttpd starts with score.fcgi"; exit 1; }
+ok "lighttpd starts with score.fcgi as its FastCGI backend"
+
+# post ROUTE FILE CONTENT-TYPE: body to $T/out, status to stdout
+post() {
+	curl -s -o "$T/out" -w '%{http_code}' -H "Content-Type: $3" --data-binary "@$2" "$URL$1"
+}
+
+# Numbers after ": " in a JSON response, one per line.
+values() { grep -oE ': -?[0-9][-+.0-9eE]*' "$1" | cut -c3-; }
+
+# close_to FILE_A FILE_B: same count, every pair within 1e-4
+close_to() {
+	paste "$1" "$2" | awk -F'\t' 'NF != 2 || $1 == "" || $2 == "" { bad = 1 }
+		{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-4) bad = 1 } END { exit bad || NR == 0 }'
+}
+
+tr '\t' '\n' <fixtures/expected/batch200_logits.tsv >"$T/want200"
+tr '\t' '\n' <fixtures/expected/images_logits.tsv >"$T/want2"
+
+# The tutorial's request: the bytes json.dumps prints for torch's logits.
+code=$(post /score fixtures/test_data/images_azureml.json application/json)
+head -c -1 fixtures/expected/images_logits.json >"$T/want2.json"   # without its final newline
+if [ "$code" = 200 ] && cmp -s "$T/out" "$T/want2.json"; then ok "images_azureml.json via /score: json.dumps' bytes"
+else not_ok "images_azureml.json via /score: json.dumps' bytes" "status $code" "$(head -c 300 "$T/out")"; fi
+code=$(post /score fixtures/test_data/images.csv text/csv)
+if [ "$code" = 200 ] && cmp -s "$T/out" "$T/want2.json"; then ok "images.csv via /score"; else not_ok "images.csv via /score" "$code"; fi
+
+# Every MLflow shape through /invocations, 200 rows, against torch.
+for f in dataframe_split dataframe_records instances instances_records inputs inputs_columns; do
+	code=$(post /invocations "fixtures/test_data/batch200_$f.json" application/json)
+	values "$T/out" >"$T/got"
+	if [ "$code" = 200 ] && head -c 16 "$T/out" | grep -q '^{"predictions": ' && close_to "$T/got" "$T/want200"; then
+		ok "/invocations $f: 200 rows within 1e-4 of torch"
+	else
+		not_ok "/invocations $f: 200 rows within 1e-4 of torch" "status $code" "$(head -c 200 "$T/out")"
+	fi
+done
+code=$(post /invocations fixtures/test_data/batch200.csv "text/csv; charset=utf-8")
+values "$T/out" >"$T/got"
+if [ "$code" = 200 ] && close_to "$T/got" "$T/want200"; then ok "/invocations CSV"; else not_ok "/invocations CSV" "$code"; fi
+
+# KServe V2: the two images as an FP32 tensor.
+awk -F, 'NR > 1 { for (i = 1; i <= NF; i++) printf "%s%s", (n++ ? "," : ""), $i }
+	BEGIN { printf "{\"id\": \"req-7\", \"inputs\": [{\"name\": \"input-0\", \"shape\": [2, 784], \"datatype\": \"FP32\", \"data\": [" }
+	END { print "]}]}" }' fixtures/test_data/images.csv >"$T/v2.json"
+code=$(post /v2/models/m/infer "$T/v2.json" application/json)
+grep -oE -- '-?[0-9][-+.0-9eE]*' "$T/out" | tail -n 20 >"$T/got"
+if [ "$code" = 200 ] && grep -q '"id": "req-7"' "$T/out" && close_to "$T/got" "$T/want2"; then ok "V2 infer"
+else not_ok "V2 infer" "status $code" "$(head -c 300 "$T/out")"; fi
+
+# Metadata routes.
+check_get() {   # check_get PATH STATUS FRAGMENT
+	code=$(curl -s -o "$T/out" -w '%{http_code}' "$URL$1")
+	if [ "$code" = "$2" ] && grep -qF -- "$3" "$T/out"; then ok "GET $1"; else not_ok "GET $1" "status $code" "$(head -c 200 "$T/out")"; fi
+}
+check_get / 200 Healthy
+check_get /health 200 Healthy
+check_get /ping 200 Healthy
+check_get /version 200 '"model": "m"'
+check_get /swagger.json 200 col_783
+check_get /v2 200 '"extensions"'
+check_get /v2/health/live 200 '"live": true'
+check_get /v2/health/ready 200 '"ready": true'
+check_get /v2/models/m 200 '"shape": [-1, 784]'
+check_get /v2/models/m/ready 200 '"ready": true'
+check_get /v2/models/other 404 '"error"'
+check_get /nope 404 ENDPOINT_NOT_FOUND
+code=$(curl -s -o "$T/out" -D "$T/headers" -w '%{http_code}' "$URL/score")
+if [ "$code" = 405 ] && grep -qi '^allow: POST' "$T/headers"; then ok "GET /score: 405 with Allow"; else not_ok "GET /score: 405 with Allow" "$code" "$(cat "$T/headers")"; fi
+
+# Headers: request ids echoed, a UUID v4 made when absent, the deployment named.
+curl -s -o /dev/null -D "$T/headers" -H 'x-request-id: abc-123' -H 'x-ms-client-request-id: client_7' \
+	-H 'Content-Type: application/json' --data-binary @fixtures/test_data/images_azureml.json "$URL/score"
+if grep -qi '^x-request-id: abc-123' "$T/headers" && grep -qi '^x-ms-client-request-id: client_7' "$T/headers" &&
+   grep -qi '^azureml-model-deployment: default' "$T/headers"; then ok "request ids echoed, deployment named"
+else not_ok "request ids echoed, deployment named" "$(cat "$T/headers")"; fi
+curl -s -o /dev/null -D "$T/headers" "$URL/health"
+if grep -qiE '^x-request-id: [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}' "$T/headers"; then ok "x-request-id generated as a UUID v4"
+else not_ok "x-request-id generated as a UUID v4" "$(cat "$T/headers")"; fi
+
+# The declarative bad-request corpus: each gets its 4xx JSON, and a valid
+# request right after still gets the right answer.
+nbad=0
+for case in tests/e2e/bad/*.case; do
+	method=$(sed -n 's/^method: //p' "$case")
+	path=$(sed -n 's/^path: //p' "$case")
+	ctype=$(sed -n 's/^content-type: //p' "$case")
+	want=$(sed -n 's/^status: //p' "$case")
+	frag=$(sed -n 's/^expect: //p' "$case")
+	sed '1,/^body:$/d' "$case" | head -c -1 >"$T/bad-body"   # the body, without the file's last newline
+	set -- -X "${method:-POST}"
+	if [ -n "$ctype" ]; then set -- "$@" -H "Content-Type: $ctype"; else set -- "$@" -H "Content-Type:"; fi
+	hdr=$(sed -n 's/^header: //p' "$case")
+	[ -n "$hdr" ] && set -- "$@" -H "$hdr"
+	code=$(curl -s -o "$T/out" -w '%{http_code}' "$@" --data-binary @"$T/bad-body" "$URL${path:-/score}")
+	json_ok=1
+	head -c 1 "$T/out" | grep -q '{' || json_ok=0
+	if [ "$code" = "$want" ] && [ $json_ok = 1 ] && grep -qF -- "$frag" "$T/out"; then
+		ok "bad request $(basename "$case" .case): $want"
+	else
+		not_ok "bad request $(basename "$case" .case): $want" "got $code" "$(head -c 300 "$T/out")"
+	fi
+	nbad=$((nbad + 1))
+	code=$(post /score fixtures/test_data/images_azureml.json application/json)
+	if [ "$code" != 200 ] || ! cmp -s "$T/out" "$T/want2.json"; then
+		not_ok "valid request after $(basename "$case" .case)" "status $code"
+	fi
+done
+[ "$nbad" -ge 40 ] && ok "at least 40 bad-request cases ($nbad)" || not_ok "at least 40 bad-request cases ($nbad)"
+
+# /metrics sums both worker processes.
+before=$(curl -s "$URL/metrics" | awk '/^scorepoint_requests_total\{route="score",status="200"/ { s += $NF } END { print s + 0 }')
+i=0
+while [ $i -lt 40 ]; do
+	curl -s -o /dev/null -H 'Content-Type: application/json' --data-binary @fixtures/test_data/images_azureml.json "$URL/score" &
+	cpid=$!
+	curl -s -o /dev/null -H 'Content-Type: application/json' --data-binary @fixtures/test_data/images_azureml.json "$URL/score"
+	wait "$cpid"   # not a bare wait: lighttpd is a child too
+	i=$((i + 1))
+done
+after=$(curl -s "$URL/metrics" | awk '/^scorepoint_requests_total\{route="score",status="200"/ { s += $NF } END { print s + 0 }')
+pids=$(grep -o '"pid": [0-9]*' "$T/requests.log" | sort -u | wc -l)
+if [ $((after - before)) -eq 80 ] && [ "$pids" -ge 2 ]; then ok "/metrics counts 80 requests served by $pids processes"
+else not_ok "/metrics counts 80 requests served by both processes" "counted $((after - before)), $pids processes"; fi
+check_get /metrics 200 'scorepoint_model_info{name="m"'
+if grep -q '"route": "score", "method": "POST", "status": 200, "rows": 2' "$T/requests.log"; then ok "JSON request log"
+else not_ok "JSON request log" "$(tail -2 "$T/requests.log")"; fi
+stop_lighttpd
+
+# The same binary as plain CGI, by hand: the same body bytes.
+len=$(wc -c <fixtures/test_data/images_azureml.json)
+REQUEST_METHOD=POST REQUEST_URI=/score CONTENT_TYPE=application/json CONTENT_LENGTH=$len HTTP_X_REQUEST_ID=cgi-1 \
+	"$S" --model "$T/m.blob" --metrics-file "$T/metrics-cgi" --log - <fixtures/test_data/images_azureml.json >"$T/cgi-out"
+sed '1,/^\r$/d' "$T/cgi-out" >"$T/cgi-body"
+if head -1 "$T/cgi-out" | grep -q '^Status: 200 OK' && grep -q '^x-request-id: cgi-1' "$T/cgi-out" && cmp -s "$T/cgi-body" "$T/want2.json"; then
+	ok "CGI by hand: the same bytes"
+else
+	not_ok "CGI by hand: the same bytes" "$(head -c 400 "$T/cgi-out")"
+fi
+REQUEST_METHOD=POST REQUEST_URI=/score CONTENT_TYPE=application/json CONTENT_LENGTH=$((len + 10)) \
+	"$S" --model "$T/m.blob" --metrics-file "$T/metrics-cgi" --log - <fixtures/test_data/images_azureml.json >"$T/cgi-out"
+head -1 "$T/cgi-out" | grep -q '^Status: 400' && grep -q "ended after $len of the $((len + 10)) bytes" "$T/cgi-out" &&
+	ok "CGI: CONTENT_LENGTH longer than the body" || not_ok "CGI: CONTENT_LENGTH longer than the body" "$(head -c 300 "$T/cgi-out")"
+REQUEST_METHOD=POST REQUEST_URI=/score CONTENT_TYPE=application/json CONTENT_LENGTH=$((len - 10)) \
+	"$S" --model "$T/m.blob" --metrics-file "$T/metrics-cgi" --log - <fixtures/test_data/images_azureml.json >"$T/cgi-out"
+head -1 "$T/cgi-out" | grep -q '^Status: 400' && grep -q 'malformed JSON' "$T/cgi-out" &&
+	ok "CGI: CONTENT_LENGTH shorter than the body" || not_ok "CGI: CONTENT_LENGTH shorter than the body" "$(head -c 300 "$T/cgi-out")"
+REQUEST_METHOD=GET REQUEST_URI=/nope "$S" --model "$T/m.blob" --metrics-file "$T/metrics-cgi" --log - </dev/null >"$T/cgi-out"
+head -1 "$T/cgi-out" | grep -q '^Status: 404' && ok "CGI 404" || not_ok "CGI 404" "$(head -3 "$T/cgi-out")"
+out=$("$S" --model "$T/nonexistent.blob" --cgi 2>&1 </dev/null); rc=$?
+[ $rc -ne 0 ] && printf '%s' "$out" | grep -q 'nonexistent.blob' && ok "a missing blob stops start-up in one line" || not_ok "a missing blob stops start-up" "$out"
+printf 'garbage' >"$T/bad.blob"
+out=$("$S" --model "$T/bad.blob" --cgi 2>&1 </dev/null); rc=$?
+[ $rc -ne 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && ok "a corrupt blob is refused in one line" || not_ok "a corrupt blob is refused in one line" "$out"
+check "--help" "$S" --help

@@ -1,0 +1,160 @@
+/* test_app.c - handler/app.c in process, through the memory carrier: every
+ * route, the body-reading rules and the response framing, under the
+ * sanitizers in `make test SAN=1`. */
+#include "tests/unit/unit.h"
+#include "handler/app.h"
+#include "tools/convert.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/sp-test-app-XXXXXX";
+static struct app app;
+
+static char *slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long len = ftell(f);
+	rewind(f);
+	char *p = malloc((size_t)len + 1);
+	*n = fread(p, 1, (size_t)len, f);
+	p[*n] = '\0';
+	fclose(f);
+	return p;
+}
+
+/* Run one request; returns the whole output (caller frees). */
+static char *call(const char *const *params, const char *body, size_t len, int fastcgi)
+{
+	struct io io;
+	struct io_mem m = { params, body, len, 0, NULL, 0, 0 };
+	io_memory(&io, &m);
+	io.fastcgi = fastcgi;
+	app_handle(&app, &io);
+	return m.out;
+}
+
+static const char *body_of(const char *out)
+{
+	const char *p = strstr(out, "\r\n\r\n");
+	return p ? p + 4 : "";
+}
+
+static void test_score_tutorial_request(void)
+{
+	size_t n, wn;
+	char *body = slurp("fixtures/test_data/images_azureml.json", &n);
+	char *want = slurp("fixtures/expected/images_logits.json", &wn);
+	char cl[32];
+	snprintf(cl, sizeof cl, "CONTENT_LENGTH=%zu", n);
+	const char *params[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/score?x=1", "CONTENT_TYPE=application/json",
+				 cl, "HTTP_X_REQUEST_ID=t-1", NULL };
+	char *out = call(params, body, n, 1);
+	CHECK(out && strncmp(out, "Status: 200 OK\r\n", 16) == 0);
+	CHECK(out && strstr(out, "\r\nx-request-id: t-1\r\n"));
+	CHECK(out && strstr(out, "\r\nazureml-model-deployment: default\r\n"));
+	while (wn && want[wn - 1] == '\n')
+		want[--wn] = '\0';
+	CHECKF(out && strcmp(body_of(out), want) == 0, "%.200s", out ? body_of(out) : "");
+	free(out);
+	/* FastCGI without CONTENT_LENGTH reads to the end of the stream. */
+	const char *no_cl[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/score", "CONTENT_TYPE=application/json", NULL };
+	out = call(no_cl, body, n, 1);
+	CHECK(out && strcmp(body_of(out), want) == 0);
+	free(out);
+	/* CGI without CONTENT_LENGTH has no body. */
+	out = call(no_cl, body, n, 0);
+	CHECK(out && strncmp(out, "Status: 400", 11) == 0);
+	free(out);
+	free(body);
+	free(want);
+}
+
+static void check_status(const char *const *params, const char *body, int status, const char *frag)
+{
+	char *out = call(params, body, body ? strlen(body) : 0, 1);
+	char want[32];
+	snprintf(want, sizeof want, "Status: %d ", status);
+	CHECKF(out && strncmp(out, want, strlen(want)) == 0, "want %d: %.200s", status, out ? out : "");
+	CHECKF(out && strstr(out, frag), "lacks %s: %.300s", frag, out ? out : "");
+	free(out);
+}
+
+static void test_routes(void)
+{
+	const char *root[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/", NULL };
+	check_status(root, NULL, 200, "\r\n\r\nHealthy");
+	const char *health[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/health", NULL };
+	check_status(health, NULL, 200, "Healthy");
+	const char *version[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/version", NULL };
+	check_status(version, NULL, 200, "\"model\": \"tut\", \"model_version\": \"3\"");
+	const char *v2meta[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/v2/models/tut/versions/3", NULL };
+	check_status(v2meta, NULL, 200, "\"shape\": [-1, 784]");
+	const char *v2bad[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/v2/models/tut/versions/4", NULL };
+	check_status(v2bad, NULL, 404, "\"error\": \"version '4' of model 'tut' not found\"");
+	const char *nope[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/nope", NULL };
+	check_status(nope, NULL, 404, "\"error_code\": \"ENDPOINT_NOT_FOUND\"");
+	const char *wrong[] = { "REQUEST_METHOD=DELETE", "REQUEST_URI=/invocations", NULL };
+	check_status(wrong, NULL, 405, "Allow: POST\r\n");
+	const char *weird[] = { "REQUEST_METHOD=GE\"T", "REQUEST_URI=/", NULL };
+	check_status(weird, NULL, 400, "malformed request method");
+	const char *metrics[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/metrics", NULL };
+	check_status(metrics, NULL, 200, "scorepoint_requests_total{route=\"root\",status=\"200\"");
+}
+
+static void test_body_rules(void)
+{
+	const char *too_big[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/score", "CONTENT_TYPE=application/json",
+				  "CONTENT_LENGTH=999999999", NULL };
+	check_status(too_big, "{}", 413, "the limit is 1048576");
+	const char *bad_cl[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/score", "CONTENT_TYPE=application/json",
+				 "CONTENT_LENGTH=12x", NULL };
+	check_status(bad_cl, "{}", 400, "is not a byte count");
+	const char *short_body[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/score", "CONTENT_TYPE=application/json",
+				     "CONTENT_LENGTH=100", NULL };
+	check_status(short_body, "{\"inputs\": [[1]]}", 400, "ended after 17 of the 100 bytes");
+	const char *charset[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/invocations",
+				  "CONTENT_TYPE=application/json; charset=\"UTF-8\"", "CONTENT_LENGTH=17", NULL };
+	check_status(charset, "{\"inputs\": [[1]]}", 400, "row 0 has 1 values; expected 784");
+	const char *param[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/invocations",
+				"CONTENT_TYPE=application/json; format=pandas-split", "CONTENT_LENGTH=17", NULL };
+	check_status(param, "{\"inputs\": [[1]]}", 415, "UNSUPPORTED_MEDIA_TYPE");
+	const char *client[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/", "HTTP_X_MS_CLIENT_REQUEST_ID=ok_1-2", NULL };
+	check_status(client, NULL, 200, "x-ms-client-request-id: ok_1-2\r\n");
+	const char *inject[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/", "HTTP_X_MS_CLIENT_REQUEST_ID=a\r\nSet-Cookie: x", NULL };
+	check_status(inject, NULL, 400, "x-ms-client-request-id must be");
+	const char *rid[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/", "HTTP_X_REQUEST_ID=bad id\r\nX: y", NULL };
+	char *out = call(rid, NULL, 0, 1);
+	CHECK(out && !strstr(out, "bad id") && strstr(out, "x-request-id: "));
+	free(out);
+}
+
+int main(void)
+{
+	char blob[64], err[512], notes[512], metrics[96];
+	struct convert_opts o = { .name = "tut", .version = "3", .postprocess = -1 };
+	if (!mkdtemp(dir))
+		return 2;
+	snprintf(blob, sizeof blob, "%s/m.blob", dir);
+	snprintf(metrics, sizeof metrics, "%s/metrics", dir);
+	if (convert_model("fixtures/model", blob, &o, notes, sizeof notes, err, sizeof err) < 0) {
+		printf("not ok - convert: %s\n", err);
+		return 1;
+	}
+	struct app_config cfg = { .model_path = blob, .max_body = 1 << 20, .log_path = "-", .metrics_path = metrics };
+	if (app_init(&app, &cfg, err, sizeof err) < 0) {
+		printf("not ok - app_init: %s\n", err);
+		return 1;
+	}
+	RUN(test_score_tutorial_request);
+	RUN(test_routes);
+	RUN(test_body_rules);
+	app_free(&app);
+	unlink(blob);
+	unlink(metrics);
+	rmdir(dir);
+	return unit_done();
+}
