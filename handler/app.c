@@ -451,6 +451,11 @@ static void v2_infer(struct call *c)
 		return;
 	}
 	c->rows = r.rows;
+	/* The deployment's post-processing applies here too; V2 has no
+	 * label tensor, so a labels deployment sends its scores (or, with
+	 * classification, "score:index:label" strings). */
+	if (m->postprocess == BLOB_POST_PROBABILITIES)
+		fwd_softmax_rows(y, r.rows, m->output_width);
 	enc_reset(&a->out);
 	v2_encode(&a->out, m->name, m->version, r.id, y, r.rows, m->output_width, r.classification, m->labels);
 	if (enc_status(&a->out) != ENC_OK) {

@@ -163,3 +163,29 @@ printf 'garbage' >"$T/bad.blob"
 out=$("$S" --model "$T/bad.blob" --cgi 2>&1 </dev/null); rc=$?
 [ $rc -ne 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] && ok "a corrupt blob is refused in one line" || not_ok "a corrupt blob is refused in one line" "$out"
 check "--help" "$S" --help
+
+# request_timeout_ms: past it, 408 (the 200-row body takes longer than 1 ms).
+len=$(wc -c <fixtures/test_data/batch200_azureml_split.json)
+REQUEST_METHOD=POST REQUEST_URI=/score CONTENT_TYPE=application/json CONTENT_LENGTH=$len \
+	"$S" --model "$T/m.blob" --metrics-file "$T/metrics-cgi" --log - --timeout-ms 1 \
+	<fixtures/test_data/batch200_azureml_split.json >"$T/cgi-out"
+head -1 "$T/cgi-out" | grep -q '^Status: 408' && grep -q 'request_timeout_ms (1 ms)' "$T/cgi-out" &&
+	ok "408 past request_timeout_ms" || not_ok "408 past request_timeout_ms" "$(head -c 300 "$T/cgi-out")"
+
+# SIGTERM: the process stops accepting and exits 0.
+"$S" --model "$T/m.blob" --socket "$T/term.sock" --metrics-file "$T/metrics-cgi" --log - &
+spid=$!
+i=0
+while [ ! -S "$T/term.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM "$spid"
+wait "$spid"; rc=$?
+[ -S "$T/term.sock" ] && [ $rc -eq 0 ] && ok "SIGTERM: exit 0" || not_ok "SIGTERM: exit 0" "rc $rc"
+
+# A probabilities deployment answers softmax rows, also over V2.
+"$P" -q --name p --postprocess probabilities fixtures/model "$T/p.blob"
+REQUEST_METHOD=POST REQUEST_URI=/v2/models/p/infer CONTENT_TYPE=application/json CONTENT_LENGTH=$(wc -c <"$T/v2.json") \
+	"$S" --model "$T/p.blob" --metrics-file "$T/metrics-cgi" --log - <"$T/v2.json" >"$T/cgi-out"
+tr '\t' '\n' <fixtures/expected/images_probabilities.tsv >"$T/wantp"
+sed '1,/^\r$/d' "$T/cgi-out" | grep -oE -- '-?[0-9][-+.0-9eE]*' | tail -n 20 >"$T/got"
+head -1 "$T/cgi-out" | grep -q '^Status: 200' && close_to "$T/got" "$T/wantp" &&
+	ok "V2 with probabilities post-processing" || not_ok "V2 with probabilities post-processing" "$(head -c 300 "$T/cgi-out")"
