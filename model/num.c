@@ -234,8 +234,29 @@ static __attribute__((noinline)) enum num_status read_exponent(const char *s, co
 
 /* num_parse for one grammar; inlined twice so that JSON's hot path carries
  * no CSV tests. */
+/* An exponent's digits after 'e', stopping at the first non-digit; NULL
+ * when there are none. */
+static const char *exponent_prefix(const char *s, const char *end, long *exp10)
+{
+	long e = 0;
+	int neg = 0;
+
+	if (s < end && (*s == '+' || *s == '-'))
+		neg = *s++ == '-';
+	const char *e0 = s;
+	for (; s < end && is_digit(*s); s++)
+		if (e < 1000000)
+			e = e * 10 + (*s - '0');
+	if (s == e0)
+		return NULL;
+	*exp10 = neg ? -e : e;
+	return s;
+}
+
+/* stop == NULL: the whole span must be the number.  Otherwise (JSON only)
+ * the number may end early and *stop says where. */
 static inline __attribute__((always_inline)) enum num_status
-parse_span(const char *p, const char *end, int csv, double *out)
+parse_span(const char *p, const char *end, int csv, const char **stop, double *out)
 {
 	const char *s = p, *digits, *sig_end;
 	uint64_t w = 0;
@@ -262,9 +283,18 @@ parse_span(const char *p, const char *end, int csv, double *out)
 	if (!csv && (nint == 0 || (nint > 1 && *digits == '0')))
 		return NUM_ESYNTAX;
 	if (s != end) {
-		if ((*s | 0x20) != 'e' || read_exponent(s + 1, end, &exp10) != NUM_OK)
+		if ((*s | 0x20) != 'e') {
+			if (!stop)
+				return NUM_ESYNTAX;
+		} else if (stop) {
+			if (!(s = exponent_prefix(s + 1, end, &exp10)))
+				return NUM_ESYNTAX;
+		} else if (read_exponent(s + 1, end, &exp10) != NUM_OK) {
 			return NUM_ESYNTAX;
+		}
 	}
+	if (stop)
+		*stop = s;
 
 	if (nint + nfrac > 19) {
 		/* w wrapped unless the digits past 19 were leading zeros. */
@@ -309,7 +339,7 @@ static __attribute__((noinline)) enum num_status parse_csv(const char *p, const 
 		p++;
 	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
 		end--;
-	return parse_span(p, end, 1, out);
+	return parse_span(p, end, 1, NULL, out);
 }
 
 enum num_status num_parse(const char *p, const char *end, enum num_grammar g, double *out)
@@ -318,7 +348,16 @@ enum num_status num_parse(const char *p, const char *end, enum num_grammar g, do
 		return NUM_ETOOLONG;
 	if (g == NUM_CSV)
 		return parse_csv(p, end, out);
-	return parse_span(p, end, 0, out);
+	return parse_span(p, end, 0, NULL, out);
+}
+
+enum num_status num_parse_json_prefix(const char *p, const char *end, double *out, const char **stop)
+{
+	/* A longer number is cut here, so *stop lands on a digit and the
+	 * caller's delimiter check sends it to num_parse (NUM_ETOOLONG). */
+	if (end - p > NUM_MAX_TEXT)
+		end = p + NUM_MAX_TEXT;
+	return parse_span(p, end, 0, stop, out);
 }
 
 /* ---- formatting ---------------------------------------------------- */

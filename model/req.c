@@ -169,12 +169,13 @@ static size_t numeric_array(struct req_ctx *c, const char *b, size_t i, size_t l
 	if (i >= len || !(b[i] == '-' || (b[i] >= '0' && b[i] <= '9')))
 		return 0;
 	for (;;) {
-		size_t j = i;
-		while (j < len && is_numch[(unsigned char)b[j]])
-			j++;
+		const char *stop;
 		double d;
-		if (num_parse(b + i, b + j, NUM_JSON, &d) != NUM_OK)
+		if (num_parse_json_prefix(b + i, b + len, &d, &stop) != NUM_OK)
 			goto undo;
+		size_t j = (size_t)(stop - b);
+		if (j < len && is_numch[(unsigned char)b[j]])
+			goto undo;   /* "1.2.3", "1e5e": the general path says why */
 		float f = (float)d;
 		if (isinf(f) || c->nnums >= c->lim.max_values)
 			goto undo;   /* the general path reports it, with its position */

@@ -790,6 +790,32 @@ static void test_eight_digits(void)
 #endif
 }
 
+/* The decoder's one-pass form: the number, and where it stops. */
+static void test_parse_prefix(void)
+{
+	static const struct { const char *text; int ok; size_t len; double v; } cases[] = {
+		{ "0.5,1", 1, 3, 0.5 }, { "-12]", 1, 3, -12.0 }, { "1e3 ", 1, 3, 1000.0 },
+		{ "2.5E-1}", 1, 6, 0.25 }, { "0.00392156862745098,", 1, 19, 0.00392156862745098 },
+		{ "7", 1, 1, 7.0 }, { "1.2.3", 1, 3, 1.2 }, { "-", 0, 0, 0 }, { "01", 0, 0, 0 },
+		{ "1.", 0, 0, 0 }, { ".5", 0, 0, 0 }, { "1e", 0, 0, 0 }, { "+1", 0, 0, 0 }, { "x", 0, 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *t = cases[i].text, *stop = NULL;
+		double d = 0;
+		enum num_status st = num_parse_json_prefix(t, t + strlen(t), &d, &stop);
+		CHECKF((st == NUM_OK) == cases[i].ok, "%s: status %d", t, st);
+		if (st == NUM_OK)
+			CHECKF(stop == t + cases[i].len && d == cases[i].v, "%s: stop %td, %.17g", t, stop - t, d);
+	}
+	/* Longer than NUM_MAX_TEXT: cut, so the stop lands inside the digits. */
+	static char big[NUM_MAX_TEXT + 10];
+	memset(big, '1', sizeof big - 1);
+	const char *stop = NULL;
+	double d;
+	if (num_parse_json_prefix(big, big + strlen(big), &d, &stop) == NUM_OK)
+		CHECK(stop == big + NUM_MAX_TEXT && *stop == '1');
+}
+
 int main(void)
 {
 	RUN(test_format_known);
@@ -806,5 +832,6 @@ int main(void)
 	RUN(test_parse_random);
 	RUN(test_parse_halfway);
 	RUN(test_eight_digits);
+	RUN(test_parse_prefix);
 	return unit_done();
 }
