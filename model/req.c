@@ -120,6 +120,7 @@ void req_ctx_free(struct req_ctx *c)
 	free(c->x);
 	free(c->map);
 	free(c->seen);
+	free(c->cols_text);
 	memset(c, 0, sizeof *c);
 }
 
@@ -421,6 +422,7 @@ static int map_names(struct walk *w, const int *names, uint32_t n)
 	const struct req_schema *s = w->s;
 	char buf[NAME_MAX_BYTES];
 
+	c->cols_schema = NULL;   /* the map is about to change: drop the cached list */
 	if (reserve(&c->map, &c->map_cap, n ? n : 1, sizeof *c->map) < 0 ||
 	    reserve(&c->seen, &c->seen_cap, s->width, 1) < 0)
 		return rfail(w->e, REQ_E_NOMEM, "out of memory for %u columns", n);
@@ -582,9 +584,26 @@ static int split(struct walk *w, int obj)
 			return rfail(w->e, REQ_E_SHAPE, "column 0: a column name must be a string, not a number");
 		if (!(names = children(w, cols)))
 			return rfail(w->e, REQ_E_NOMEM, "out of memory");
-		rc = map_names(w, names, (uint32_t)w->t[cols].size);
-		if (rc == 0)
-			rc = check_missing(w, SIZE_MAX);
+		struct req_ctx *c = w->c;
+		const char *text = js + w->t[cols].start;
+		size_t tlen = (size_t)(w->t[cols].end - w->t[cols].start);
+		if (c->cols_schema == w->s && c->cols_n == (uint32_t)w->t[cols].size && c->cols_len == tlen &&
+		    memcmp(c->cols_text, text, tlen) == 0) {
+			w->ncols = c->cols_n;   /* c->map still holds this list's mapping */
+			w->named = 1;
+			rc = 0;
+		} else {
+			c->cols_schema = NULL;
+			rc = map_names(w, names, (uint32_t)w->t[cols].size);
+			if (rc == 0)
+				rc = check_missing(w, SIZE_MAX);
+			if (rc == 0 && reserve(&c->cols_text, &c->cols_cap, tlen + 1, 1) == 0) {
+				memcpy(c->cols_text, text, tlen);
+				c->cols_len = tlen;
+				c->cols_n = (uint32_t)w->t[cols].size;
+				c->cols_schema = w->s;
+			}
+		}
 	} else {
 		positional_map(w);
 		rc = 0;
@@ -945,6 +964,7 @@ static int csv_header(struct walk *w, struct csv *p, uint32_t *nfields)
 	uint32_t n = 0;
 	int more = 1;
 
+	c->cols_schema = NULL;   /* the header's mapping replaces the cached list's */
 	if (reserve(&c->seen, &c->seen_cap, s->width, 1) < 0)
 		return rfail(w->e, REQ_E_NOMEM, "out of memory");
 	memset(c->seen, 0, s->width);

@@ -113,6 +113,12 @@ struct req_ctx {
 	size_t map_cap;
 	unsigned char *seen; /* model column -> given */
 	size_t seen_cap;
+	/* The last split-orient "columns" list that mapped cleanly: clients
+	 * send the same list with every request, so its mapping is reused. */
+	char *cols_text;
+	size_t cols_len, cols_cap;
+	const struct req_schema *cols_schema;
+	uint32_t cols_n;
 };
 
 void req_ctx_init(struct req_ctx *c, const struct req_limits *lim);   /* lim NULL: defaults */

@@ -206,6 +206,26 @@ static void test_shapes(void)
 	req_ctx_free(&c);
 }
 
+/* The cached column mapping never outlives a request that remapped. */
+static void test_column_cache(void)
+{
+	struct req_ctx c;
+	const float w2[] = { 1, 2, 3, 4, 5, 6 };
+	const char *split = "{\"input_data\": {\"columns\": [\"c\",\"a\",\"b\"], \"data\": [[3,1,2],[6,4,5]]}}";
+	req_ctx_init(&c, NULL);
+	check_ok3(&c, split, 0, 2, w2);
+	check_ok3(&c, split, 0, 2, w2);   /* from the cache */
+	check_ok3(&c, "{\"inputs\": {\"b\":[2,5],\"c\":[3,6],\"a\":[1,4]}}", 0, 2, w2);
+	check_ok3(&c, split, 0, 2, w2);
+	struct req_result r;
+	struct req_error e;
+	CHECK(req_decode_csv(&c, &s3, "b,a,c\n2,1,3\n5,4,6\n", 18, &r, &e) == 0);
+	check_ok3(&c, split, 0, 2, w2);
+	check_error(&c, &s3, "{\"input_data\": {\"columns\": [\"c\",\"a\"], \"data\": [[3,1]]}}", 0, REQ_E_COLUMNS, "missing: b");
+	check_ok3(&c, split, 0, 2, w2);
+	req_ctx_free(&c);
+}
+
 static void test_anonymous_model(void)
 {
 	struct req_ctx c;
@@ -425,6 +445,7 @@ int main(void)
 	RUN(test_every_fixture_shape);
 	RUN(test_tutorial_files);
 	RUN(test_shapes);
+	RUN(test_column_cache);
 	RUN(test_anonymous_model);
 	RUN(test_shape_errors);
 	RUN(test_column_errors);
