@@ -6,6 +6,7 @@
  * request as large.  Nothing here aborts: every failure is a req_error.
  */
 #include "model/req.h"
+#include "model/req_int.h"
 #include "model/num.h"
 
 #include <math.h>
@@ -28,10 +29,7 @@ struct req_span {
 
 /* ---- errors ---- */
 
-static int rfail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int rfail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
+int req_fail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -124,8 +122,7 @@ void req_ctx_free(struct req_ctx *c)
 	memset(c, 0, sizeof *c);
 }
 
-/* Grow *buf to hold `need` elements of `size` bytes; amortised doubling. */
-static int reserve(void *bufp, size_t *cap, size_t need, size_t size)
+int req_reserve(void *bufp, size_t *cap, size_t need, size_t size)
 {
 	void **buf = bufp;
 	if (need <= *cap)
@@ -181,7 +178,7 @@ static size_t numeric_array(struct req_ctx *c, const char *b, size_t i, size_t l
 		if (isinf(f) || c->nnums >= c->lim.max_values)
 			goto undo;   /* the general path reports it, with its position */
 		if (c->nnums == c->nums_cap &&
-		    reserve(&c->nums, &c->nums_cap, c->nnums + 1, sizeof *c->nums) < 0) {
+		    req_reserve(&c->nums, &c->nums_cap, c->nnums + 1, sizeof *c->nums) < 0) {
 			*nomem = 1;
 			goto undo;
 		}
@@ -234,9 +231,9 @@ static int scan(struct req_ctx *c, const char *b, size_t len, struct req_error *
 	/* A number takes at least two bytes with its separator: reserving for
 	 * len / 2 of them up front keeps growth out of the number loop. */
 	size_t most = len / 2 + 1 < c->lim.max_values ? len / 2 + 1 : c->lim.max_values;
-	if (reserve(&c->skel, &c->skel_cap, len + 1, 1) < 0 ||
-	    reserve(&c->nums, &c->nums_cap, most, sizeof *c->nums) < 0)
-		return rfail(e, REQ_E_NOMEM, "out of memory for a %zu-byte body", len);
+	if (req_reserve(&c->skel, &c->skel_cap, len + 1, 1) < 0 ||
+	    req_reserve(&c->nums, &c->nums_cap, most, sizeof *c->nums) < 0)
+		return req_fail(e, REQ_E_NOMEM, "out of memory for a %zu-byte body", len);
 	int depth = 0;
 	while (i < len) {
 		char ch = b[i];
@@ -248,7 +245,7 @@ static int scan(struct req_ctx *c, const char *b, size_t len, struct req_error *
 		 * quadratic in the depth: refuse deep nesting before it runs. */
 		if (ch == '[' || ch == '{') {
 			if (++depth > JSON_MAX_DEPTH)
-				return rfail(e, REQ_E_JSON, "malformed JSON at byte %zu: nested too deeply "
+				return req_fail(e, REQ_E_JSON, "malformed JSON at byte %zu: nested too deeply "
 					     "(more than %d levels)", i, JSON_MAX_DEPTH);
 		} else if (ch == ']' || ch == '}') {
 			depth--;
@@ -257,10 +254,10 @@ static int scan(struct req_ctx *c, const char *b, size_t len, struct req_error *
 			size_t first = c->nnums;
 			size_t next = numeric_array(c, b, i, len, &nomem);
 			if (nomem)
-				return rfail(e, REQ_E_NOMEM, "out of memory for the request's numbers");
+				return req_fail(e, REQ_E_NOMEM, "out of memory for the request's numbers");
 			if (next) {
-				if (reserve(&c->spans, &c->span_cap, c->nspans + 1, sizeof *c->spans) < 0)
-					return rfail(e, REQ_E_NOMEM, "out of memory");
+				if (req_reserve(&c->spans, &c->span_cap, c->nspans + 1, sizeof *c->spans) < 0)
+					return req_fail(e, REQ_E_NOMEM, "out of memory");
 				c->spans[c->nspans++] = (struct req_span){ o, i, next - i, first, c->nnums - first };
 				c->skel[o++] = '[';
 				c->skel[o++] = ']';
@@ -299,7 +296,8 @@ static const struct req_span *span_at(const struct req_ctx *c, size_t off)
 	return lo < c->nspans && c->spans[lo].skel_off == off ? &c->spans[lo] : NULL;
 }
 
-static int tokenize(struct req_ctx *c, size_t slen, struct req_error *e)
+int req_tokenize(struct req_ctx *c, const char *text, size_t len,
+		 size_t (*offset)(const struct req_ctx *c, size_t pos), struct req_error *e)
 {
 	size_t limit = c->tok_cap ? c->tok_cap : 1024;
 
@@ -307,22 +305,22 @@ static int tokenize(struct req_ctx *c, size_t slen, struct req_error *e)
 		jsmn_parser p;
 		if (limit > c->lim.max_tokens)
 			limit = c->lim.max_tokens;
-		if (reserve(&c->tok, &c->tok_cap, limit, sizeof *c->tok) < 0)
-			return rfail(e, REQ_E_NOMEM, "out of memory for JSON tokens");
+		if (req_reserve(&c->tok, &c->tok_cap, limit, sizeof *c->tok) < 0)
+			return req_fail(e, REQ_E_NOMEM, "out of memory for JSON tokens");
 		jsmn_init(&p);
-		int n = jsmn_parse(&p, c->skel, slen, c->tok, (unsigned)limit);
+		int n = jsmn_parse(&p, text, len, c->tok, (unsigned)limit);
 		if (n >= 0)
 			return n;
 		if (n == JSMN_ERROR_NOMEM) {
 			if (limit >= c->lim.max_tokens)
-				return rfail(e, REQ_E_LIMIT, "the body has more than %zu JSON values (limit)",
-					     c->lim.max_tokens);
+				return req_fail(e, REQ_E_LIMIT, "the body has more than %zu JSON values (limit)",
+						c->lim.max_tokens);
 			limit *= 2;
 			continue;
 		}
-		size_t at = body_offset(c, p.pos);
-		return rfail(e, REQ_E_JSON, "malformed JSON at byte %zu: %s", at,
-			     n == JSMN_ERROR_PART ? "the document ends too early" : "unexpected character");
+		size_t at = offset ? offset(c, p.pos) : p.pos;
+		return req_fail(e, REQ_E_JSON, "malformed JSON at byte %zu: %s", at,
+				n == JSMN_ERROR_PART ? "the document ends too early" : "unexpected character");
 	}
 }
 
@@ -339,13 +337,17 @@ struct walk {
 	int named;               /* request columns have names */
 };
 
-/* The text of token t (without quotes) for messages, bounded. */
+const char *req_tok_text(const char *js, const jsmntok_t *t, char *buf, size_t len)
+{
+	int n = t->end - t->start;
+	if (snprintf(buf, len, "%.*s%s", n > 40 ? 40 : n, js + t->start, n > 40 ? "..." : "") < 0)
+		buf[0] = '\0';
+	return buf;
+}
+
 static const char *tok_text(const struct walk *w, int i, char *buf, size_t len)
 {
-	const jsmntok_t *t = &w->t[i];
-	int n = t->end - t->start;
-	snprintf(buf, len, "%.*s%s", n > 40 ? 40 : n, w->js + t->start, n > 40 ? "..." : "");
-	return buf;
+	return req_tok_text(w->js, &w->t[i], buf, len);
 }
 
 /* Name request column j for messages. */
@@ -357,7 +359,7 @@ static const char *col_name(const struct walk *w, int j, const int *names, char 
 	return buf;
 }
 
-static const char *kind_name(const jsmntok_t *t, const char *js)
+const char *req_kind_name(const char *js, const jsmntok_t *t)
 {
 	switch (t->type) {
 	case JSMN_STRING: return "a string";
@@ -378,14 +380,14 @@ static int start_matrix(struct walk *w, size_t rows)
 	struct req_ctx *c = w->c;
 	size_t width = w->s->width;
 	if (rows == 0)
-		return rfail(w->e, REQ_E_SHAPE, "the request has no rows");
+		return req_fail(w->e, REQ_E_SHAPE, "the request has no rows");
 	if (rows > c->lim.max_rows)
-		return rfail(w->e, REQ_E_LIMIT, "%zu rows; the limit is %zu", rows, c->lim.max_rows);
+		return req_fail(w->e, REQ_E_LIMIT, "%zu rows; the limit is %zu", rows, c->lim.max_rows);
 	if (rows > c->lim.max_values / width)
-		return rfail(w->e, REQ_E_LIMIT, "%zu rows of %zu values exceed the limit of %zu values",
+		return req_fail(w->e, REQ_E_LIMIT, "%zu rows of %zu values exceed the limit of %zu values",
 			     rows, width, c->lim.max_values);
-	if (reserve(&c->x, &c->x_cap, rows * width, sizeof *c->x) < 0)
-		return rfail(w->e, REQ_E_NOMEM, "out of memory for %zu rows", rows);
+	if (req_reserve(&c->x, &c->x_cap, rows * width, sizeof *c->x) < 0)
+		return req_fail(w->e, REQ_E_NOMEM, "out of memory for %zu rows", rows);
 	w->rows = rows;
 	return 0;
 }
@@ -399,12 +401,12 @@ static int number_at(struct walk *w, int i, size_t row, int j, const int *names,
 
 	if (t->type != JSMN_PRIMITIVE || w->js[t->start] == 'n' || w->js[t->start] == 't' ||
 	    w->js[t->start] == 'f')
-		return rfail(w->e, REQ_E_TYPE, "row %zu, column %s: %s where a number belongs",
-			     row, col_name(w, j, names, nb, sizeof nb), kind_name(t, w->js));
+		return req_fail(w->e, REQ_E_TYPE, "row %zu, column %s: %s where a number belongs",
+			     row, col_name(w, j, names, nb, sizeof nb), req_kind_name(w->js, t));
 	enum num_status st = num_parse(w->js + t->start, w->js + t->end, NUM_JSON, &d);
 	float f = (float)d;
 	if (st != NUM_OK || isinf(f))
-		return rfail(w->e, REQ_E_TYPE, "row %zu, column %s: %s is %s", row,
+		return req_fail(w->e, REQ_E_TYPE, "row %zu, column %s: %s is %s", row,
 			     col_name(w, j, names, nb, sizeof nb), tok_text(w, i, vb, sizeof vb),
 			     st == NUM_OK || st == NUM_ERANGE ? "outside float32's range" : "not a number");
 	*out = f;
@@ -423,16 +425,16 @@ static int map_names(struct walk *w, const int *names, uint32_t n)
 	char buf[NAME_MAX_BYTES];
 
 	c->cols_schema = NULL;   /* the map is about to change: drop the cached list */
-	if (reserve(&c->map, &c->map_cap, n ? n : 1, sizeof *c->map) < 0 ||
-	    reserve(&c->seen, &c->seen_cap, s->width, 1) < 0)
-		return rfail(w->e, REQ_E_NOMEM, "out of memory for %u columns", n);
+	if (req_reserve(&c->map, &c->map_cap, n ? n : 1, sizeof *c->map) < 0 ||
+	    req_reserve(&c->seen, &c->seen_cap, s->width, 1) < 0)
+		return req_fail(w->e, REQ_E_NOMEM, "out of memory for %u columns", n);
 	w->ncols = n;
 	w->named = 1;
 	memset(c->seen, 0, s->width);
 	if (!s->ncolumns) {
 		/* A model without column names reads named columns in order. */
 		if (n != s->width)
-			return rfail(w->e, REQ_E_COLUMNS, "%u columns given; the model has no column names "
+			return req_fail(w->e, REQ_E_COLUMNS, "%u columns given; the model has no column names "
 				     "and reads exactly %u values per row, in order", n, s->width);
 		for (uint32_t j = 0; j < n; j++)
 			c->map[j] = (int32_t)j;
@@ -442,22 +444,22 @@ static int map_names(struct walk *w, const int *names, uint32_t n)
 		const jsmntok_t *t = &w->t[names[j]];
 		int k;
 		if (t->type != JSMN_STRING)
-			return rfail(w->e, REQ_E_SHAPE, "column %u: a column name must be a string, not %s",
-				     j, kind_name(t, w->js));
+			return req_fail(w->e, REQ_E_SHAPE, "column %u: a column name must be a string, not %s",
+				     j, req_kind_name(w->js, t));
 		/* Names without escapes are looked up in place (the usual case). */
 		if (!memchr(w->js + t->start, '\\', (size_t)(t->end - t->start))) {
 			k = req_schema_find(s, w->js + t->start, (size_t)(t->end - t->start));
 		} else {
 			int len = json_string(w->js, w->t, names[j], buf, sizeof buf);
 			if (len < 0)
-				return rfail(w->e, REQ_E_JSON, "column %u: bad string escape or name too long", j);
+				return req_fail(w->e, REQ_E_JSON, "column %u: bad string escape or name too long", j);
 			k = req_schema_find(s, buf, (size_t)len);
 		}
 		c->map[j] = k;
 		if (k < 0)
 			continue;
 		if (c->seen[k])
-			return rfail(w->e, REQ_E_COLUMNS, "column %s is given twice", s->columns[k]);
+			return req_fail(w->e, REQ_E_COLUMNS, "column %s is given twice", s->columns[k]);
 		c->seen[k] = 1;
 	}
 	return 0;
@@ -488,7 +490,7 @@ static int check_missing(struct walk *w, size_t record)
 	char where[48] = "";
 	if (record != SIZE_MAX)
 		snprintf(where, sizeof where, "record %zu: ", record);
-	return rfail(w->e, REQ_E_COLUMNS, "%s%zu of the model's %u columns are missing: %s%s", where, missing,
+	return req_fail(w->e, REQ_E_COLUMNS, "%s%zu of the model's %u columns are missing: %s%s", where, missing,
 		     s->width, list, missing > MISSING_LISTED ? ", ..." : "");
 }
 
@@ -507,12 +509,12 @@ static int row_from_list(struct walk *w, int i, size_t row, const int *names)
 	float *dst = c->x + row * width;
 
 	if (t->type != JSMN_ARRAY)
-		return rfail(w->e, REQ_E_SHAPE, "row %zu is %s; expected a list of %u values",
-			     row, kind_name(t, w->js), w->ncols);
+		return req_fail(w->e, REQ_E_SHAPE, "row %zu is %s; expected a list of %u values",
+			     row, req_kind_name(w->js, t), w->ncols);
 	const struct req_span *sp = t->size == 0 ? span_at(c, (size_t)t->start) : NULL;
 	size_t count = sp ? sp->count : (size_t)t->size;
 	if (count != w->ncols)
-		return rfail(w->e, REQ_E_SHAPE, "row %zu has %zu values; expected %u", row, count, w->ncols);
+		return req_fail(w->e, REQ_E_SHAPE, "row %zu has %zu values; expected %u", row, count, w->ncols);
 	if (sp && !w->named) {
 		memcpy(dst, c->nums + sp->first, width * sizeof *dst);
 		return 0;
@@ -542,9 +544,9 @@ static int rows_of_lists(struct walk *w, int i, const int *names)
 {
 	const jsmntok_t *t = &w->t[i];
 	if (t->type != JSMN_ARRAY)
-		return rfail(w->e, REQ_E_SHAPE, "\"data\" must be a list of rows");
+		return req_fail(w->e, REQ_E_SHAPE, "\"data\" must be a list of rows");
 	if (t->size == 0 && span_at(w->c, (size_t)t->start))
-		return rfail(w->e, REQ_E_SHAPE, "row 0 is a number; expected a list of %u values", w->ncols);
+		return req_fail(w->e, REQ_E_SHAPE, "row 0 is a number; expected a list of %u values", w->ncols);
 	if (start_matrix(w, (size_t)t->size) < 0)
 		return -1;
 	int k = i + 1;
@@ -575,15 +577,15 @@ static int split(struct walk *w, int obj)
 	int *names = NULL, rc;
 
 	if (data < 0)
-		return rfail(w->e, REQ_E_SHAPE, "the split-orient object has no \"data\"");
+		return req_fail(w->e, REQ_E_SHAPE, "the split-orient object has no \"data\"");
 	if (cols >= 0) {
 		if (w->t[cols].type != JSMN_ARRAY)
-			return rfail(w->e, REQ_E_SHAPE, "\"columns\" must be a list of names");
+			return req_fail(w->e, REQ_E_SHAPE, "\"columns\" must be a list of names");
 		/* A compacted "columns" list holds numbers: names must be strings. */
 		if (w->t[cols].size == 0 && span_at(w->c, (size_t)w->t[cols].start))
-			return rfail(w->e, REQ_E_SHAPE, "column 0: a column name must be a string, not a number");
+			return req_fail(w->e, REQ_E_SHAPE, "column 0: a column name must be a string, not a number");
 		if (!(names = children(w, cols)))
-			return rfail(w->e, REQ_E_NOMEM, "out of memory");
+			return req_fail(w->e, REQ_E_NOMEM, "out of memory");
 		struct req_ctx *c = w->c;
 		const char *text = js + w->t[cols].start;
 		size_t tlen = (size_t)(w->t[cols].end - w->t[cols].start);
@@ -597,7 +599,7 @@ static int split(struct walk *w, int obj)
 			rc = map_names(w, names, (uint32_t)w->t[cols].size);
 			if (rc == 0)
 				rc = check_missing(w, SIZE_MAX);
-			if (rc == 0 && reserve(&c->cols_text, &c->cols_cap, tlen + 1, 1) == 0) {
+			if (rc == 0 && req_reserve(&c->cols_text, &c->cols_cap, tlen + 1, 1) == 0) {
 				memcpy(c->cols_text, text, tlen);
 				c->cols_len = tlen;
 				c->cols_n = (uint32_t)w->t[cols].size;
@@ -622,18 +624,18 @@ static int records(struct walk *w, int arr)
 	char buf[NAME_MAX_BYTES];
 
 	if (!s->ncolumns)
-		return rfail(w->e, REQ_E_COLUMNS, "records name their columns, but the model has no column names: "
+		return req_fail(w->e, REQ_E_COLUMNS, "records name their columns, but the model has no column names: "
 			     "send rows as lists");
 	if (start_matrix(w, (size_t)w->t[arr].size) < 0 ||
-	    reserve(&c->seen, &c->seen_cap, s->width, 1) < 0)
+	    req_reserve(&c->seen, &c->seen_cap, s->width, 1) < 0)
 		return -1;
 	w->named = 1;
 	int k = arr + 1;
 	for (size_t r = 0; r < w->rows; r++, k = json_skip(w->t, k)) {
 		const jsmntok_t *rec = &w->t[k];
 		if (rec->type != JSMN_OBJECT)
-			return rfail(w->e, REQ_E_SHAPE, "record %zu is %s; expected an object of column: value",
-				     r, kind_name(rec, w->js));
+			return req_fail(w->e, REQ_E_SHAPE, "record %zu is %s; expected an object of column: value",
+				     r, req_kind_name(w->js, rec));
 		memset(c->seen, 0, s->width);
 		int key = k + 1;
 		for (int n = 0; n < rec->size; n++, key = json_skip(w->t, key)) {
@@ -644,24 +646,24 @@ static int records(struct walk *w, int arr)
 			} else {
 				int len = json_string(w->js, w->t, key, buf, sizeof buf);
 				if (len < 0)
-					return rfail(w->e, REQ_E_JSON, "record %zu: bad key", r);
+					return req_fail(w->e, REQ_E_JSON, "record %zu: bad key", r);
 				col = req_schema_find(s, buf, (size_t)len);
 			}
 			if (col < 0)
 				continue;
 			if (c->seen[col])
-				return rfail(w->e, REQ_E_COLUMNS, "record %zu: column %s is given twice", r, s->columns[col]);
+				return req_fail(w->e, REQ_E_COLUMNS, "record %zu: column %s is given twice", r, s->columns[col]);
 			c->seen[col] = 1;
 			const jsmntok_t *vt = &w->t[key + 1];
 			double d;
 			char vb[64];
 			if (vt->type != JSMN_PRIMITIVE || strchr("ntf", w->js[vt->start]))
-				return rfail(w->e, REQ_E_TYPE, "row %zu, column %s: %s where a number belongs",
-					     r, s->columns[col], kind_name(vt, w->js));
+				return req_fail(w->e, REQ_E_TYPE, "row %zu, column %s: %s where a number belongs",
+					     r, s->columns[col], req_kind_name(w->js, vt));
 			enum num_status st = num_parse(w->js + vt->start, w->js + vt->end, NUM_JSON, &d);
 			float f = (float)d;
 			if (st != NUM_OK || isinf(f))
-				return rfail(w->e, REQ_E_TYPE, "row %zu, column %s: %s is %s", r, s->columns[col],
+				return req_fail(w->e, REQ_E_TYPE, "row %zu, column %s: %s is %s", r, s->columns[col],
 					     tok_text(w, key + 1, vb, sizeof vb),
 					     st == NUM_OK || st == NUM_ERANGE ? "outside float32's range" : "not a number");
 			c->x[r * s->width + (size_t)col] = f;
@@ -680,9 +682,9 @@ static int columns(struct walk *w, int obj)
 	int n = w->t[obj].size;
 
 	if (n == 0)
-		return rfail(w->e, REQ_E_SHAPE, "the request has no columns");
+		return req_fail(w->e, REQ_E_SHAPE, "the request has no columns");
 	if (!(names = children(w, obj)))
-		return rfail(w->e, REQ_E_NOMEM, "out of memory");
+		return req_fail(w->e, REQ_E_NOMEM, "out of memory");
 	if (map_names(w, names, (uint32_t)n) < 0 || check_missing(w, SIZE_MAX) < 0)
 		goto out;
 	size_t rows = 0;
@@ -692,8 +694,8 @@ static int columns(struct walk *w, int obj)
 		size_t len = sp ? sp->count : v->type == JSMN_ARRAY ? (size_t)v->size : 0;
 		char nb[64];
 		if (v->type != JSMN_ARRAY) {
-			rfail(w->e, REQ_E_SHAPE, "column %s is %s; expected a list with one value per row",
-			      col_name(w, j, names, nb, sizeof nb), kind_name(v, w->js));
+			req_fail(w->e, REQ_E_SHAPE, "column %s is %s; expected a list with one value per row",
+			      col_name(w, j, names, nb, sizeof nb), req_kind_name(w->js, v));
 			goto out;
 		}
 		if (j == 0) {
@@ -701,7 +703,7 @@ static int columns(struct walk *w, int obj)
 			if (start_matrix(w, rows) < 0)
 				goto out;
 		} else if (len != rows) {
-			rfail(w->e, REQ_E_SHAPE, "column %s has %zu values; column %s has %zu",
+			req_fail(w->e, REQ_E_SHAPE, "column %s has %zu values; column %s has %zu",
 			      col_name(w, j, names, nb, sizeof nb), len, w->s->columns[c->map[0] >= 0 ? c->map[0] : 0], rows);
 			goto out;
 		}
@@ -741,7 +743,7 @@ static int rows_any(struct walk *w, int arr, enum req_shape *shape)
 {
 	const jsmntok_t *t = &w->t[arr];
 	if (t->type != JSMN_ARRAY)
-		return rfail(w->e, REQ_E_SHAPE, "expected a list of rows, got %s", kind_name(t, w->js));
+		return req_fail(w->e, REQ_E_SHAPE, "expected a list of rows, got %s", req_kind_name(w->js, t));
 	if (t->size > 0 && w->t[arr + 1].type == JSMN_OBJECT) {
 		*shape = REQ_SHAPE_RECORDS;
 		return records(w, arr);
@@ -758,12 +760,12 @@ static int dispatch(struct walk *w, enum req_key key, int v, enum req_shape *sha
 	switch (key) {
 	case REQ_KEY_DATAFRAME_SPLIT:
 		if (t->type != JSMN_OBJECT)
-			return rfail(w->e, REQ_E_SHAPE, "dataframe_split must be an object with \"columns\" and \"data\"");
+			return req_fail(w->e, REQ_E_SHAPE, "dataframe_split must be an object with \"columns\" and \"data\"");
 		*shape = REQ_SHAPE_SPLIT;
 		return split(w, v);
 	case REQ_KEY_DATAFRAME_RECORDS:
 		if (t->type != JSMN_ARRAY)
-			return rfail(w->e, REQ_E_SHAPE, "dataframe_records must be a list of objects");
+			return req_fail(w->e, REQ_E_SHAPE, "dataframe_records must be a list of objects");
 		*shape = REQ_SHAPE_RECORDS;
 		return records(w, v);
 	case REQ_KEY_INPUT_DATA:
@@ -772,7 +774,7 @@ static int dispatch(struct walk *w, enum req_key key, int v, enum req_shape *sha
 		if (t->type == JSMN_ARRAY)
 			return rows_any(w, v, shape);
 		if (t->type != JSMN_OBJECT || key == REQ_KEY_INSTANCES)
-			return rfail(w->e, REQ_E_SHAPE, "%s must be %s", key == REQ_KEY_INSTANCES ? "instances" :
+			return req_fail(w->e, REQ_E_SHAPE, "%s must be %s", key == REQ_KEY_INSTANCES ? "instances" :
 				     key == REQ_KEY_INPUTS ? "inputs" : "input_data",
 				     key == REQ_KEY_INSTANCES ? "a list of rows" : "a list of rows or an object");
 		if (key == REQ_KEY_INPUT_DATA && json_get(w->js, w->t, v, "data") >= 0) {
@@ -787,7 +789,7 @@ static int dispatch(struct walk *w, enum req_key key, int v, enum req_shape *sha
 		*shape = REQ_SHAPE_COLUMNS;
 		return columns(w, v);
 	default:
-		return rfail(w->e, REQ_E_SHAPE, "no data");
+		return req_fail(w->e, REQ_E_SHAPE, "no data");
 	}
 }
 
@@ -809,7 +811,7 @@ static const struct {
 static int params(struct walk *w, int v, int *top_k)
 {
 	if (w->t[v].type != JSMN_OBJECT)
-		return rfail(w->e, REQ_E_SHAPE, "params must be an object");
+		return req_fail(w->e, REQ_E_SHAPE, "params must be an object");
 	int k = json_get(w->js, w->t, v, "top_k");
 	if (k < 0)
 		return 0;
@@ -818,7 +820,7 @@ static int params(struct walk *w, int v, int *top_k)
 	if (t->type != JSMN_PRIMITIVE ||
 	    num_parse(w->js + t->start, w->js + t->end, NUM_JSON, &d) != NUM_OK ||
 	    d != floor(d) || d < 1 || d > 1000000)
-		return rfail(w->e, REQ_E_SHAPE, "params.top_k must be a whole number from 1");
+		return req_fail(w->e, REQ_E_SHAPE, "params.top_k must be a whole number from 1");
 	*top_k = (int)d;
 	return 0;
 }
@@ -833,19 +835,19 @@ int req_decode_json(struct req_ctx *c, const struct req_schema *s, const char *b
 	e->code = REQ_OK;
 	e->msg[0] = '\0';
 	if (len > c->lim.max_bytes)
-		return rfail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, c->lim.max_bytes);
+		return req_fail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, c->lim.max_bytes);
 	int slen = scan(c, body, len, e);
 	if (slen < 0)
 		return -1;
-	int n = tokenize(c, (size_t)slen, e);
+	int n = req_tokenize(c, c->skel, (size_t)slen, body_offset, e);
 	if (n < 0)
 		return -1;
 	if (json_validate(c->skel, (size_t)slen, c->tok, n, &bad, &why) < 0)
-		return rfail(e, REQ_E_JSON, "malformed JSON at byte %zu: %s", body_offset(c, bad), why);
+		return req_fail(e, REQ_E_JSON, "malformed JSON at byte %zu: %s", body_offset(c, bad), why);
 
 	struct walk w = { c, s, c->skel, c->tok, e, 0, 0, 0 };
 	if (c->tok[0].type != JSMN_OBJECT)
-		return rfail(e, REQ_E_SHAPE, flags & REQ_MLFLOW ? MLFLOW_KEYS_MSG :
+		return req_fail(e, REQ_E_SHAPE, flags & REQ_MLFLOW ? MLFLOW_KEYS_MSG :
 			     "expected a JSON object such as {\"input_data\": ...}");
 	int found = -1, nfound = 0;
 	enum req_key key = REQ_KEY_CSV;
@@ -870,8 +872,8 @@ int req_decode_json(struct req_ctx *c, const struct req_schema *s, const char *b
 	}
 	if (nfound != 1) {
 		if (flags & REQ_MLFLOW)
-			return rfail(e, REQ_E_SHAPE, MLFLOW_KEYS_MSG " Received dictionary with input fields: [%s].", keys);
-		return rfail(e, REQ_E_SHAPE, nfound ? "the body has more than one of input_data, dataframe_split, "
+			return req_fail(e, REQ_E_SHAPE, MLFLOW_KEYS_MSG " Received dictionary with input fields: [%s].", keys);
+		return req_fail(e, REQ_E_SHAPE, nfound ? "the body has more than one of input_data, dataframe_split, "
 			     "dataframe_records, instances, inputs: send one" :
 			     "the body has none of input_data, dataframe_split, dataframe_records, instances, inputs");
 	}
@@ -965,19 +967,19 @@ static int csv_header(struct walk *w, struct csv *p, uint32_t *nfields)
 	int more = 1;
 
 	c->cols_schema = NULL;   /* the header's mapping replaces the cached list's */
-	if (reserve(&c->seen, &c->seen_cap, s->width, 1) < 0)
-		return rfail(w->e, REQ_E_NOMEM, "out of memory");
+	if (req_reserve(&c->seen, &c->seen_cap, s->width, 1) < 0)
+		return req_fail(w->e, REQ_E_NOMEM, "out of memory");
 	memset(c->seen, 0, s->width);
 	if (!csv_next_record(p))
-		return rfail(w->e, REQ_E_SHAPE, "the CSV body is empty; expected a header row and data rows");
+		return req_fail(w->e, REQ_E_SHAPE, "the CSV body is empty; expected a header row and data rows");
 	while (more) {
 		const char *fs, *fe;
 		int quoted;
 		more = csv_field(p, &fs, &fe, &quoted);
 		if (more < 0)
-			return rfail(w->e, REQ_E_JSON, "CSV line %zu: unterminated or misplaced quote", p->line);
+			return req_fail(w->e, REQ_E_JSON, "CSV line %zu: unterminated or misplaced quote", p->line);
 		if (n >= BLOB_MAX_COLUMNS)
-			return rfail(w->e, REQ_E_LIMIT, "more than %u columns", BLOB_MAX_COLUMNS);
+			return req_fail(w->e, REQ_E_LIMIT, "more than %u columns", BLOB_MAX_COLUMNS);
 		size_t len = (size_t)(fe - fs);
 		if (quoted == 2) {   /* "" inside quotes is one " */
 			size_t o = 0;
@@ -988,18 +990,18 @@ static int csv_header(struct walk *w, struct csv *p, uint32_t *nfields)
 			fs = buf;
 			len = o;
 		}
-		if (reserve(&c->map, &c->map_cap, n + 1, sizeof *c->map) < 0)
-			return rfail(w->e, REQ_E_NOMEM, "out of memory");
+		if (req_reserve(&c->map, &c->map_cap, n + 1, sizeof *c->map) < 0)
+			return req_fail(w->e, REQ_E_NOMEM, "out of memory");
 		int k = s->ncolumns ? req_schema_find(s, fs, len) : (n < s->width ? (int)n : -1);
 		if (k >= 0 && c->seen[k])
-			return rfail(w->e, REQ_E_COLUMNS, "column %s is given twice", s->columns[k]);
+			return req_fail(w->e, REQ_E_COLUMNS, "column %s is given twice", s->columns[k]);
 		if (k >= 0)
 			c->seen[k] = 1;
 		c->map[n++] = k;
 	}
 	p->line++;
 	if (!s->ncolumns && n != s->width)
-		return rfail(w->e, REQ_E_COLUMNS, "%u columns given; the model has no column names "
+		return req_fail(w->e, REQ_E_COLUMNS, "%u columns given; the model has no column names "
 			     "and reads exactly %u values per row, in order", n, s->width);
 	w->ncols = n;
 	w->named = 1;
@@ -1027,8 +1029,8 @@ static int csv_value(struct walk *w, struct csv *p, size_t row, uint32_t j,
 	}
 	int n = (int)(fe - fs);
 	if (fs == fe)
-		return rfail(w->e, REQ_E_TYPE, "row %zu (line %zu), column %s: empty value", row, p->line, name);
-	return rfail(w->e, REQ_E_TYPE, "row %zu (line %zu), column %s: '%.*s%s' is %s", row, p->line, name,
+		return req_fail(w->e, REQ_E_TYPE, "row %zu (line %zu), column %s: empty value", row, p->line, name);
+	return req_fail(w->e, REQ_E_TYPE, "row %zu (line %zu), column %s: '%.*s%s' is %s", row, p->line, name,
 		     n > 40 ? 40 : n, fs, n > 40 ? "..." : "",
 		     st == NUM_ENONFINITE ? "not finite" :
 		     st == NUM_OK || st == NUM_ERANGE ? "outside float32's range" : "not a number");
@@ -1045,19 +1047,19 @@ int req_decode_csv(struct req_ctx *c, const struct req_schema *s, const char *bo
 	memset(r, 0, sizeof *r);
 	e->code = REQ_OK;
 	if (len > c->lim.max_bytes)
-		return rfail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, c->lim.max_bytes);
+		return req_fail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, c->lim.max_bytes);
 	if (len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0)
 		p.i = 3;   /* a UTF-8 byte-order mark, as Excel writes */
 	if (csv_header(&w, &p, &nfields) < 0)
 		return -1;
 	while (csv_next_record(&p)) {
 		if (rows >= c->lim.max_rows)
-			return rfail(e, REQ_E_LIMIT, "more than %zu rows; the limit is %zu", rows, c->lim.max_rows);
+			return req_fail(e, REQ_E_LIMIT, "more than %zu rows; the limit is %zu", rows, c->lim.max_rows);
 		if (rows + 1 > c->lim.max_values / width)
-			return rfail(e, REQ_E_LIMIT, "more than %zu values; the limit is %zu",
+			return req_fail(e, REQ_E_LIMIT, "more than %zu values; the limit is %zu",
 				     rows * width, c->lim.max_values);
-		if (reserve(&c->x, &c->x_cap, (rows + 1) * width, sizeof *c->x) < 0)
-			return rfail(e, REQ_E_NOMEM, "out of memory for %zu rows", rows + 1);
+		if (req_reserve(&c->x, &c->x_cap, (rows + 1) * width, sizeof *c->x) < 0)
+			return req_fail(e, REQ_E_NOMEM, "out of memory for %zu rows", rows + 1);
 		float *dst = c->x + rows * width;
 		uint32_t j = 0;
 		int more = 1;
@@ -1067,9 +1069,9 @@ int req_decode_csv(struct req_ctx *c, const struct req_schema *s, const char *bo
 			int quoted;
 			more = csv_field(&p, &fs, &fe, &quoted);
 			if (more < 0)
-				return rfail(e, REQ_E_JSON, "CSV line %zu: unterminated or misplaced quote", line);
+				return req_fail(e, REQ_E_JSON, "CSV line %zu: unterminated or misplaced quote", line);
 			if (j >= nfields)
-				return rfail(e, REQ_E_SHAPE, "CSV line %zu has more fields than the header's %u", line, nfields);
+				return req_fail(e, REQ_E_SHAPE, "CSV line %zu has more fields than the header's %u", line, nfields);
 			if (c->map[j] >= 0) {
 				p.line = line;
 				if (csv_value(&w, &p, rows, j, fs, fe, &dst[c->map[j]]) < 0)
@@ -1079,11 +1081,11 @@ int req_decode_csv(struct req_ctx *c, const struct req_schema *s, const char *bo
 		}
 		p.line = line + 1;
 		if (j != nfields)
-			return rfail(e, REQ_E_SHAPE, "CSV line %zu has %u fields; the header has %u", line, j, nfields);
+			return req_fail(e, REQ_E_SHAPE, "CSV line %zu has %u fields; the header has %u", line, j, nfields);
 		rows++;
 	}
 	if (rows == 0)
-		return rfail(e, REQ_E_SHAPE, "the request has no rows");
+		return req_fail(e, REQ_E_SHAPE, "the request has no rows");
 	r->x = c->x;
 	r->rows = rows;
 	r->key = REQ_KEY_CSV;

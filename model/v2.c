@@ -9,6 +9,7 @@
  * by the token cap.
  */
 #include "model/v2.h"
+#include "model/req_int.h"
 #include "model/json.h"
 #include "model/num.h"
 
@@ -65,46 +66,7 @@ struct v2w {
 	float *x;
 };
 
-/* ---- errors ---- */
-
-static int vfail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int vfail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
-{
-	va_list ap;
-
-	e->code = code;
-	e->status = code == REQ_E_LIMIT ? 413 : code == REQ_E_NOMEM ? 500 : 400;
-	va_start(ap, fmt);
-	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static const char *kind_name(const char *js, const jsmntok_t *t)
-{
-	switch (t->type) {
-	case JSMN_STRING: return "a string";
-	case JSMN_ARRAY: return "a list";
-	case JSMN_OBJECT: return "an object";
-	default: break;
-	}
-	switch (js[t->start]) {
-	case 'n': return "null";
-	case 't': case 'f': return "a boolean";
-	default: return "a number";
-	}
-}
-
-/* Token i's text for messages, cut at 40 bytes. */
-static const char *tok_text(const char *js, const jsmntok_t *t, char *buf, size_t len)
-{
-	int n = t->end - t->start;
-	if (snprintf(buf, len, "%.*s%s", n > 40 ? 40 : n, js + t->start, n > 40 ? "..." : "") < 0)
-		buf[0] = '\0';
-	return buf;
-}
+/* ---- messages ---- */
 
 /* "[2, 28, 28]" */
 static const char *shape_text(const struct v2w *w, char *buf, size_t len)
@@ -136,52 +98,6 @@ static const char *path_text(const struct v2w *w, size_t depth, char *buf, size_
 	return buf;
 }
 
-/* ---- buffers ---- */
-
-static int reserve(void *bufp, size_t *cap, size_t need, size_t size)
-{
-	void **buf = bufp;
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 256;
-	while (n < need)
-		n *= 2;
-	void *p = realloc(*buf, n * size);
-	if (!p)
-		return -1;
-	*buf = p;
-	*cap = n;
-	return 0;
-}
-
-/* jsmn over the whole body into ctx->tok, doubling up to the token cap
- * (each retry re-parses, so the total work stays linear). */
-static int tokenize(struct req_ctx *c, const char *body, size_t len, struct req_error *e)
-{
-	size_t limit = c->tok_cap ? c->tok_cap : 1024;
-
-	for (;;) {
-		jsmn_parser p;
-		if (limit > c->lim.max_tokens)
-			limit = c->lim.max_tokens;
-		if (reserve(&c->tok, &c->tok_cap, limit, sizeof *c->tok) < 0)
-			return vfail(e, REQ_E_NOMEM, "out of memory for JSON tokens");
-		jsmn_init(&p);
-		int n = jsmn_parse(&p, body, len, c->tok, (unsigned)limit);
-		if (n >= 0)
-			return n;
-		if (n == JSMN_ERROR_NOMEM) {
-			if (limit >= c->lim.max_tokens)
-				return vfail(e, REQ_E_LIMIT, "the body has more than %zu JSON values (limit)",
-					     c->lim.max_tokens);
-			limit *= 2;
-			continue;
-		}
-		return vfail(e, REQ_E_JSON, "malformed JSON at byte %u: %s", p.pos,
-			     n == JSMN_ERROR_PART ? "the document ends too early" : "unexpected character");
-	}
-}
-
 /* ---- the tensor's declaration ---- */
 
 /* A positive whole number from primitive token i, at most max; 0 if not. */
@@ -201,8 +117,8 @@ static int datatype(struct v2w *w, int i)
 	char buf[64];
 
 	if (t->type != JSMN_STRING)
-		return vfail(w->e, REQ_E_TYPE, "inputs[0].datatype must be a string such as \"FP32\", not %s",
-			     kind_name(w->js, t));
+		return req_fail(w->e, REQ_E_TYPE, "inputs[0].datatype must be a string such as \"FP32\", not %s",
+			     req_kind_name(w->js, t));
 	for (size_t k = 0; k < sizeof dtypes / sizeof dtypes[0]; k++)
 		if (json_eq(w->js, w->t, i, dtypes[k].name)) {
 			w->dt = &dtypes[k];
@@ -210,10 +126,10 @@ static int datatype(struct v2w *w, int i)
 		}
 	for (size_t k = 0; k < sizeof refused / sizeof refused[0]; k++)
 		if (json_eq(w->js, w->t, i, refused[k]))
-			return vfail(w->e, REQ_E_TYPE, "inputs[0].datatype %s is not supported: the model reads "
+			return req_fail(w->e, REQ_E_TYPE, "inputs[0].datatype %s is not supported: the model reads "
 				     "numbers; send " DTYPES_ACCEPTED, refused[k]);
-	return vfail(w->e, REQ_E_TYPE, "inputs[0].datatype \"%s\" is not a V2 datatype; send " DTYPES_ACCEPTED,
-		     tok_text(w->js, t, buf, sizeof buf));
+	return req_fail(w->e, REQ_E_TYPE, "inputs[0].datatype \"%s\" is not a V2 datatype; send " DTYPES_ACCEPTED,
+		     req_tok_text(w->js, t, buf, sizeof buf));
 }
 
 static int shape(struct v2w *w, const struct req_schema *s, int i)
@@ -223,7 +139,7 @@ static int shape(struct v2w *w, const struct req_schema *s, int i)
 	char sb[200];
 
 	if (t->type != JSMN_ARRAY || t->size < 1 || t->size > V2_MAX_DIMS)
-		return vfail(w->e, REQ_E_SHAPE, "inputs[0].shape must be a list of 1 to %d positive whole "
+		return req_fail(w->e, REQ_E_SHAPE, "inputs[0].shape must be a list of 1 to %d positive whole "
 			     "numbers such as [2, %u]", V2_MAX_DIMS, s->width);
 	w->ndims = (size_t)t->size;
 	size_t per_row = 1;
@@ -234,9 +150,9 @@ static int shape(struct v2w *w, const struct req_schema *s, int i)
 		/* 2^53: every whole number up to it is exact in a double. */
 		w->dims[d] = positive(w->js, v, 9007199254740992.0);
 		if (!w->dims[d])
-			return vfail(w->e, REQ_E_SHAPE, "inputs[0].shape[%zu] must be a positive whole number, not %s",
-				     d, v->type == JSMN_PRIMITIVE ? tok_text(w->js, v, vb, sizeof vb) :
-				     kind_name(w->js, v));
+			return req_fail(w->e, REQ_E_SHAPE, "inputs[0].shape[%zu] must be a positive whole number, not %s",
+				     d, v->type == JSMN_PRIMITIVE ? req_tok_text(w->js, v, vb, sizeof vb) :
+				     req_kind_name(w->js, v));
 		if (d == 0)
 			continue;
 		if (per_row > SIZE_MAX / w->dims[d])
@@ -246,16 +162,16 @@ static int shape(struct v2w *w, const struct req_schema *s, int i)
 	}
 	if (overflow || per_row != s->width) {
 		if (w->ndims == 1)
-			return vfail(w->e, REQ_E_SHAPE, "inputs[0].shape %s has 1 value per row; the model reads "
+			return req_fail(w->e, REQ_E_SHAPE, "inputs[0].shape %s has 1 value per row; the model reads "
 				     "%u (send [rows, %u])", shape_text(w, sb, sizeof sb), s->width, s->width);
-		return vfail(w->e, REQ_E_SHAPE, "inputs[0].shape %s has %s%zu values per row; the model reads %u",
+		return req_fail(w->e, REQ_E_SHAPE, "inputs[0].shape %s has %s%zu values per row; the model reads %u",
 			     shape_text(w, sb, sizeof sb), overflow ? "more than " : "", per_row, s->width);
 	}
 	size_t rows = w->dims[0];
 	if (rows > lim->max_rows)
-		return vfail(w->e, REQ_E_LIMIT, "%zu rows; the limit is %zu", rows, lim->max_rows);
+		return req_fail(w->e, REQ_E_LIMIT, "%zu rows; the limit is %zu", rows, lim->max_rows);
 	if (rows > lim->max_values / s->width)
-		return vfail(w->e, REQ_E_LIMIT, "%zu rows of %u values exceed the limit of %zu values",
+		return req_fail(w->e, REQ_E_LIMIT, "%zu rows of %u values exceed the limit of %zu values",
 			     rows, s->width, lim->max_values);
 	w->width = s->width;
 	return 0;
@@ -295,8 +211,8 @@ static int number(struct v2w *w, int i, size_t depth, float *out)
 	double d;
 
 	if (t->type != JSMN_PRIMITIVE || *p == 'n' || *p == 't' || *p == 'f')
-		return vfail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s where a number belongs",
-			     path_text(w, depth, pb, sizeof pb), kind_name(w->js, t));
+		return req_fail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s where a number belongs",
+			     path_text(w, depth, pb, sizeof pb), req_kind_name(w->js, t));
 	enum num_status st = num_parse(p, end, NUM_JSON, &d);
 	float f = (float)d;
 	if (st == NUM_OK && !isinf(f) && (!w->dt->integer || integer_ok(w->dt, p, end, d))) {
@@ -304,15 +220,15 @@ static int number(struct v2w *w, int i, size_t depth, float *out)
 		return 0;
 	}
 	path_text(w, depth, pb, sizeof pb);
-	tok_text(w->js, t, vb, sizeof vb);
+	req_tok_text(w->js, t, vb, sizeof vb);
 	if (st != NUM_OK && st != NUM_ERANGE)
-		return vfail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s is not a number", pb, vb);
+		return req_fail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s is not a number", pb, vb);
 	if (!w->dt->integer)
-		return vfail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s is outside float32's range", pb, vb);
+		return req_fail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s is outside float32's range", pb, vb);
 	if (st == NUM_OK && d != floor(d))
-		return vfail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s is not a whole number (datatype %s)",
+		return req_fail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s is not a whole number (datatype %s)",
 			     pb, vb, w->dt->name);
-	return vfail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s is outside %s's range", pb, vb, w->dt->name);
+	return req_fail(w->e, REQ_E_TYPE, "inputs[0].data%s: %s is outside %s's range", pb, vb, w->dt->name);
 }
 
 /* "data": [v, v, ...] in row-major order. */
@@ -322,7 +238,7 @@ static int flat(struct v2w *w, int i, size_t total)
 	char sb[200];
 
 	if ((size_t)t->size != total)
-		return vfail(w->e, REQ_E_SHAPE, "inputs[0].data has %d values; shape %s holds %zu",
+		return req_fail(w->e, REQ_E_SHAPE, "inputs[0].data has %d values; shape %s holds %zu",
 			     t->size, shape_text(w, sb, sizeof sb), total);
 	/* Numbers are single tokens; the first container stops the loop with
 	 * an error, so i + 1 + k is value k. */
@@ -342,11 +258,11 @@ static int nested(struct v2w *w, int i, size_t level, size_t *k)
 	char pb[200], sb[200];
 
 	if (t->type != JSMN_ARRAY)
-		return vfail(w->e, REQ_E_SHAPE, "inputs[0].data%s is %s; shape %s needs a list of %zu there",
-			     path_text(w, level, pb, sizeof pb), kind_name(w->js, t),
+		return req_fail(w->e, REQ_E_SHAPE, "inputs[0].data%s is %s; shape %s needs a list of %zu there",
+			     path_text(w, level, pb, sizeof pb), req_kind_name(w->js, t),
 			     shape_text(w, sb, sizeof sb), w->dims[level]);
 	if ((size_t)t->size != w->dims[level])
-		return vfail(w->e, REQ_E_SHAPE, "inputs[0].data%s has %d values; shape %s needs %zu there",
+		return req_fail(w->e, REQ_E_SHAPE, "inputs[0].data%s has %d values; shape %s needs %zu there",
 			     path_text(w, level, pb, sizeof pb), t->size,
 			     shape_text(w, sb, sizeof sb), w->dims[level]);
 	int next = i + 1;
@@ -372,10 +288,10 @@ static int data(struct v2w *w, int i, struct v2_request *r)
 	size_t rows = w->dims[0], total = rows * w->width;
 
 	if (t->type != JSMN_ARRAY)
-		return vfail(w->e, REQ_E_SHAPE, "inputs[0].data must be a list of numbers, not %s",
-			     kind_name(w->js, t));
-	if (reserve(&c->x, &c->x_cap, total, sizeof *c->x) < 0)
-		return vfail(w->e, REQ_E_NOMEM, "out of memory for %zu rows", rows);
+		return req_fail(w->e, REQ_E_SHAPE, "inputs[0].data must be a list of numbers, not %s",
+			     req_kind_name(w->js, t));
+	if (req_reserve(&c->x, &c->x_cap, total, sizeof *c->x) < 0)
+		return req_fail(w->e, REQ_E_NOMEM, "out of memory for %zu rows", rows);
 	w->x = c->x;
 	if (w->ndims > 1 && t->size > 0 && w->t[i + 1].type == JSMN_ARRAY) {
 		size_t k = 0;
@@ -402,13 +318,13 @@ static int request_id(struct v2w *w, int i, struct v2_request *r)
 	if (t->type == JSMN_PRIMITIVE && w->js[t->start] == 'n')
 		return 0;
 	if (t->type != JSMN_STRING)
-		return vfail(w->e, REQ_E_SHAPE, "\"id\" must be a string, not %s", kind_name(w->js, t));
+		return req_fail(w->e, REQ_E_SHAPE, "\"id\" must be a string, not %s", req_kind_name(w->js, t));
 	size_t raw = (size_t)(t->end - t->start);
 	int n = raw < sizeof buf ? json_string(w->js, w->t, i, buf, sizeof buf) : (int)sizeof buf;
 	if (n < 0)
-		return vfail(w->e, REQ_E_SHAPE, "\"id\" has a bad escape or a NUL character");
+		return req_fail(w->e, REQ_E_SHAPE, "\"id\" has a bad escape or a NUL character");
 	if ((size_t)n > V2_ID_MAX)
-		return vfail(w->e, REQ_E_SHAPE, "\"id\" is longer than %d bytes", V2_ID_MAX);
+		return req_fail(w->e, REQ_E_SHAPE, "\"id\" is longer than %d bytes", V2_ID_MAX);
 	memcpy(r->id, buf, (size_t)n + 1);
 	return 0;
 }
@@ -420,22 +336,22 @@ static int outputs(struct v2w *w, int i, struct v2_request *r)
 	const jsmntok_t *t = &w->t[i];
 
 	if (t->type != JSMN_ARRAY)
-		return vfail(w->e, REQ_E_SHAPE, "\"outputs\" must be a list of objects, not %s", kind_name(w->js, t));
+		return req_fail(w->e, REQ_E_SHAPE, "\"outputs\" must be a list of objects, not %s", req_kind_name(w->js, t));
 	if (t->size == 0)
 		return 0;
 	if (w->t[i + 1].type != JSMN_OBJECT)
-		return vfail(w->e, REQ_E_SHAPE, "outputs[0] must be an object, not %s", kind_name(w->js, &w->t[i + 1]));
+		return req_fail(w->e, REQ_E_SHAPE, "outputs[0] must be an object, not %s", req_kind_name(w->js, &w->t[i + 1]));
 	int p = json_get(w->js, w->t, i + 1, "parameters");
 	if (p < 0)
 		return 0;
 	if (w->t[p].type != JSMN_OBJECT)
-		return vfail(w->e, REQ_E_SHAPE, "outputs[0].parameters must be an object");
+		return req_fail(w->e, REQ_E_SHAPE, "outputs[0].parameters must be an object");
 	int k = json_get(w->js, w->t, p, "classification");
 	if (k < 0)
 		return 0;
 	size_t v = positive(w->js, &w->t[k], V2_MAX_CLASSIFICATION);
 	if (!v)
-		return vfail(w->e, REQ_E_SHAPE, "outputs[0].parameters.classification must be a whole number "
+		return req_fail(w->e, REQ_E_SHAPE, "outputs[0].parameters.classification must be a whole number "
 			     "from 1 to %d", V2_MAX_CLASSIFICATION);
 	r->classification = (int)v;
 	return 0;
@@ -446,16 +362,16 @@ static int tensor(struct v2w *w, const struct req_schema *s, int in, struct v2_r
 	const jsmntok_t *t = w->t;
 
 	if (t[in].type != JSMN_OBJECT)
-		return vfail(w->e, REQ_E_SHAPE, "inputs[0] must be an object with name, shape, datatype and data");
+		return req_fail(w->e, REQ_E_SHAPE, "inputs[0] must be an object with name, shape, datatype and data");
 	int name = json_get(w->js, t, in, "name");
 	int dt = json_get(w->js, t, in, "datatype");
 	int sh = json_get(w->js, t, in, "shape");
 	int dat = json_get(w->js, t, in, "data");
 	if (name < 0 || dt < 0 || sh < 0 || dat < 0)
-		return vfail(w->e, REQ_E_SHAPE, "inputs[0] has no \"%s\"", name < 0 ? "name" : dt < 0 ? "datatype" :
+		return req_fail(w->e, REQ_E_SHAPE, "inputs[0] has no \"%s\"", name < 0 ? "name" : dt < 0 ? "datatype" :
 			     sh < 0 ? "shape" : "data");
 	if (t[name].type != JSMN_STRING)
-		return vfail(w->e, REQ_E_SHAPE, "inputs[0].name must be a string, not %s", kind_name(w->js, &t[name]));
+		return req_fail(w->e, REQ_E_SHAPE, "inputs[0].name must be a string, not %s", req_kind_name(w->js, &t[name]));
 	if (datatype(w, dt) < 0 || shape(w, s, sh) < 0)
 		return -1;
 	return data(w, dat, r);
@@ -471,20 +387,20 @@ int v2_decode(struct req_ctx *ctx, const struct req_schema *s, const char *body,
 	e->code = REQ_OK;
 	e->msg[0] = '\0';
 	if (len > ctx->lim.max_bytes)
-		return vfail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, ctx->lim.max_bytes);
+		return req_fail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, ctx->lim.max_bytes);
 	/* jsmn closes a container by walking up its parents: quadratic in the
 	 * depth, so deep text is refused before it runs. */
 	if (!json_depth_ok(body, len))
-		return vfail(e, REQ_E_JSON, "malformed JSON: nested too deeply (more than %d levels)", JSON_MAX_DEPTH);
-	int n = tokenize(ctx, body, len, e);
+		return req_fail(e, REQ_E_JSON, "malformed JSON: nested too deeply (more than %d levels)", JSON_MAX_DEPTH);
+	int n = req_tokenize(ctx, body, len, NULL, e);
 	if (n < 0)
 		return -1;
 	if (json_validate(body, len, ctx->tok, n, &bad, &why) < 0)
-		return vfail(e, REQ_E_JSON, "malformed JSON at byte %zu: %s", bad, why);
+		return req_fail(e, REQ_E_JSON, "malformed JSON at byte %zu: %s", bad, why);
 
 	struct v2w w = { .c = ctx, .js = body, .t = ctx->tok, .e = e };
 	if (w.t[0].type != JSMN_OBJECT)
-		return vfail(e, REQ_E_SHAPE, "expected a JSON object such as {\"inputs\": [{\"name\": \"input-0\", "
+		return req_fail(e, REQ_E_SHAPE, "expected a JSON object such as {\"inputs\": [{\"name\": \"input-0\", "
 			     "\"shape\": [1, %u], \"datatype\": \"FP32\", \"data\": [...]}]}", s->width);
 	int id = json_get(body, w.t, 0, "id");
 	if (id >= 0 && request_id(&w, id, r) < 0)
@@ -494,11 +410,11 @@ int v2_decode(struct req_ctx *ctx, const struct req_schema *s, const char *body,
 		return -1;
 	int in = json_get(body, w.t, 0, "inputs");
 	if (in < 0)
-		return vfail(e, REQ_E_SHAPE, "the body has no \"inputs\"");
+		return req_fail(e, REQ_E_SHAPE, "the body has no \"inputs\"");
 	if (w.t[in].type != JSMN_ARRAY)
-		return vfail(e, REQ_E_SHAPE, "\"inputs\" must be a list of tensors, not %s", kind_name(body, &w.t[in]));
+		return req_fail(e, REQ_E_SHAPE, "\"inputs\" must be a list of tensors, not %s", req_kind_name(body, &w.t[in]));
 	if (w.t[in].size != 1)
-		return vfail(e, REQ_E_SHAPE, "\"inputs\" has %d tensors; the model reads exactly one", w.t[in].size);
+		return req_fail(e, REQ_E_SHAPE, "\"inputs\" has %d tensors; the model reads exactly one", w.t[in].size);
 	if (tensor(&w, s, in + 1, r) < 0) {
 		r->x = NULL;
 		r->rows = 0;

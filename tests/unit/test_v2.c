@@ -420,7 +420,7 @@ static void test_shape_errors(void)
 	check_error(&c, &s3, T("[-1, 3]", "FP32", "[1,2,3]"), REQ_E_SHAPE, "shape[0] must be a positive whole number, not -1");
 	check_error(&c, &s3, T("[1.5, 3]", "FP32", "[1,2,3]"), REQ_E_SHAPE, "not 1.5");
 	check_error(&c, &s3, T("[\"1\", 3]", "FP32", "[1,2,3]"), REQ_E_SHAPE, "shape[0] must be a positive whole number, not a string");
-	check_error(&c, &s3, T("[[1], 3]", "FP32", "[1,2,3]"), REQ_E_SHAPE, "not a list");
+	check_error(&c, &s3, T("[[1], 3]", "FP32", "[1,2,3]"), REQ_E_SHAPE, "not an array");
 	check_error(&c, &s3, T("[]", "FP32", "[1,2,3]"), REQ_E_SHAPE, "inputs[0].shape must be a list of 1 to 16 positive whole numbers such as [2, 3]");
 	check_error(&c, &s3, T("\"1,3\"", "FP32", "[1,2,3]"), REQ_E_SHAPE, "inputs[0].shape must be a list");
 	check_error(&c, &s3, T("[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,3]", "FP32", "[1,2,3]"), REQ_E_SHAPE, "shape must be a list of 1 to 16");
@@ -446,8 +446,8 @@ static void test_data_errors(void)
 		    "inputs[0].data[1] is a string; shape [2, 3] needs a list of 3 there");
 	check_error(&c, &s6, T("[1, 2, 3]", "FP32", "[[1,2,3,4,5,6]]"), REQ_E_SHAPE,
 		    "inputs[0].data[0] has 6 values; shape [1, 2, 3] needs 2 there");
-	check_error(&c, &s3, T("[1, 3]", "FP32", "[[1,2,[3]]]"), REQ_E_TYPE, "inputs[0].data[0][2]: a list where a number belongs");
-	check_error(&c, &s3, T("[1, 3]", "FP32", "[1,[2],3]"), REQ_E_TYPE, "inputs[0].data[1]: a list where a number belongs");
+	check_error(&c, &s3, T("[1, 3]", "FP32", "[[1,2,[3]]]"), REQ_E_TYPE, "inputs[0].data[0][2]: an array where a number belongs");
+	check_error(&c, &s3, T("[1, 3]", "FP32", "[1,[2],3]"), REQ_E_TYPE, "inputs[0].data[1]: an array where a number belongs");
 	check_error(&c, &s3, T("[1, 3]", "FP32", "{\"a\": [1,2,3]}"), REQ_E_SHAPE, "inputs[0].data must be a list of numbers, not an object");
 	check_error(&c, &s3, T("[1, 3]", "FP32", "5"), REQ_E_SHAPE, "inputs[0].data must be a list of numbers, not a number");
 	/* values that are not numbers */
