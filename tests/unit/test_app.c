@@ -11,20 +11,6 @@
 static char dir[] = "/tmp/sp-test-app-XXXXXX";
 static struct app app;
 
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	rewind(f);
-	char *p = malloc((size_t)len + 1);
-	*n = fread(p, 1, (size_t)len, f);
-	p[*n] = '\0';
-	fclose(f);
-	return p;
-}
 
 /* Run one request; returns the whole output (caller frees). */
 static char *call(const char *const *params, const char *body, size_t len, int fastcgi)
@@ -46,8 +32,8 @@ static const char *body_of(const char *out)
 static void test_score_tutorial_request(void)
 {
 	size_t n, wn;
-	char *body = slurp("fixtures/test_data/images_azureml.json", &n);
-	char *want = slurp("fixtures/expected/images_logits.json", &wn);
+	char *body = unit_slurp("fixtures/test_data/images_azureml.json", &n);
+	char *want = unit_slurp("fixtures/expected/images_logits.json", &wn);
 	char cl[32];
 	snprintf(cl, sizeof cl, "CONTENT_LENGTH=%zu", n);
 	const char *params[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/score?x=1", "CONTENT_TYPE=application/json",

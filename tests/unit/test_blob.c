@@ -43,19 +43,6 @@ static struct blob_model sample(void)
 	return m;
 }
 
-static unsigned char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	rewind(f);
-	unsigned char *p = malloc((size_t)len + 1);
-	*n = fread(p, 1, (size_t)len, f);
-	fclose(f);
-	return p;
-}
 
 static void path_in_dir(char *buf, size_t len, const char *name)
 {
@@ -115,7 +102,7 @@ static void test_deterministic(void)
 	path_in_dir(p2, sizeof p2, "d2.blob");
 	CHECK(blob_write(p1, &m, err, sizeof err) == 0);
 	CHECK(blob_write(p2, &m, err, sizeof err) == 0);
-	unsigned char *a = slurp(p1, &n1), *b = slurp(p2, &n2);
+	unsigned char *a = (unsigned char *)unit_slurp(p1, &n1), *b = (unsigned char *)unit_slurp(p2, &n2);
 	CHECK(a && b && n1 == n2 && memcmp(a, b, n1) == 0);
 	free(a);
 	free(b);
@@ -131,7 +118,7 @@ static void test_every_damage_refused(void)
 
 	path_in_dir(path, sizeof path, "dmg.blob");
 	CHECK(blob_write(path, &m, err, sizeof err) == 0);
-	unsigned char *img = slurp(path, &n);
+	unsigned char *img = (unsigned char *)unit_slurp(path, &n);
 	CHECK(img != NULL && n > 128);
 	CHECK(blob_check(img, n, &g, &names, err, sizeof err) == 0);
 	free(names);
@@ -165,7 +152,7 @@ static void test_hostile_offsets(void)
 
 	path_in_dir(path, sizeof path, "h.blob");
 	CHECK(blob_write(path, &m, err, sizeof err) == 0);
-	unsigned char *img = slurp(path, &n);
+	unsigned char *img = (unsigned char *)unit_slurp(path, &n);
 	struct { size_t at; uint64_t val; int width; const char *msg; } cases[] = {
 		{ 128 + 16, (uint64_t)1 << 40, 8, "weights" },          /* op 0 weight offset */
 		{ 128 + 16, 64 + 1, 8, "weights" },                     /* unaligned */
@@ -234,10 +221,10 @@ static void test_write_failures_leave_nothing(void)
 	path_in_dir(path, sizeof path, "keep.blob");
 	CHECK(blob_write(path, &m, err, sizeof err) == 0);
 	size_t n0 = 0, n1 = 0;
-	unsigned char *before_img = slurp(path, &n0);
+	unsigned char *before_img = (unsigned char *)unit_slurp(path, &n0);
 	m.nops = 0;
 	CHECK(blob_write(path, &m, err, sizeof err) < 0);
-	unsigned char *after_img = slurp(path, &n1);
+	unsigned char *after_img = (unsigned char *)unit_slurp(path, &n1);
 	CHECK(n0 == n1 && memcmp(before_img, after_img, n0) == 0);
 	free(before_img);
 	free(after_img);

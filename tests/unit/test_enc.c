@@ -13,26 +13,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	rewind(f);
-	char *p = malloc((size_t)len + 1);
-	*n = fread(p, 1, (size_t)len, f);
-	p[*n] = '\0';
-	fclose(f);
-	return p;
-}
 
 /* Whitespace-separated numbers of a TSV file, as float32 and double. */
 static double *read_tsv(const char *path, size_t *count)
 {
 	size_t n;
-	char *text = slurp(path, &n), *p = text, *end;
+	char *text = unit_slurp(path, &n), *p = text, *end;
 	double *v = malloc((n / 2 + 1) * sizeof *v);
 	*count = 0;
 	while (text && *p) {
@@ -77,7 +63,7 @@ static void test_logits_bytes_equal_json_dumps(void)
 		for (size_t i = 0; i < n; i++)
 			y[i] = (float)d[i];
 		snprintf(path, sizeof path, "fixtures/expected/%s_logits.json", sets[s]);
-		char *want = slurp(path, &want_len);
+		char *want = unit_slurp(path, &want_len);
 		while (want && want_len && want[want_len - 1] == '\n')   /* the file's final newline */
 			want_len--;
 		enc_reset(&b);
@@ -86,7 +72,7 @@ static void test_logits_bytes_equal_json_dumps(void)
 		CHECKF(want && b.len == want_len && memcmp(b.p, want, want_len) == 0,
 		       "%s: %zu bytes vs %zu: %.120s", sets[s], b.len, want_len, b.p);
 		snprintf(path, sizeof path, "fixtures/expected/%s_labels.json", sets[s]);
-		char *lab = slurp(path, &want_len);
+		char *lab = unit_slurp(path, &want_len);
 		while (lab && want_len && lab[want_len - 1] == '\n')
 			want_len--;
 		enc_reset(&b);
@@ -192,7 +178,7 @@ static void test_pipeline_matches_torch(void)
 		struct req_result r;
 		struct req_error e;
 		snprintf(path, sizeof path, "fixtures/test_data/%s", files[f]);
-		char *body = slurp(path, &n);
+		char *body = unit_slurp(path, &n);
 		int rc = strstr(files[f], ".csv") ? req_decode_csv(&c, &s, body, n, &r, &e) :
 			 req_decode_json(&c, &s, body, n, 0, &r, &e);
 		CHECKF(rc == 0 && r.rows == 200, "%s: %s", files[f], rc ? e.msg : "rows");

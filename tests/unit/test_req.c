@@ -7,20 +7,6 @@
 
 /* ---- helpers ---- */
 
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	rewind(f);
-	char *p = malloc((size_t)len + 1);
-	*n = fread(p, 1, (size_t)len, f);
-	p[*n] = '\0';
-	fclose(f);
-	return p;
-}
 
 static char names784[784][16];
 static const char *cols784[784];
@@ -50,7 +36,7 @@ static void setup(void)
 static float *reference(const char *csv, size_t *rows)
 {
 	size_t n;
-	char *text = slurp(csv, &n);
+	char *text = unit_slurp(csv, &n);
 	if (!text)
 		return NULL;
 	float *x = malloc(200 * 784 * sizeof *x);
@@ -120,7 +106,7 @@ static void test_every_fixture_shape(void)
 		char path[256];
 		size_t n;
 		snprintf(path, sizeof path, "fixtures/test_data/%s", files[f]);
-		char *body = slurp(path, &n);
+		char *body = unit_slurp(path, &n);
 		struct req_result r;
 		struct req_error e;
 		int rc = strstr(files[f], ".csv") ? req_decode_csv(&c, &s784, body, n, &r, &e) :
@@ -144,7 +130,7 @@ static void test_tutorial_files(void)
 		char path[256];
 		size_t n;
 		snprintf(path, sizeof path, "fixtures/test_data/%s", files[f]);
-		char *body = slurp(path, &n);
+		char *body = unit_slurp(path, &n);
 		struct req_result r;
 		struct req_error e;
 		/* images.json is split orient without a key: wrap it as MLflow's dataframe_split */

@@ -8,20 +8,6 @@
 
 /* ---- helpers ---- */
 
-static char *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	long len = ftell(f);
-	rewind(f);
-	char *p = malloc((size_t)len + 1);
-	*n = fread(p, 1, (size_t)len, f);
-	p[*n] = '\0';
-	fclose(f);
-	return p;
-}
 
 static char names784[784][16];
 static const char *cols784[784];
@@ -112,7 +98,7 @@ struct images {
 static int read_images(struct images *im)
 {
 	size_t n;
-	im->text = slurp("fixtures/test_data/images.csv", &n);
+	im->text = unit_slurp("fixtures/test_data/images.csv", &n);
 	if (!im->text)
 		return -1;
 	char *p = strchr(im->text, '\n');
@@ -173,7 +159,7 @@ static void test_tutorial_images(void)
 
 	CHECK(read_images(&im) == 0);
 	req_ctx_init(&c, NULL);
-	char *csv = slurp("fixtures/test_data/images.csv", &n);
+	char *csv = unit_slurp("fixtures/test_data/images.csv", &n);
 	CHECK(req_decode_csv(&c, &s784, csv, n, &ref, &e) == 0 && ref.rows == 2);
 	float *want = malloc(2 * 784 * sizeof *want);
 	memcpy(want, ref.x, 2 * 784 * sizeof *want);
@@ -207,8 +193,8 @@ static void test_tutorial_images(void)
 static void test_tutorial_response(void)
 {
 	size_t n;
-	char *tsv = slurp("fixtures/expected/images_logits.tsv", &n);
-	char *json = slurp("fixtures/expected/images_logits.json", &n);
+	char *tsv = unit_slurp("fixtures/expected/images_logits.tsv", &n);
+	char *json = unit_slurp("fixtures/expected/images_logits.json", &n);
 	float y[20];
 	struct enc_buf b;
 	char *p = tsv;

@@ -12,9 +12,10 @@
 #ifndef SCOREPOINT_UNIT_H
 #define SCOREPOINT_UNIT_H
 
-#include <stdio.h>
-#include <string.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int unit_failed_checks;   /* failed checks in the running test */
 static int unit_passed, unit_failed;
@@ -65,6 +66,26 @@ static int unit_passed, unit_failed;
 		}                                                           \
 		fflush(stdout);                                             \
 	} while (0)
+
+/* A whole file, NUL-terminated, in malloc'd memory (NULL if unreadable);
+ * *n gets its length. */
+static inline char *unit_slurp(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	char *p = NULL;
+	long len;
+
+	*n = 0;
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+	    (p = malloc((size_t)len + 1)) != NULL) {
+		*n = fread(p, 1, (size_t)len, f);
+		p[*n] = '\0';
+	}
+	fclose(f);
+	return p;
+}
 
 static inline int unit_done(void)
 {
