@@ -513,31 +513,25 @@ static void v2_model_meta(struct call *c, int ready_only)
 	send(c, 200, "application/json");
 }
 
+/* The rendering of every series fits in 512 KiB (the worst case, all
+ * series non-zero with long names, is about 400 KB). */
+#define METRICS_TEXT_MAX ((size_t)512 << 10)
+
 static void metrics_route(struct call *c)
 {
 	const struct blob_model *m = &c->a->model.model;
-	struct enc_buf *b = &c->a->out;
-	size_t cap = 1 << 16;
-	for (;;) {
-		enc_reset(b);
-		enc_raw(b, "", 0);
-		if (cap > b->max)
-			break;
-		/* render into the buffer's storage, growing it until it fits */
-		char *tmp = malloc(cap);
-		if (!tmp)
-			break;
-		size_t n = metrics_render(c->a->metrics, m->name, m->version, m->source_digest, tmp, cap);
-		if (n) {
-			enc_raw(b, tmp, n);
-			free(tmp);
-			send(c, 200, "text/plain; version=0.0.4");
-			return;
-		}
-		free(tmp);
-		cap *= 4;
+	char *text = malloc(METRICS_TEXT_MAX);
+	size_t n = text ? metrics_render(c->a->metrics, m->name, m->version, m->source_digest, text,
+					 METRICS_TEXT_MAX) : 0;
+	if (!n) {
+		free(text);
+		fail(c, 500, "INTERNAL_ERROR", "the metrics could not be rendered");
+		return;
 	}
-	fail(c, 500, "INTERNAL_ERROR", "the metrics do not fit in memory");
+	enc_reset(&c->a->out);
+	enc_raw(&c->a->out, text, n);
+	free(text);
+	send(c, 200, "text/plain; version=0.0.4");
 }
 
 /* Allow header and 405 for a known path used with the wrong method. */
