@@ -22,6 +22,7 @@ struct req_span {
 	size_t body_len;     /* bytes it spanned in the body */
 	size_t first;        /* index of its first value in ctx->nums */
 	size_t count;
+	int cols;            /* 1: not numbers but the cached "columns" list */
 };
 
 #define NAME_MAX_BYTES 1024
@@ -221,7 +222,8 @@ static size_t copy_string(const char *b, size_t i, size_t len, char *out, size_t
 	return j;
 }
 
-static int scan(struct req_ctx *c, const char *b, size_t len, struct req_error *e)
+static int scan(struct req_ctx *c, const struct req_schema *s, const char *b, size_t len,
+		struct req_error *e)
 {
 	size_t i = 0, o = 0;
 	int nomem = 0;
@@ -250,6 +252,19 @@ static int scan(struct req_ctx *c, const char *b, size_t len, struct req_error *
 		} else if (ch == ']' || ch == '}') {
 			depth--;
 		}
+		/* The same 784 column names as last time: set aside whole, so
+		 * jsmn and the validator never see them (see split()). */
+		if (ch == '[' && c->cols_schema == s && len - i >= c->cols_len &&
+		    memcmp(b + i, c->cols_text, c->cols_len) == 0) {
+			if (req_reserve(&c->spans, &c->span_cap, c->nspans + 1, sizeof *c->spans) < 0)
+				return req_fail(e, REQ_E_NOMEM, "out of memory");
+			c->spans[c->nspans++] = (struct req_span){ o, i, c->cols_len, 0, c->cols_n, 1 };
+			c->skel[o++] = '[';
+			c->skel[o++] = ']';
+			depth--;
+			i += c->cols_len;
+			continue;
+		}
 		if (ch == '[') {
 			size_t first = c->nnums;
 			size_t next = numeric_array(c, b, i, len, &nomem);
@@ -258,7 +273,7 @@ static int scan(struct req_ctx *c, const char *b, size_t len, struct req_error *
 			if (next) {
 				if (req_reserve(&c->spans, &c->span_cap, c->nspans + 1, sizeof *c->spans) < 0)
 					return req_fail(e, REQ_E_NOMEM, "out of memory");
-				c->spans[c->nspans++] = (struct req_span){ o, i, next - i, first, c->nnums - first };
+				c->spans[c->nspans++] = (struct req_span){ o, i, next - i, first, c->nnums - first, 0 };
 				c->skel[o++] = '[';
 				c->skel[o++] = ']';
 				depth--;
@@ -355,7 +370,10 @@ static const char *col_name(const struct walk *w, int j, const int *names, char 
 {
 	if (names && names[j] >= 0)
 		return tok_text(w, names[j], buf, len);
-	snprintf(buf, len, "%d", j);
+	if (w->named && w->s->ncolumns && w->c->map[j] >= 0)
+		snprintf(buf, len, "%s", w->s->columns[w->c->map[j]]);
+	else
+		snprintf(buf, len, "%d", j);
 	return buf;
 }
 
@@ -512,6 +530,8 @@ static int row_from_list(struct walk *w, int i, size_t row, const int *names)
 		return req_fail(w->e, REQ_E_SHAPE, "row %zu is %s; expected a list of %u values",
 			     row, req_kind_name(w->js, t), w->ncols);
 	const struct req_span *sp = t->size == 0 ? span_at(c, (size_t)t->start) : NULL;
+	if (sp && sp->cols)
+		return req_fail(w->e, REQ_E_TYPE, "row %zu: strings where numbers belong", row);
 	size_t count = sp ? sp->count : (size_t)t->size;
 	if (count != w->ncols)
 		return req_fail(w->e, REQ_E_SHAPE, "row %zu has %zu values; expected %u", row, count, w->ncols);
@@ -545,8 +565,10 @@ static int rows_of_lists(struct walk *w, int i, const int *names)
 	const jsmntok_t *t = &w->t[i];
 	if (t->type != JSMN_ARRAY)
 		return req_fail(w->e, REQ_E_SHAPE, "\"data\" must be a list of rows");
-	if (t->size == 0 && span_at(w->c, (size_t)t->start))
-		return req_fail(w->e, REQ_E_SHAPE, "row 0 is a number; expected a list of %u values", w->ncols);
+	const struct req_span *sp = t->size == 0 ? span_at(w->c, (size_t)t->start) : NULL;
+	if (sp)
+		return req_fail(w->e, REQ_E_SHAPE, "row 0 is %s; expected a list of %u values",
+				sp->cols ? "a string" : "a number", w->ncols);
 	if (start_matrix(w, (size_t)t->size) < 0)
 		return -1;
 	int k = i + 1;
@@ -581,12 +603,19 @@ static int split(struct walk *w, int obj)
 	if (cols >= 0) {
 		if (w->t[cols].type != JSMN_ARRAY)
 			return req_fail(w->e, REQ_E_SHAPE, "\"columns\" must be a list of names");
+		struct req_ctx *c = w->c;
+		const struct req_span *sp = w->t[cols].size == 0 ? span_at(c, (size_t)w->t[cols].start) : NULL;
+		if (sp && sp->cols) {
+			/* The scanner matched the cached list: c->map is its mapping. */
+			w->ncols = c->cols_n;
+			w->named = 1;
+			return rows_of_lists(w, data, NULL);
+		}
 		/* A compacted "columns" list holds numbers: names must be strings. */
-		if (w->t[cols].size == 0 && span_at(w->c, (size_t)w->t[cols].start))
+		if (sp)
 			return req_fail(w->e, REQ_E_SHAPE, "column 0: a column name must be a string, not a number");
 		if (!(names = children(w, cols)))
 			return req_fail(w->e, REQ_E_NOMEM, "out of memory");
-		struct req_ctx *c = w->c;
 		const char *text = js + w->t[cols].start;
 		size_t tlen = (size_t)(w->t[cols].end - w->t[cols].start);
 		if (c->cols_schema == w->s && c->cols_n == (uint32_t)w->t[cols].size && c->cols_len == tlen &&
@@ -693,6 +722,11 @@ static int columns(struct walk *w, int obj)
 		const struct req_span *sp = v->type == JSMN_ARRAY && v->size == 0 ? span_at(c, (size_t)v->start) : NULL;
 		size_t len = sp ? sp->count : v->type == JSMN_ARRAY ? (size_t)v->size : 0;
 		char nb[64];
+		if (sp && sp->cols) {
+			req_fail(w->e, REQ_E_TYPE, "column %s: strings where numbers belong",
+				 col_name(w, j, names, nb, sizeof nb));
+			goto out;
+		}
 		if (v->type != JSMN_ARRAY) {
 			req_fail(w->e, REQ_E_SHAPE, "column %s is %s; expected a list with one value per row",
 			      col_name(w, j, names, nb, sizeof nb), req_kind_name(w->js, v));
@@ -836,7 +870,7 @@ int req_decode_json(struct req_ctx *c, const struct req_schema *s, const char *b
 	e->msg[0] = '\0';
 	if (len > c->lim.max_bytes)
 		return req_fail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, c->lim.max_bytes);
-	int slen = scan(c, body, len, e);
+	int slen = scan(c, s, body, len, e);
 	if (slen < 0)
 		return -1;
 	int n = req_tokenize(c, c->skel, (size_t)slen, body_offset, e);

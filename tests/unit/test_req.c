@@ -209,6 +209,18 @@ static void test_column_cache(void)
 	check_ok3(&c, split, 0, 2, w2);
 	check_error(&c, &s3, "{\"input_data\": {\"columns\": [\"c\",\"a\"], \"data\": [[3,1]]}}", 0, REQ_E_COLUMNS, "missing: b");
 	check_ok3(&c, split, 0, 2, w2);
+	/* The cached list's text anywhere else is strings, not numbers. */
+	check_error(&c, &s3, "{\"input_data\": {\"columns\": [\"c\",\"a\",\"b\"], \"data\": [[\"c\",\"a\",\"b\"]]}}", 0,
+		    REQ_E_TYPE, "row 0: strings where numbers belong");
+	check_error(&c, &s3, "{\"input_data\": [\"c\",\"a\",\"b\"]}", 0, REQ_E_SHAPE, "row 0 is a string");
+	check_error(&c, &s3, "{\"inputs\": {\"a\": [\"c\",\"a\",\"b\"], \"b\": [1,2,3], \"c\": [1,2,3]}}", 0, REQ_E_TYPE,
+		    "column a: strings where numbers belong");
+	check_ok3(&c, "{\"input_data\": {\"index\": [\"c\",\"a\",\"b\"], \"columns\": [\"c\",\"a\",\"b\"], \"data\": [[3,1,2],[6,4,5]]}}", 0, 2, w2);
+	/* A type error in a cached-columns request still names the column. */
+	check_error(&c, &s3, "{\"input_data\": {\"columns\": [\"c\",\"a\",\"b\"], \"data\": [[3,1,null]]}}", 0,
+		    REQ_E_TYPE, "row 0, column b: null");
+	/* Another schema never uses this one's cache. */
+	check_error(&c, &s784, split, 0, REQ_E_COLUMNS, "784 of the model's 784 columns are missing");
 	req_ctx_free(&c);
 }
 
