@@ -170,11 +170,19 @@ static size_t numeric_array(struct req_ctx *c, const char *b, size_t i, size_t l
 	for (;;) {
 		const char *stop;
 		double d;
-		if (num_parse_json_prefix(b + i, b + len, &d, &stop) != NUM_OK)
-			goto undo;
-		size_t j = (size_t)(stop - b);
-		if (j < len && is_numch[(unsigned char)b[j]])
-			goto undo;   /* "1.2.3", "1e5e": the general path says why */
+		size_t j;
+		/* "0.0" and "0" are half of an image's pixels: read them as such. */
+		if (b[i] == '0' && len - i > 3 && b[i + 1] == '.' && b[i + 2] == '0' &&
+		    (b[i + 3] == ',' || b[i + 3] == ']')) {
+			d = 0.0;
+			j = i + 3;
+		} else {
+			if (num_parse_json_prefix(b + i, b + len, &d, &stop) != NUM_OK)
+				goto undo;
+			j = (size_t)(stop - b);
+			if (j < len && is_numch[(unsigned char)b[j]])
+				goto undo;   /* "1.2.3", "1e5e": the general path says why */
+		}
 		float f = (float)d;
 		if (isinf(f) || c->nnums >= c->lim.max_values)
 			goto undo;   /* the general path reports it, with its position */

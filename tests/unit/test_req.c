@@ -183,8 +183,14 @@ static void test_shapes(void)
 	/* Numbers as pandas and torch read them: correctly rounded double, then float32. */
 	const float f[] = { -0.0f, 1e-45f, (float)0.1, 16777216.0f, (float)3.4028234663852886e38, 0.0f };
 	check_ok3(&c, "{\"input_data\": [[-0.0, 1e-45, 0.1], [16777217, 3.4028234663852886e+38, 1e-50]]}", 0, 2, f);
+	/* The "0.0" shortcut keeps every other zero-like number exact. */
+	const float z[] = { 0.0f, 0.05f, 0.0f, 0.0f, 0.0f, 10.0f };
+	check_ok3(&c, "{\"input_data\": [[0.0,0.05,0.0 ],[0,-0.0,1.0e1]]}", 0, 2, z);
+	check_error(&c, &s3, "{\"input_data\": [[0.0,00.0,1]]}", 0, REQ_E_JSON, "not a JSON value");
 	struct req_result r;
 	struct req_error e;
+	CHECK(decode(&c, &s3, "{\"input_data\": [[0.0,-0.0,0.0]]}", 0, &r, &e) == 0);
+	CHECK(r.rows == 1 && !signbit(r.x[0]) && signbit(r.x[1]) && !signbit(r.x[2]));
 	CHECK(decode(&c, &s3, "{\"inputs\": [[1,2,3]], \"params\": {\"top_k\": 2}}", REQ_MLFLOW, &r, &e) == 0);
 	CHECK_INT(r.top_k, 2);
 	CHECK_INT(r.key, REQ_KEY_INPUTS);
