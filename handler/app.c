@@ -167,7 +167,7 @@ static void send(struct call *c, int status, const char *type)
 	if (c->route == MR_SCORE || c->route == MR_INVOCATIONS || c->route == MR_V2_INFER)
 		header(c, "azureml-model-deployment", "default");
 	enc_raw(&a->head, "\r\n", 2);
-	/* Both go out in one write where the carrier allows: fewer records. */
+	/* FastCGI buffers both in its output stream until FCGX_Finish_r. */
 	if (c->io->write(c->io, a->head.p, a->head.len) < 0 ||
 	    (a->out.len && c->io->write(c->io, a->out.p, a->out.len) < 0))
 		c->status = 499;   /* the client went away; logged as such */
