@@ -137,6 +137,29 @@ if grep -q '"route": "score", "method": "POST", "status": 200, "rows": 2' "$T/re
 else not_ok "JSON request log" "$(tail -2 "$T/requests.log")"; fi
 stop_lighttpd
 
+# systemd socket activation: the listening socket arrives on fd 3 with
+# LISTEN_FDS=1 and LISTEN_PID; perl (perl-base is in every Debian) plays systemd.
+perl -MIO::Socket::UNIX -MPOSIX -e 'BEGIN { $^F = 255 }   # no close-on-exec for the sockets perl opens
+	my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Local => shift, Listen => 16) or die "listen: $!";
+	POSIX::dup2(fileno($s), 3) or die "dup2: $!";
+	$ENV{LISTEN_FDS} = 1; $ENV{LISTEN_PID} = $$;
+	exec @ARGV or die "exec: $!";' "$T/act.sock" "$S" --model "$T/m.blob" --metrics-file "$T/metrics-act" --log - &
+apid=$!
+i=0
+while [ ! -S "$T/act.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+sed -e "s|\"bin-path\" => [^,]*,||" -e "s|$T/fcgi.sock|$T/act.sock|" "$T/lighttpd.conf" >"$T/act.conf"
+lighttpd -D -f "$T/act.conf" 2>>"$T/lighttpd-error.log" &
+LIGHTTPD_PID=$!
+i=0
+while ! curl -s -o /dev/null --max-time 2 "$URL/health" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+code=$(post /score fixtures/test_data/images_azureml.json application/json)
+if [ "$code" = 200 ] && cmp -s "$T/out" "$T/want2.json"; then ok "LISTEN_FDS (systemd socket activation): the same bytes"
+else not_ok "LISTEN_FDS (systemd socket activation): the same bytes" "status $code" "$(head -c 200 "$T/out")"; fi
+kill -TERM "$apid"
+wait "$apid"; rc=$?
+[ $rc -eq 0 ] && ok "socket-activated worker: SIGTERM, exit 0" || not_ok "socket-activated worker: SIGTERM, exit 0" "rc $rc"
+stop_lighttpd
+
 # The same binary as plain CGI, by hand: the same body bytes.
 len=$(wc -c <fixtures/test_data/images_azureml.json)
 REQUEST_METHOD=POST REQUEST_URI=/score CONTENT_TYPE=application/json CONTENT_LENGTH=$len HTTP_X_REQUEST_ID=cgi-1 \
