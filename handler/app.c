@@ -227,11 +227,22 @@ static void request_id(struct call *c)
 		memcpy(c->request_id, given, n + 1);
 		return;
 	}
+	/* Request ids need uniqueness, not secrecy: splitmix64 seeded once per
+	 * process from getrandom() saves a system call per request. */
+	static uint64_t state;
+	static int seeded;
+	if (!seeded) {
+		if (getrandom(&state, sizeof state, 0) != (ssize_t)sizeof state)
+			state = (uint64_t)(now() * 1e9) ^ (uint64_t)getpid() << 32;
+		seeded = 1;
+	}
 	unsigned char r[16];
-	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
-		uint64_t t = (uint64_t)(now() * 1e9) ^ (uint64_t)getpid() << 32;
-		for (int i = 0; i < 16; i++)
-			r[i] = (unsigned char)(t >> (i % 8 * 8)) ^ (unsigned char)i;
+	for (int half = 0; half < 2; half++) {
+		uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+		z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+		z ^= z >> 31;
+		memcpy(r + 8 * half, &z, 8);
 	}
 	r[6] = (unsigned char)((r[6] & 0x0F) | 0x40);
 	r[8] = (unsigned char)((r[8] & 0x3F) | 0x80);
