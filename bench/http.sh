@@ -33,11 +33,11 @@ CONF
 			curl -s -o /dev/null -X POST --data-binary '{}' "$URL/score" && return 0
 			sleep 0.1
 		done
-		kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
+		kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=
 	done
 	return 1
 }
-stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=; }
+stop() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; }
 
 run() {   # run NAME PROGRAM CONCURRENCY
 	serve "$2"
