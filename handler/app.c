@@ -372,6 +372,26 @@ static int late(const struct call *c)
 
 /* ---- scoring routes ---- */
 
+/* The forward pass over decoded rows, with the deadline and scratch cap
+ * every scoring route shares; NULL with the answer sent. */
+static float *run_model(struct call *c, const float *x, size_t rows)
+{
+	struct app *a = c->a;
+
+	if (late(c)) {
+		fail(c, 408, "DEADLINE_EXCEEDED", "decoding took longer than request_timeout_ms (%u ms)",
+		     a->cfg.request_timeout_ms);
+		return NULL;
+	}
+	float *y = fwd_run(&a->model.model, x, rows, &a->fwd);
+	if (!y) {
+		fail(c, 413, "PAYLOAD_TOO_LARGE", "%zu rows need more scratch memory than the limit", rows);
+		return NULL;
+	}
+	c->rows = rows;
+	return y;
+}
+
 static void score(struct call *c)
 {
 	struct app *a = c->a;
@@ -409,17 +429,9 @@ static void score(struct call *c)
 		fail(c, e.status, req_code(&e), "%s", e.msg);
 		return;
 	}
-	if (late(c)) {
-		fail(c, 408, "DEADLINE_EXCEEDED", "decoding took longer than request_timeout_ms (%u ms)",
-		     a->cfg.request_timeout_ms);
+	float *y = run_model(c, r.x, r.rows);
+	if (!y)
 		return;
-	}
-	float *y = fwd_run(m, r.x, r.rows, &a->fwd);
-	if (!y) {
-		fail(c, 413, "PAYLOAD_TOO_LARGE", "%zu rows need more scratch memory than the limit", r.rows);
-		return;
-	}
-	c->rows = r.rows;
 	if (r.top_k > 0 && (size_t)r.top_k > m->output_width)
 		r.top_k = (int)m->output_width;
 	enc_reset(&a->out);
@@ -456,12 +468,9 @@ static void v2_infer(struct call *c)
 		fail(c, e.status, req_code(&e), "%s", e.msg);
 		return;
 	}
-	float *y = fwd_run(m, r.x, r.rows, &a->fwd);
-	if (!y) {
-		fail(c, 413, "PAYLOAD_TOO_LARGE", "%zu rows need more scratch memory than the limit", r.rows);
+	float *y = run_model(c, r.x, r.rows);
+	if (!y)
 		return;
-	}
-	c->rows = r.rows;
 	/* The deployment's post-processing applies here too; V2 has no
 	 * label tensor, so a labels deployment sends its scores (or, with
 	 * classification, "score:index:label" strings). */

@@ -123,6 +123,15 @@ void req_ctx_free(struct req_ctx *c)
 	memset(c, 0, sizeof *c);
 }
 
+int req_start(const struct req_ctx *c, size_t len, struct req_error *e)
+{
+	e->code = REQ_OK;
+	e->msg[0] = '\0';
+	if (len > c->lim.max_bytes)
+		return req_fail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, c->lim.max_bytes);
+	return 0;
+}
+
 int req_reserve(void *bufp, size_t *cap, size_t need, size_t size)
 {
 	void **buf = bufp;
@@ -874,10 +883,8 @@ int req_decode_json(struct req_ctx *c, const struct req_schema *s, const char *b
 	const char *why;
 
 	memset(r, 0, sizeof *r);
-	e->code = REQ_OK;
-	e->msg[0] = '\0';
-	if (len > c->lim.max_bytes)
-		return req_fail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, c->lim.max_bytes);
+	if (req_start(c, len, e) < 0)
+		return -1;
 	int slen = scan(c, s, body, len, e);
 	if (slen < 0)
 		return -1;
@@ -1087,9 +1094,8 @@ int req_decode_csv(struct req_ctx *c, const struct req_schema *s, const char *bo
 	size_t rows = 0, width = s->width;
 
 	memset(r, 0, sizeof *r);
-	e->code = REQ_OK;
-	if (len > c->lim.max_bytes)
-		return req_fail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, c->lim.max_bytes);
+	if (req_start(c, len, e) < 0)
+		return -1;
 	if (len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0)
 		p.i = 3;   /* a UTF-8 byte-order mark, as Excel writes */
 	if (csv_header(&w, &p, &nfields) < 0)

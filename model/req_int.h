@@ -11,6 +11,9 @@
 int req_fail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Start a decode: clear e and check the body against the byte cap.  0 or -1. */
+int req_start(const struct req_ctx *c, size_t len, struct req_error *e);
+
 /* Grow *bufp to hold `need` elements of `size` bytes (amortised doubling). */
 int req_reserve(void *bufp, size_t *cap, size_t need, size_t size);
 

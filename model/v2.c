@@ -384,10 +384,8 @@ int v2_decode(struct req_ctx *ctx, const struct req_schema *s, const char *body,
 	const char *why;
 
 	memset(r, 0, sizeof *r);
-	e->code = REQ_OK;
-	e->msg[0] = '\0';
-	if (len > ctx->lim.max_bytes)
-		return req_fail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, ctx->lim.max_bytes);
+	if (req_start(ctx, len, e) < 0)
+		return -1;
 	/* jsmn closes a container by walking up its parents: quadratic in the
 	 * depth, so deep text is refused before it runs. */
 	if (!json_depth_ok(body, len))
