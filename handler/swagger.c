@@ -116,6 +116,23 @@ static const char *const score_errors =
 	"\"400\": " RESPONSE("BadRequest") ", \"408\": " RESPONSE("Timeout") ", \"413\": " RESPONSE("TooLarge")
 	", \"415\": " RESPONSE("UnsupportedMediaType") ", \"500\": " RESPONSE("InternalError");
 
+/* A requestBody taking JSON of schema `ref` (with its example) or CSV. */
+static void json_or_csv_body(struct enc_buf *b, const struct blob_model *m, const char *ref,
+			     const char *example)
+{
+	enc_cstr(b, "{\"required\": true, \"content\": {\"application/json\": {\"schema\": ");
+	enc_cstr(b, ref);
+	if (has_examples(m)) {
+		enc_cstr(b, ", \"examples\": {\"one_row\": ");
+		enc_cstr(b, example);
+		enc_cstr(b, "}");
+	}
+	enc_cstr(b, "}, \"text/csv\": {\"schema\": {\"type\": \"string\"}");
+	if (has_examples(m))
+		enc_cstr(b, ", \"examples\": {\"one_row\": " EXAMPLE("CsvRequest") "}");
+	enc_cstr(b, "}}}");
+}
+
 static void op_score(struct enc_buf *b, const struct blob_model *m)
 {
 	enc_cstr(b, "{\"post\": {\"operationId\": \"score\", \"summary\": \"Score rows (Azure ML online endpoint)\", "
@@ -124,14 +141,9 @@ static void op_score(struct enc_buf *b, const struct blob_model *m)
 		    "({\\\"input_data\\\": {\\\"column\\\": [...]}}); or CSV with a header row. Columns are matched "
 		    "by name in any order and extra columns are ignored. {\\\"params\\\": {\\\"top_k\\\": K}} asks for "
 		    "each row's K best outputs as \\\"score:index:label\\\" strings.\", "
-		    "\"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": "
-		    REF("AzureMLRequest"));
-	if (has_examples(m))
-		enc_cstr(b, ", \"examples\": {\"one_row\": " EXAMPLE("AzureMLRequest") "}");
-	enc_cstr(b, "}, \"text/csv\": {\"schema\": {\"type\": \"string\"}");
-	if (has_examples(m))
-		enc_cstr(b, ", \"examples\": {\"one_row\": " EXAMPLE("CsvRequest") "}");
-	enc_cstr(b, "}}}, \"responses\": {\"200\": {\"description\": \"One prediction per row\", \"content\": "
+		    "\"requestBody\": ");
+	json_or_csv_body(b, m, REF("AzureMLRequest"), EXAMPLE("AzureMLRequest"));
+	enc_cstr(b, ", \"responses\": {\"200\": {\"description\": \"One prediction per row\", \"content\": "
 		    "{\"application/json\": {\"schema\": {\"oneOf\": [" REF("Predictions") ", " REF("TopK") "]}}}}, ");
 	enc_cstr(b, score_errors);
 	enc_cstr(b, "}}}");
@@ -142,14 +154,9 @@ static void op_invocations(struct enc_buf *b, const struct blob_model *m)
 	enc_cstr(b, "{\"post\": {\"operationId\": \"invocations\", \"summary\": \"Score rows (MLflow scoring server)\", "
 		    "\"description\": \"The body has exactly one of dataframe_split, dataframe_records, instances, "
 		    "inputs, and optionally params; or CSV with a header row.\", "
-		    "\"requestBody\": {\"required\": true, \"content\": {\"application/json\": {\"schema\": "
-		    REF("MLflowRequest"));
-	if (has_examples(m))
-		enc_cstr(b, ", \"examples\": {\"one_row\": " EXAMPLE("MLflowRequest") "}");
-	enc_cstr(b, "}, \"text/csv\": {\"schema\": {\"type\": \"string\"}");
-	if (has_examples(m))
-		enc_cstr(b, ", \"examples\": {\"one_row\": " EXAMPLE("CsvRequest") "}");
-	enc_cstr(b, "}}}, \"responses\": {\"200\": {\"description\": \"{\\\"predictions\\\": ...}, one per row\", "
+		    "\"requestBody\": ");
+	json_or_csv_body(b, m, REF("MLflowRequest"), EXAMPLE("MLflowRequest"));
+	enc_cstr(b, ", \"responses\": {\"200\": {\"description\": \"{\\\"predictions\\\": ...}, one per row\", "
 		    "\"content\": {\"application/json\": {\"schema\": " REF("MLflowResponse") "}}}, ");
 	enc_cstr(b, score_errors);
 	enc_cstr(b, "}}}");
