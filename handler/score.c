@@ -10,6 +10,7 @@
  * then the process exits 0.
  */
 #include "handler/app.h"
+#include "model/fwd.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -173,6 +174,12 @@ int main(int argc, char **argv)
 	int fd = -1;
 	const char *listen_fds = getenv("LISTEN_FDS");
 	const char *listen_pid = getenv("LISTEN_PID");
+	int systemd = listen_fds && strcmp(listen_fds, "1") == 0 &&
+		      (!listen_pid || strtol(listen_pid, NULL, 10) == (long)getpid());
+	/* A server process lives long enough to pay for one exec; a CGI run
+	 * does not, and its few rows hardly feel the slower kernels. */
+	if (!force_cgi && (sock || systemd || !FCGX_IsCGI()))
+		fwd_blas_reexec(argv);
 	if (!force_cgi && sock) {
 		/* FCGX_OpenSocket exit()s on failure: check the obvious first. */
 		if (strchr(sock, ':') && strncmp(sock, "127.", 4) != 0 && strncmp(sock, "localhost:", 10) != 0)
@@ -183,8 +190,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "score.fcgi: cannot listen on %s\n", sock);
 			return 1;
 		}
-	} else if (!force_cgi && listen_fds && strcmp(listen_fds, "1") == 0 &&
-		   (!listen_pid || strtol(listen_pid, NULL, 10) == (long)getpid())) {
+	} else if (!force_cgi && systemd) {
 		fd = 3;   /* SD_LISTEN_FDS_START */
 	} else if (!force_cgi && !FCGX_IsCGI()) {
 		fd = 0;

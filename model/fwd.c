@@ -9,9 +9,12 @@
 #include "model/fwd.h"
 
 #include <cblas.h>
+#include <limits.h>
 #include <math.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int reserve(struct fwd_scratch *s, size_t floats)
 {
@@ -184,4 +187,53 @@ size_t fwd_argmax(const float *row, size_t w)
 void fwd_set_threads(int n)
 {
 	openblas_set_num_threads(n < 1 ? 1 : n);
+}
+
+/*
+ * OpenBLAS picks its kernels in a library constructor, before main(), from
+ * the CPU's family and model numbers.  A CPU newer than the library (Debian
+ * 12 ships 0.3.21, which does not know e.g. Xeon model 207) or a hypervisor
+ * that hides the model makes it fall back to its generic "Prescott" SSE3
+ * kernels: for the tutorial's 784x20 layer at 2 rows, 5 us a request
+ * instead of well under 1.  The CPU's feature flags (which libgcc checks
+ * against what the kernel enables) say which kernels really fit.
+ */
+const char *fwd_blas_better_core(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	const char *core = openblas_get_corename();
+
+	if (!core || strcasecmp(core, "prescott") != 0)
+		return NULL;
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+	    __builtin_cpu_supports("avx512cd"))
+		return "SkylakeX";
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return "Haswell";
+	if (__builtin_cpu_supports("avx"))
+		return "SandyBridge";
+#endif
+	return NULL;
+}
+
+void fwd_blas_reexec(char **argv)
+{
+	const char *core;
+
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (getenv("OPENBLAS_CORETYPE") || !(core = fwd_blas_better_core()))
+		return;
+	/* The resolved path, not /proc/self/exe, so that the process keeps its
+	 * name in ps, top and pkill. */
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0 || (size_t)n >= sizeof self - 1)
+		return;   /* no /proc (a chroot): serve with the slow kernels */
+	self[n] = '\0';
+	if (setenv("OPENBLAS_CORETYPE", core, 1) == 0)
+		execv(self, argv);
+	unsetenv("OPENBLAS_CORETYPE");
 }

@@ -39,4 +39,17 @@ size_t fwd_argmax(const float *row, size_t w);
  * processes).  Values below 1 mean 1. */
 void fwd_set_threads(int n);
 
+/* The OPENBLAS_CORETYPE this CPU supports when OpenBLAS has fallen back to
+ * its generic kernels for want of knowing the CPU model; NULL when it runs
+ * a fitting core already. */
+const char *fwd_blas_better_core(void);
+
+/*
+ * For long-lived processes, before they open sockets or map anything: when
+ * fwd_blas_better_core() names a core and OPENBLAS_CORETYPE is unset, set
+ * it and re-execute /proc/self/exe with argv (OpenBLAS reads it only at
+ * load time).  Returns only when nothing needed doing or the exec failed.
+ */
+void fwd_blas_reexec(char **argv);
+
 #endif
