@@ -13,7 +13,7 @@
 
 #include "bench/naive.h"
 
-#include <cblas.h>
+#include "model/fwd.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,14 +117,12 @@ int naive_score(const struct naive_model *m, const char *body, size_t len, char 
 	float *y = malloc((size_t)rows * (size_t)m->out * sizeof *y);
 	for (int r = 0; r < rows; r++)
 		memcpy(h + (size_t)r * (size_t)m->hidden, m->b1, (size_t)m->hidden * sizeof *h);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, m->hidden, m->width, 1, x, m->width,
-		    m->w1, m->width, 1, h, m->hidden);
+	fwd_sgemm_rowmajor_nt((size_t)rows, (size_t)m->hidden, (size_t)m->width, x, m->w1, 1, h);
 	for (size_t i = 0; i < (size_t)rows * (size_t)m->hidden; i++)
 		h[i] = h[i] > 0 ? h[i] : 0;
 	for (int r = 0; r < rows; r++)
 		memcpy(y + (size_t)r * (size_t)m->out, m->b2, (size_t)m->out * sizeof *y);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, m->out, m->hidden, 1, h, m->hidden,
-		    m->w2, m->hidden, 1, y, m->out);
+	fwd_sgemm_rowmajor_nt((size_t)rows, (size_t)m->out, (size_t)m->hidden, h, m->w2, 1, y);
 	size_t cap = (size_t)rows * (size_t)m->out * 40 + 16, o = 0;
 	char *res = malloc(cap);
 	res[o++] = '[';

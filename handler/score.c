@@ -10,7 +10,6 @@
  * then the process exits 0.
  */
 #include "handler/app.h"
-#include "model/fwd.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -176,10 +175,6 @@ int main(int argc, char **argv)
 	const char *listen_pid = getenv("LISTEN_PID");
 	int systemd = listen_fds && strcmp(listen_fds, "1") == 0 &&
 		      (!listen_pid || strtol(listen_pid, NULL, 10) == (long)getpid());
-	/* A server process lives long enough to pay for one exec; a CGI run
-	 * does not, and its few rows hardly feel the slower kernels. */
-	if (!force_cgi && (sock || systemd || !FCGX_IsCGI()))
-		fwd_blas_reexec(argv);
 	if (!force_cgi && sock) {
 		/* FCGX_OpenSocket exit()s on failure: check the obvious first. */
 		if (strchr(sock, ':') && strncmp(sock, "127.", 4) != 0 && strncmp(sock, "localhost:", 10) != 0)

@@ -5,16 +5,28 @@
  * into Y first and sgemm runs with beta = 1, so the bias costs no second
  * pass.  W is read in place from the mapping ([out][in] row-major, so the
  * call uses CblasTrans on it).
+ *
+ * OpenBLAS is loaded with dlopen() on first use rather than linked: it
+ * picks its kernels in its constructor from the CPU's family and model
+ * numbers, and a CPU newer than the library (Debian 12 ships 0.3.21, which
+ * does not know e.g. Xeon model 207) or a hypervisor that hides the model
+ * makes it fall back to its generic "Prescott" SSE3 kernels: for the
+ * tutorial's 784x20 layer at 2 rows, 5 us a request instead of well under
+ * 1, and far worse for large batches.  Loading it ourselves lets us name
+ * the kernels first (OPENBLAS_CORETYPE, from the CPU's feature flags, which
+ * libgcc checks against what the kernel enables), the same in every mode
+ * and every process, so CGI and FastCGI print the same bytes.  A user's own
+ * OPENBLAS_CORETYPE wins.
  */
 #include "model/fwd.h"
 
 #include <cblas.h>
-#include <limits.h>
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <math.h>
-#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static int reserve(struct fwd_scratch *s, size_t floats)
 {
@@ -38,14 +50,75 @@ static int reserve(struct fwd_scratch *s, size_t floats)
 	return 0;
 }
 
+typedef void sgemm_fn(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRANSPOSE, blasint,
+		      blasint, blasint, float, const float *, blasint, const float *, blasint, float,
+		      float *, blasint);
+
+static struct {
+	sgemm_fn *sgemm;
+	void (*set_threads)(int);
+	char *(*corename)(void);
+	char error[256];
+} blas;
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static const char *core_for_cpu(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+	    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
+	    __builtin_cpu_supports("avx512cd"))
+		return "SkylakeX";
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return "Haswell";
+	if (__builtin_cpu_supports("avx"))
+		return "SandyBridge";
+#endif
+	return NULL;
+}
+
+static void blas_load(void)
+{
+	static const char *const names[] = { FWD_OPENBLAS_SONAME, "libopenblas.so" };
+	const char *core = core_for_cpu();
+	void *h = NULL;
+
+	if (core && !getenv("OPENBLAS_CORETYPE"))
+		setenv("OPENBLAS_CORETYPE", core, 0);
+	for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++)
+		h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(blas.error, sizeof blas.error, "cannot load OpenBLAS: %s", dlerror());
+		return;
+	}
+	/* POSIX's sanctioned way from a dlsym() object pointer to a function. */
+	*(void **)&blas.set_threads = dlsym(h, "openblas_set_num_threads");
+	*(void **)&blas.corename = dlsym(h, "openblas_get_corename");
+	*(void **)&blas.sgemm = dlsym(h, "cblas_sgemm");
+	if (!blas.sgemm || !blas.set_threads || !blas.corename) {
+		blas.sgemm = NULL;
+		snprintf(blas.error, sizeof blas.error, "%s lacks cblas_sgemm or openblas_set_num_threads",
+			 FWD_OPENBLAS_SONAME);
+	}
+}
+
+int fwd_init(char *err, size_t errlen)
+{
+	pthread_once(&blas_once, blas_load);
+	if (blas.sgemm)
+		return 0;
+	if (err)
+		snprintf(err, errlen, "%s", blas.error);
+	return -1;
+}
+
 static void linear(const struct blob_op *op, const float *x, float *y, size_t n)
 {
 	if (op->bias)
 		for (size_t r = 0; r < n; r++)
 			memcpy(y + r * op->out, op->bias, op->out * sizeof(float));
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)op->out,
-		    (blasint)op->in, 1.0f, x, (blasint)op->in, op->weight, (blasint)op->in,
-		    op->bias ? 1.0f : 0.0f, y, (blasint)op->out);
+	fwd_sgemm_rowmajor_nt(n, op->out, op->in, x, op->weight, op->bias ? 1.0f : 0.0f, y);
 }
 
 /* Subtracting the row's max keeps expf() finite, as torch does. */
@@ -128,7 +201,8 @@ float *fwd_run(const struct blob_model *m, const float *x, size_t n,
 	for (uint32_t i = 0; i < m->nops; i++)
 		if (m->ops[i].out > widest)
 			widest = m->ops[i].out;
-	if (n == 0 || n > FWD_MAX_SCRATCH / sizeof(float) / widest || reserve(s, n * widest) < 0)
+	if (n == 0 || n > FWD_MAX_SCRATCH / sizeof(float) / widest || reserve(s, n * widest) < 0 ||
+	    fwd_init(NULL, 0) < 0)
 		return NULL;
 
 	const float *in = x;
@@ -186,54 +260,19 @@ size_t fwd_argmax(const float *row, size_t w)
 
 void fwd_set_threads(int n)
 {
-	openblas_set_num_threads(n < 1 ? 1 : n);
+	if (fwd_init(NULL, 0) == 0)
+		blas.set_threads(n < 1 ? 1 : n);
 }
 
-/*
- * OpenBLAS picks its kernels in a library constructor, before main(), from
- * the CPU's family and model numbers.  A CPU newer than the library (Debian
- * 12 ships 0.3.21, which does not know e.g. Xeon model 207) or a hypervisor
- * that hides the model makes it fall back to its generic "Prescott" SSE3
- * kernels: for the tutorial's 784x20 layer at 2 rows, 5 us a request
- * instead of well under 1.  The CPU's feature flags (which libgcc checks
- * against what the kernel enables) say which kernels really fit.
- */
-const char *fwd_blas_better_core(void)
+const char *fwd_blas_core(void)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
-	const char *core = openblas_get_corename();
-
-	if (!core || strcasecmp(core, "prescott") != 0)
-		return NULL;
-	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-	    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-	    __builtin_cpu_supports("avx512cd"))
-		return "SkylakeX";
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-		return "Haswell";
-	if (__builtin_cpu_supports("avx"))
-		return "SandyBridge";
-#endif
-	return NULL;
+	return fwd_init(NULL, 0) == 0 ? blas.corename() : "none";
 }
 
-void fwd_blas_reexec(char **argv)
+void fwd_sgemm_rowmajor_nt(size_t n, size_t out, size_t in, const float *x, const float *w, float beta,
+			   float *y)
 {
-	const char *core;
-
-	char self[PATH_MAX];
-	ssize_t n;
-
-	if (getenv("OPENBLAS_CORETYPE") || !(core = fwd_blas_better_core()))
-		return;
-	/* The resolved path, not /proc/self/exe, so that the process keeps its
-	 * name in ps, top and pkill. */
-	n = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (n <= 0 || (size_t)n >= sizeof self - 1)
-		return;   /* no /proc (a chroot): serve with the slow kernels */
-	self[n] = '\0';
-	if (setenv("OPENBLAS_CORETYPE", core, 1) == 0)
-		execv(self, argv);
-	unsetenv("OPENBLAS_CORETYPE");
+	if (fwd_init(NULL, 0) == 0)
+		blas.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)out, (blasint)in,
+			   1.0f, x, (blasint)in, w, (blasint)in, beta, y, (blasint)out);
 }

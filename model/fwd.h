@@ -39,17 +39,23 @@ size_t fwd_argmax(const float *row, size_t w);
  * processes).  Values below 1 mean 1. */
 void fwd_set_threads(int n);
 
-/* The OPENBLAS_CORETYPE this CPU supports when OpenBLAS has fallen back to
- * its generic kernels for want of knowing the CPU model; NULL when it runs
- * a fitting core already. */
-const char *fwd_blas_better_core(void);
+/* The shared library fwd.c loads on first use (see fwd.c for why). */
+#ifndef FWD_OPENBLAS_SONAME
+#define FWD_OPENBLAS_SONAME "libopenblas.so.0"
+#endif
 
-/*
- * For long-lived processes, before they open sockets or map anything: when
- * fwd_blas_better_core() names a core and OPENBLAS_CORETYPE is unset, set
- * it and re-execute /proc/self/exe with argv (OpenBLAS reads it only at
- * load time).  Returns only when nothing needed doing or the exec failed.
- */
-void fwd_blas_reexec(char **argv);
+/* Load OpenBLAS now, so that a server fails at start-up, not at its first
+ * request.  0, or -1 with one line in err (err may be NULL).  fwd_run and
+ * the rest call it themselves; it runs once per process. */
+int fwd_init(char *err, size_t errlen);
+
+/* The name of the kernels OpenBLAS runs ("SkylakeX", "Haswell", ...), or
+ * "none" when it cannot be loaded. */
+const char *fwd_blas_core(void);
+
+/* y[n][out] = x[n][in] * w[out][in]^T + beta * y: the one sgemm of a Linear
+ * op, for the baseline in bench/ (same library, same kernels). */
+void fwd_sgemm_rowmajor_nt(size_t n, size_t out, size_t in, const float *x, const float *w, float beta,
+			   float *y);
 
 #endif

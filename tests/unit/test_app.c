@@ -29,6 +29,26 @@ static const char *body_of(const char *out)
 	return p ? p + 4 : "";
 }
 
+/* 1 when a and b differ only in their numbers, each pair within tol: torch's
+ * logits against ours, whose last bits depend on the BLAS kernels. */
+static int same_but_numbers(const char *a, const char *b, double tol)
+{
+	while (*a && *b) {
+		if ((*a == '-' || (*a >= '0' && *a <= '9')) && (*b == '-' || (*b >= '0' && *b <= '9'))) {
+			char *ea, *eb;
+			double x = strtod(a, &ea), y = strtod(b, &eb);
+			if (ea == a || eb == b || fabs(x - y) > tol)
+				return 0;
+			a = ea;
+			b = eb;
+			continue;
+		}
+		if (*a++ != *b++)
+			return 0;
+	}
+	return *a == *b;
+}
+
 static void test_score_tutorial_request(void)
 {
 	size_t n, wn;
@@ -44,12 +64,12 @@ static void test_score_tutorial_request(void)
 	CHECK(out && strstr(out, "\r\nazureml-model-deployment: default\r\n"));
 	while (wn && want[wn - 1] == '\n')
 		want[--wn] = '\0';
-	CHECKF(out && strcmp(body_of(out), want) == 0, "%.200s", out ? body_of(out) : "");
-	free(out);
+	CHECKF(out && same_but_numbers(body_of(out), want, 1e-4), "%.200s", out ? body_of(out) : "");
 	/* FastCGI without CONTENT_LENGTH reads to the end of the stream. */
 	const char *no_cl[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/score", "CONTENT_TYPE=application/json", NULL };
-	out = call(no_cl, body, n, 1);
-	CHECK(out && strcmp(body_of(out), want) == 0);
+	char *again = call(no_cl, body, n, 1);
+	CHECK(out && again && strcmp(body_of(again), body_of(out)) == 0);
+	free(again);
 	free(out);
 	/* CGI without CONTENT_LENGTH has no body. */
 	out = call(no_cl, body, n, 0);

@@ -1,8 +1,10 @@
 /* test_fwd.c - model/fwd.c against a plain double-precision reference. */
 #include "tests/unit/unit.h"
+
 #include "model/fwd.h"
 
 #include <stdlib.h>
+#include <strings.h>
 
 static unsigned rng = 12345;
 static float frand(void)   /* uniform in [-1, 1) */
@@ -189,8 +191,26 @@ static void test_softmax_argmax(void)
 	CHECK(y[0] == y[1] && y[2] < y[0]);
 }
 
+/* fwd.c names OpenBLAS's kernels from the CPU's features before loading
+ * it: OpenBLAS runs the ones named, whether we or the user named them. */
+static void test_blas_kernels_named_before_load(void)
+{
+	char err[256];
+	CHECKF(fwd_init(err, sizeof err) == 0, "%s", err);
+	const char *want = getenv("OPENBLAS_CORETYPE");
+	const char *core = fwd_blas_core();
+#if defined(__x86_64__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2"))
+		CHECKF(want && strcasecmp(core, "Prescott") != 0, "OpenBLAS runs %s", core);
+#endif
+	if (want)
+		CHECKF(strcasecmp(core, want) == 0, "asked for %s, OpenBLAS runs %s", want, core);
+}
+
 int main(void)
 {
+	RUN(test_blas_kernels_named_before_load);
 	fwd_set_threads(1);
 	RUN(test_every_activation_matches_reference);
 	RUN(test_tutorial_shape_and_leading_activation);
