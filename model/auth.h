@@ -34,8 +34,8 @@ int auth_secret_valid(const char *text);
 
 /*
  * The credential in an Authorization header value: the text after the
- * scheme "Bearer" (any case) and one or more spaces, with trailing spaces
- * and tabs trimmed.  Returns a pointer into header_value and its length in
+ * scheme "Bearer" (any case) and one or more spaces, with spaces and tabs
+ * around the whole value ignored.  Returns a pointer into header_value and its length in
  * *len, or NULL when the scheme is another, the credential is empty, or it
  * holds a space or a control character.  header_value is a C string.
  */
