@@ -151,39 +151,35 @@ static void test_get_set_remove(void)
 	CHECK_INT(traffic_total(&full), 95);
 }
 
-static void test_checks(void)
+/* check(text) gives `want`; on -1 the message holds frag. */
+static void check_rule(int (*check)(const struct traffic *, char *, size_t), const char *text,
+		       int want, const char *frag)
 {
 	struct traffic t;
-	traffic_parse("blue=90 green=10", &t, err, sizeof err);
-	CHECK_INT(traffic_check_live(&t, err, sizeof err), 0);
-	traffic_parse("blue=0 green=0", &t, err, sizeof err);
-	CHECK_INT(traffic_check_live(&t, err, sizeof err), 0);
-	traffic_parse("", &t, err, sizeof err);
-	CHECK_INT(traffic_check_live(&t, err, sizeof err), 0);
-	traffic_parse("blue=90 green=5", &t, err, sizeof err);
-	CHECK_INT(traffic_check_live(&t, err, sizeof err), -1);
-	CHECK_CONTAINS(err, "95%");
-	traffic_parse("blue=100 green=10", &t, err, sizeof err);
-	CHECK_INT(traffic_check_live(&t, err, sizeof err), -1);
-	CHECK_CONTAINS(err, "110%");
+	CHECK_INT(traffic_parse(text, &t, err, sizeof err), 0);
+	err[0] = '\0';
+	int rc = check(&t, err, sizeof err);
+	CHECKF(rc == want, "'%s' gave %d (%s)", text, rc, err);
+	if (frag)
+		CHECK_CONTAINS(err, frag);
+}
 
-	traffic_parse("green=10", &t, err, sizeof err);
-	CHECK_INT(traffic_check_mirror(&t, err, sizeof err), 0);
-	traffic_parse("green=50", &t, err, sizeof err);
-	CHECK_INT(traffic_check_mirror(&t, err, sizeof err), 0);
-	traffic_parse("green=0", &t, err, sizeof err);   /* how az stops mirroring */
-	CHECK_INT(traffic_check_mirror(&t, err, sizeof err), 0);
-	traffic_parse("", &t, err, sizeof err);
-	CHECK_INT(traffic_check_mirror(&t, err, sizeof err), 0);
-	traffic_parse("blue=0 green=20", &t, err, sizeof err);
-	CHECK_INT(traffic_check_mirror(&t, err, sizeof err), 0);
-	traffic_parse("green=51", &t, err, sizeof err);
-	CHECK_INT(traffic_check_mirror(&t, err, sizeof err), -1);
-	CHECK_CONTAINS(err, "'green=51'");
-	CHECK_CONTAINS(err, "50%");
-	traffic_parse("green=10 red=5", &t, err, sizeof err);
-	CHECK_INT(traffic_check_mirror(&t, err, sizeof err), -1);
-	CHECK_CONTAINS(err, "'green' and 'red'");
+static void test_checks(void)
+{
+	check_rule(traffic_check_live, "blue=90 green=10", 0, NULL);
+	check_rule(traffic_check_live, "blue=0 green=0", 0, NULL);
+	check_rule(traffic_check_live, "", 0, NULL);
+	check_rule(traffic_check_live, "blue=90 green=5", -1, "95%");
+	check_rule(traffic_check_live, "blue=100 green=10", -1, "110%");
+
+	check_rule(traffic_check_mirror, "green=10", 0, NULL);
+	check_rule(traffic_check_mirror, "green=50", 0, NULL);
+	check_rule(traffic_check_mirror, "green=0", 0, NULL);   /* how az stops mirroring */
+	check_rule(traffic_check_mirror, "", 0, NULL);
+	check_rule(traffic_check_mirror, "blue=0 green=20", 0, NULL);
+	check_rule(traffic_check_mirror, "green=51", -1, "'green=51'");
+	check_rule(traffic_check_mirror, "green=51", -1, "50%");
+	check_rule(traffic_check_mirror, "green=10 red=5", -1, "'green' and 'red'");
 }
 
 static uint64_t splitmix64(uint64_t *s)
