@@ -180,31 +180,22 @@ out:
 	return rc;
 }
 
-int ws_yaml_load(const char *path, size_t max_bytes, struct ws_node **root, char *err,
-		 size_t errlen)
+int ws_yaml_load_fd(int fd, const char *path, size_t max_bytes, struct ws_node **root, char *err,
+		    size_t errlen)
 {
 	struct stat st;
 	char *text = NULL;
 	size_t got = 0;
 	int rc = -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	*root = NULL;
-	if (fd < 0)
-		return err_set(err, errlen, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		err_set(err, errlen, "%s: not a regular file", path);
-		goto out;
-	}
-	if ((size_t)st.st_size > max_bytes) {
-		err_set(err, errlen, "%s: larger than %zu bytes", path, max_bytes);
-		goto out;
-	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return err_set(err, errlen, "%s: not a regular file", path);
+	if ((size_t)st.st_size > max_bytes)
+		return err_set(err, errlen, "%s: larger than %zu bytes", path, max_bytes);
 	text = malloc((size_t)st.st_size + 1);
-	if (!text) {
-		err_set(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
+	if (!text)
+		return err_set(err, errlen, "%s: out of memory", path);
 	while (got < (size_t)st.st_size) {
 		ssize_t r = read(fd, text + got, (size_t)st.st_size - got);
 		if (r < 0 && errno == EINTR)
@@ -226,6 +217,18 @@ int ws_yaml_load(const char *path, size_t max_bytes, struct ws_node **root, char
 	rc = 0;
 out:
 	free(text);
+	return rc;
+}
+
+int ws_yaml_load(const char *path, size_t max_bytes, struct ws_node **root, char *err,
+		 size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	*root = NULL;
+	if (fd < 0)
+		return err_set(err, errlen, "%s: %s", path, strerror(errno));
+	int rc = ws_yaml_load_fd(fd, path, max_bytes, root, err, errlen);
 	close(fd);
 	return rc;
 }

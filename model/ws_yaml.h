@@ -36,6 +36,10 @@ int ws_yaml_parse(const char *text, size_t len, const char *name, struct ws_node
 int ws_yaml_load(const char *path, size_t max_bytes, struct ws_node **root, char *err,
 		 size_t errlen);
 
+/* ws_yaml_load() of the open file fd (read from its current offset). */
+int ws_yaml_load_fd(int fd, const char *path, size_t max_bytes, struct ws_node **root, char *err,
+		    size_t errlen);
+
 /*
  * Append n as a YAML document (block style, no "---", UTF-8, no line
  * folding) to b.  A string that would read back as another type is
