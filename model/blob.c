@@ -6,6 +6,7 @@
  * the checksum is verified before the model is handed out.
  */
 #include "model/blob.h"
+#include "model/atomic.h"
 #include "model/crc32.h"
 #include "model/err.h"
 
@@ -462,44 +463,6 @@ static int plan(const struct blob_model *m, struct layout *L, char *err, size_t 
 	return 0;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n > (1u << 30) ? (1u << 30) : n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* fsync the directory holding `path`, so that the rename itself is durable. */
-static void sync_dir(const char *path)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	size_t n = slash ? (size_t)(slash - path) : 0;
-
-	if (n >= sizeof dir)
-		return;
-	if (n == 0) {
-		dir[0] = slash ? '/' : '.';
-		dir[1] = '\0';
-	} else {
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-	}
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
 /* Append len bytes at *pos, keeping the checksum of bytes from CRC_FROM on. */
 static int emit(int fd, const void *p, size_t len, uint64_t *pos, uint32_t *crc)
 {
@@ -510,7 +473,7 @@ static int emit(int fd, const void *p, size_t len, uint64_t *pos, uint32_t *crc)
 		skip = len;
 	*crc = crc32_update(*crc, b + skip, len - skip);
 	*pos += len;
-	return write_all(fd, b, len);
+	return atomic_write_all(fd, b, len);
 }
 
 /* Zero padding up to `to`, then `len` bytes of data. */
@@ -545,46 +508,27 @@ static int write_blob(int fd, const struct blob_model *m, struct layout *L)
 	return pwrite(fd, &crc, 4, 24) == 4 ? 0 : -1;
 }
 
+struct write_ctx {
+	const struct blob_model *m;
+	struct layout *L;
+};
+
+static int fill_blob(int fd, void *ctx)
+{
+	struct write_ctx *w = ctx;
+	return write_blob(fd, w->m, w->L);
+}
+
 int blob_write(const char *path, const struct blob_model *m, char *err, size_t errlen)
 {
-	char tmp[PATH_MAX];
 	struct layout L = { 0 };
-	int fd = -1, rc = -1, created = 0;
+	struct write_ctx w = { m, &L };
+	int rc = -1;
 
 	if (validate_model(m, err, errlen) < 0 || plan(m, &L, err, errlen) < 0)
-		return -1;
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path) >= sizeof tmp) {
-		err_set(err, errlen, "%s: path too long", path);
 		goto out;
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		err_set(err, errlen, "%s: cannot create a temporary file: %s", path, strerror(errno));
-		goto out;
-	}
-	created = 1;
-	if (write_blob(fd, m, &L) < 0 || fsync(fd) < 0) {
-		err_set(err, errlen, "%s: write: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, 0644) < 0 || close(fd) < 0) {
-		fd = -1;
-		err_set(err, errlen, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		err_set(err, errlen, "%s: rename: %s", path, strerror(errno));
-		goto out;
-	}
-	created = 0;
-	sync_dir(path);
-	rc = 0;
+	rc = atomic_write(path, 0644, fill_blob, &w, err, errlen);
 out:
-	if (fd >= 0)
-		close(fd);
-	if (created)
-		unlink(tmp);
 	free(L.meta);
 	return rc;
 }

@@ -1,0 +1,526 @@
+/*
+ * ws.c - the workspace directory: where it is, its lock, reading a
+ * consistent snapshot of DIR/state.yaml, and committing a change to it.
+ */
+#include "model/ws.h"
+#include "model/atomic.h"
+#include "model/err.h"
+#include "model/name.h"
+#include "model/ws_spec.h"
+#include "model/ws_yaml.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define STATE_HEADER "# scorepoint workspace state (docs/workspace.md): written by the scorepoint CLI\n"
+
+/* ---- paths ---- */
+
+int ws_dir(const char *given, char *out, size_t len, char *err, size_t errlen)
+{
+	const char *env = getenv(WS_ENV_DIR);
+	const char *xdg = getenv("XDG_DATA_HOME");
+	const char *home = getenv("HOME");
+	size_t n;
+
+	if (given && *given)
+		n = (size_t)snprintf(out, len, "%s", given);
+	else if (env && *env)
+		n = (size_t)snprintf(out, len, "%s", env);
+	else if (xdg && xdg[0] == '/')   /* the XDG spec ignores a relative one */
+		n = (size_t)snprintf(out, len, "%s/scorepoint", xdg);
+	else if (home && *home)
+		n = (size_t)snprintf(out, len, "%s/.local/share/scorepoint", home);
+	else
+		return err_set(err, errlen, "no workspace: give --workspace DIR or set %s (HOME is not set)",
+			       WS_ENV_DIR);
+	if (n >= len)
+		return err_set(err, errlen, "the workspace path is too long");
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = '\0';
+	return 0;
+}
+
+static int join(char *out, size_t len, const char *dir, const char *file)
+{
+	return (size_t)snprintf(out, len, "%s/%s", dir, file) < len ? 0 : -1;
+}
+
+int ws_path_log(const char *dir, char *out, size_t len)
+{
+	return join(out, len, dir, WS_LOG_FILE);
+}
+
+int ws_path_model(const char *dir, const char *name, const char *version, char *out, size_t len)
+{
+	return (size_t)snprintf(out, len, "%s/models/%s/%s", dir, name, version) < len ? 0 : -1;
+}
+
+/* An absolute form of dir, without following what does not exist yet. */
+static char *absolute(const char *dir)
+{
+	char *real = realpath(dir, NULL);
+	if (real || dir[0] == '/')
+		return real ? real : strdup(dir);
+	char cwd[PATH_MAX], *out;
+	if (!getcwd(cwd, sizeof cwd))
+		return NULL;
+	size_t n = strlen(cwd) + strlen(dir) + 2;
+	if ((out = malloc(n)) != NULL)
+		snprintf(out, n, "%s/%s", cwd, dir);
+	return out;
+}
+
+/* mkdir -p with mode 0700 for what it creates. */
+static int make_dirs(const char *dir, char *err, size_t errlen)
+{
+	char p[PATH_MAX];
+	if ((size_t)snprintf(p, sizeof p, "%s", dir) >= sizeof p)
+		return err_set(err, errlen, "%s: path too long", dir);
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return err_set(err, errlen, "%s: cannot create it: %s", p, strerror(errno));
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	struct stat st;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return err_set(err, errlen, "%s: not a directory", dir);
+	return 0;
+}
+
+int ws_log_dir(const char *dir, char *err, size_t errlen)
+{
+	char p[PATH_MAX];
+	if (join(p, sizeof p, dir, "logs") < 0)
+		return err_set(err, errlen, "%s: path too long", dir);
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		return err_set(err, errlen, "%s: cannot create it: %s", p, strerror(errno));
+	return 0;
+}
+
+/* ---- stamps ---- */
+
+static void stamp_of(const struct stat *s, struct ws_stamp *st)
+{
+	memset(st, 0, sizeof *st);
+	st->exists = 1;
+	st->dev = s->st_dev;
+	st->ino = s->st_ino;
+	st->size = s->st_size;
+	st->mtim = s->st_mtim;
+	st->ctim = s->st_ctim;
+}
+
+int ws_stat(const char *dir, struct ws_stamp *st)
+{
+	char p[PATH_MAX];
+	struct stat s;
+
+	memset(st, 0, sizeof *st);
+	if (join(p, sizeof p, dir, WS_STATE_FILE) < 0)
+		return -1;
+	if (stat(p, &s) < 0)
+		return errno == ENOENT ? 0 : -1;
+	stamp_of(&s, st);
+	return 0;
+}
+
+int ws_stamp_equal(const struct ws_stamp *a, const struct ws_stamp *b)
+{
+	return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtim.tv_sec == b->mtim.tv_sec && a->mtim.tv_nsec == b->mtim.tv_nsec &&
+	       a->ctim.tv_sec == b->ctim.tv_sec && a->ctim.tv_nsec == b->ctim.tv_nsec;
+}
+
+/* ---- lookups ---- */
+
+const struct ws_endpoint *ws_endpoint(const struct ws *w, const char *name, size_t len)
+{
+	for (size_t i = 0; i < w->nendpoints; i++)
+		if (strlen(w->endpoints[i].name) == len && memcmp(w->endpoints[i].name, name, len) == 0)
+			return &w->endpoints[i];
+	return NULL;
+}
+
+const struct ws_deployment *ws_deployment(const struct ws_endpoint *e, const char *name, size_t len)
+{
+	for (size_t i = 0; i < e->ndeployments; i++)
+		if (strlen(e->deployments[i].name) == len && memcmp(e->deployments[i].name, name, len) == 0)
+			return &e->deployments[i];
+	return NULL;
+}
+
+const struct ws_model *ws_model(const struct ws *w, const char *name, const char *version)
+{
+	for (size_t i = 0; i < w->nmodels; i++)
+		if (strcmp(w->models[i].name, name) == 0 && strcmp(w->models[i].version, version) == 0)
+			return &w->models[i];
+	return NULL;
+}
+
+struct ws_node *ws_seq(struct ws_node *map, const char *key)
+{
+	struct ws_node *s = ws_node_get(map, key);
+	if (s && s->type == WS_SEQ)
+		return s;
+	if (ws_node_set(map, key, ws_node_new(WS_SEQ, NULL)) < 0)
+		return NULL;
+	return ws_node_get(map, key);
+}
+
+long ws_find(const struct ws_node *seq, const char *name)
+{
+	for (size_t i = 0; seq && i < seq->n; i++) {
+		const char *n = ws_node_text(ws_node_get(seq->v[i], "name"));
+		if (n && strcmp(n, name) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+/* ---- building a snapshot from the tree ---- */
+
+void ws_free(struct ws *w)
+{
+	for (size_t i = 0; i < w->nmodels; i++)
+		free((char *)w->models[i].blob);
+	for (size_t i = 0; i < w->nendpoints; i++) {
+		for (size_t j = 0; j < w->endpoints[i].ndeployments; j++)
+			free((void *)w->endpoints[i].deployments[j].env);
+		free(w->endpoints[i].deployments);
+	}
+	free(w->models);
+	free(w->endpoints);
+	ws_node_free(w->root);
+	free(w->dir);
+	memset(w, 0, sizeof *w);
+}
+
+static int bad(const char *file, unsigned line, char *err, size_t errlen, const char *what, const char *name)
+{
+	return err_set(err, errlen, "%s:%u: %s \"%s\"", file, line, what, name);
+}
+
+static int build_models(struct ws *w, const char *file, char *err, size_t errlen)
+{
+	const struct ws_node *seq = ws_node_get(w->root, "models");
+	size_t n = seq && seq->type == WS_SEQ ? seq->n : 0;
+	char p[PATH_MAX];
+
+	if (n > WS_MAX_MODELS)
+		return err_set(err, errlen, "%s: more than %d models", file, WS_MAX_MODELS);
+	w->models = calloc(n ? n : 1, sizeof *w->models);
+	if (!w->models)
+		return err_set(err, errlen, "%s: out of memory", file);
+	for (size_t i = 0; i < n; i++) {
+		struct ws_model *m = &w->models[i];
+		struct ws_node *rec = seq->v[i];
+		if (ws_spec_check(WS_KIND_MODEL, rec, 1, m, file, err, errlen) < 0)
+			return -1;
+		m->node = rec;
+		m->type = ws_node_text(ws_node_get(rec, "type"));
+		if (ws_model(w, m->name, m->version))
+			return bad(file, rec->line, err, errlen, "a second model", m->name);
+		w->nmodels = i + 1;
+		if ((size_t)snprintf(p, sizeof p, "%s/models/%s/%s/model.blob", w->dir, m->name, m->version) >= sizeof p)
+			return err_set(err, errlen, "%s: path too long", file);
+		if (!(m->blob = strdup(p)))
+			return err_set(err, errlen, "%s: out of memory", file);
+	}
+	return 0;
+}
+
+static int build_deployment(struct ws *w, struct ws_endpoint *e, struct ws_deployment *d,
+			    struct ws_node *rec, const char *file, char *err, size_t errlen)
+{
+	char name[NAME_MAX_LEN + 1], version[WS_VERSION_MAX + 1], msg[256];
+	int latest;
+
+	if (ws_spec_check(WS_KIND_DEPLOYMENT, rec, 1, d, file, err, errlen) < 0)
+		return -1;
+	d->node = rec;
+	if (strcmp(d->endpoint_name, e->name) != 0)
+		return bad(file, rec->line, err, errlen, "a deployment of another endpoint", d->endpoint_name);
+	const char *ref = ws_node_text(ws_node_get(rec, "model"));
+	if (ws_model_ref(ref, name, version, &latest, msg, sizeof msg) < 0)
+		return err_set(err, errlen, "%s:%u: %s", file, rec->line, msg);
+	d->model = ws_model(w, name, version);
+	if (!d->model)
+		return err_set(err, errlen, "%s:%u: deployment \"%s\" uses model %s:%s, which is not registered",
+			       file, rec->line, d->name, name, version);
+	d->model_name = d->model->name;
+	d->model_version = d->model->version;
+	d->blob = d->model->blob;
+	const struct ws_node *env = ws_node_get(rec, "environment_variables");
+	if (env && env->type == WS_MAP && env->n) {
+		struct ws_env *v = calloc(env->n, sizeof *v);
+		if (!v)
+			return err_set(err, errlen, "%s: out of memory", file);
+		for (size_t i = 0; i < env->n; i++) {
+			v[i].name = env->keys[i];
+			v[i].value = env->v[i]->s;
+		}
+		d->env = v;
+		d->nenv = env->n;
+	}
+	return 0;
+}
+
+/* Traffic names existing deployments; the sum rules; no deployment both
+ * live and mirrored. */
+static int check_traffic(const struct ws_endpoint *e, const char *file, char *err, size_t errlen)
+{
+	char msg[256];
+	const struct traffic *t[2] = { &e->traffic, &e->mirror };
+
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; i < t[k]->n; i++)
+			if (!ws_deployment(e, t[k]->e[i].name, strlen(t[k]->e[i].name)))
+				return err_set(err, errlen, "%s:%u: endpoint \"%s\": %s names deployment \"%s\", "
+					       "which does not exist", file, e->node->line, e->name,
+					       k ? "mirror_traffic" : "traffic", t[k]->e[i].name);
+	if (traffic_check_live(&e->traffic, msg, sizeof msg) < 0 ||
+	    traffic_check_mirror(&e->mirror, msg, sizeof msg) < 0)
+		return err_set(err, errlen, "%s:%u: endpoint \"%s\": %s", file, e->node->line, e->name, msg);
+	for (size_t i = 0; i < e->mirror.n; i++)
+		if (e->mirror.e[i].percent && traffic_get(&e->traffic, e->mirror.e[i].name))
+			return err_set(err, errlen, "%s:%u: endpoint \"%s\": deployment \"%s\" has both live and "
+				       "mirror traffic", file, e->node->line, e->name, e->mirror.e[i].name);
+	return 0;
+}
+
+static int build_endpoints(struct ws *w, const char *file, char *err, size_t errlen)
+{
+	const struct ws_node *seq = ws_node_get(w->root, "endpoints");
+	size_t n = seq && seq->type == WS_SEQ ? seq->n : 0;
+
+	if (n > WS_MAX_ENDPOINTS)
+		return err_set(err, errlen, "%s: more than %d endpoints", file, WS_MAX_ENDPOINTS);
+	w->endpoints = calloc(n ? n : 1, sizeof *w->endpoints);
+	if (!w->endpoints)
+		return err_set(err, errlen, "%s: out of memory", file);
+	for (size_t i = 0; i < n; i++) {
+		struct ws_endpoint *e = &w->endpoints[i];
+		struct ws_node *rec = seq->v[i];
+		if (ws_spec_check(WS_KIND_ENDPOINT, rec, 1, e, file, err, errlen) < 0)
+			return -1;
+		e->node = rec;
+		if (ws_endpoint(w, e->name, strlen(e->name)))
+			return bad(file, rec->line, err, errlen, "a second endpoint", e->name);
+		w->nendpoints = i + 1;
+		const struct ws_node *ds = ws_node_get(rec, "deployments");
+		size_t nd = ds && ds->type == WS_SEQ ? ds->n : 0;
+		if (nd > WS_MAX_DEPLOYMENTS)
+			return err_set(err, errlen, "%s:%u: endpoint \"%s\" has more than %d deployments", file,
+				       rec->line, e->name, WS_MAX_DEPLOYMENTS);
+		e->deployments = calloc(nd ? nd : 1, sizeof *e->deployments);
+		if (!e->deployments)
+			return err_set(err, errlen, "%s: out of memory", file);
+		for (size_t j = 0; j < nd; j++) {
+			struct ws_deployment *d = &e->deployments[j];
+			if (build_deployment(w, e, d, ds->v[j], file, err, errlen) < 0)
+				return -1;
+			if (ws_deployment(e, d->name, strlen(d->name)))
+				return bad(file, ds->v[j]->line, err, errlen, "a second deployment", d->name);
+			e->ndeployments = j + 1;
+		}
+		if (check_traffic(e, file, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Fill w from w->root (owned by w); on failure w holds what it had. */
+static int build(struct ws *w, const char *file, char *err, size_t errlen)
+{
+	if (ws_spec_check(WS_KIND_STATE, w->root, 1, w, file, err, errlen) < 0)
+		return -1;
+	const char *host = ws_node_text(ws_node_path(w->root, "config.host"));
+	if (!host || ws_node_get(ws_node_get(w->root, "config"), "host")->type == WS_NULL)
+		host = WS_DEFAULT_HOST;
+	if (strlen(host) >= sizeof w->host || strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					       "0123456789.-:[]") != strlen(host))
+		return err_set(err, errlen, "%s: config.host \"%.60s\" is not a host name or address", file, host);
+	snprintf(w->host, sizeof w->host, "%s", host);
+	if (build_models(w, file, err, errlen) < 0)
+		return -1;
+	return build_endpoints(w, file, err, errlen);
+}
+
+/* The state of a workspace nobody has written to yet. */
+static struct ws_node *empty_state(void)
+{
+	struct ws_node *r = ws_node_new(WS_MAP, NULL);
+	if (r && (ws_node_set(r, "format", ws_node_int(WS_FORMAT)) < 0 ||
+		  ws_node_set(r, "config", ws_node_new(WS_MAP, NULL)) < 0 ||
+		  ws_node_set(r, "models", ws_node_new(WS_SEQ, NULL)) < 0 ||
+		  ws_node_set(r, "endpoints", ws_node_new(WS_SEQ, NULL)) < 0)) {
+		ws_node_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* w->root set (taken) and w->dir set: build, or free everything. */
+static int finish(struct ws *w, const char *file, char *err, size_t errlen)
+{
+	if (!w->root) {
+		ws_free(w);
+		return err_set(err, errlen, "%s: out of memory", file);
+	}
+	if (build(w, file, err, errlen) < 0) {
+		ws_free(w);
+		return -1;
+	}
+	return 0;
+}
+
+int ws_load(const char *dir, struct ws *w, char *err, size_t errlen)
+{
+	char file[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	memset(w, 0, sizeof *w);
+	w->dir = absolute(dir);
+	if (!w->dir || join(file, sizeof file, w->dir, WS_STATE_FILE) < 0) {
+		ws_free(w);
+		return err_set(err, errlen, "%s: path too long or no memory", dir);
+	}
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno != ENOENT) {
+		err_set(err, errlen, "%s: %s", file, strerror(errno));
+		ws_free(w);
+		return -1;
+	}
+	if (fd < 0) {
+		w->root = empty_state();
+		return finish(w, file, err, errlen);
+	}
+	if (fstat(fd, &st) == 0)
+		stamp_of(&st, &w->stamp);
+	int rc = ws_yaml_load_fd(fd, file, WS_STATE_MAX_BYTES, &w->root, err, errlen);
+	close(fd);
+	if (rc < 0) {
+		ws_free(w);
+		return -1;
+	}
+	return finish(w, file, err, errlen);
+}
+
+/* ---- changes ---- */
+
+/* Temporary files a crash between mkstemp and rename may have left. */
+static void remove_stale_temps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[PATH_MAX];
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, WS_STATE_FILE ".tmp", sizeof WS_STATE_FILE + 3) == 0 &&
+		    join(p, sizeof p, dir, e->d_name) == 0)
+			unlink(p);
+	closedir(d);
+}
+
+int ws_begin(const char *dir, struct ws_txn *t, char *err, size_t errlen)
+{
+	char p[PATH_MAX];
+
+	memset(t, 0, sizeof *t);
+	t->lock_fd = -1;
+	if (make_dirs(dir, err, errlen) < 0)
+		return -1;
+	if (join(p, sizeof p, dir, WS_LOCK_FILE) < 0)
+		return err_set(err, errlen, "%s: path too long", dir);
+	t->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (t->lock_fd < 0)
+		return err_set(err, errlen, "%s: %s", p, strerror(errno));
+	while (flock(t->lock_fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			err_set(err, errlen, "%s: cannot lock: %s", p, strerror(errno));
+			ws_end(t);
+			return -1;
+		}
+	}
+	remove_stale_temps(dir);
+	if (ws_load(dir, &t->w, err, errlen) < 0) {
+		ws_end(t);
+		return -1;
+	}
+	return 0;
+}
+
+static void unlock(struct ws_txn *t)
+{
+	if (t->lock_fd >= 0) {
+		close(t->lock_fd);   /* releases the flock */
+		t->lock_fd = -1;
+	}
+}
+
+int ws_commit(struct ws_txn *t, char *err, size_t errlen)
+{
+	struct enc_buf b;
+	struct ws next;
+	char file[PATH_MAX], why[512];
+	struct stat st;
+	int rc = -1;
+
+	memset(&next, 0, sizeof next);
+	enc_init(&b, WS_STATE_MAX_BYTES);
+	if (join(file, sizeof file, t->w.dir, WS_STATE_FILE) < 0) {
+		err_set(err, errlen, "%s: path too long", t->w.dir);
+		goto out;
+	}
+	enc_cstr(&b, STATE_HEADER);
+	if (ws_yaml_emit(t->w.root, &b) < 0) {
+		err_set(err, errlen, "%s: the new state is larger than %zu bytes", file, WS_STATE_MAX_BYTES);
+		goto out;
+	}
+	/* Nothing a reader would refuse is ever written. */
+	snprintf(why, sizeof why, "out of memory");
+	next.dir = strdup(t->w.dir);
+	if (!next.dir || ws_yaml_parse(b.p, b.len, file, &next.root, why, sizeof why) < 0 ||
+	    finish(&next, file, why, sizeof why) < 0) {
+		err_set(err, errlen, "refusing to write an invalid state: %s", why);
+		ws_free(&next);
+		goto out;
+	}
+	if (atomic_write_buf(file, 0600, b.p, b.len, err, errlen) < 0) {
+		ws_free(&next);
+		goto out;
+	}
+	if (stat(file, &st) == 0)
+		stamp_of(&st, &next.stamp);
+	ws_free(&t->w);
+	t->w = next;
+	rc = 0;
+out:
+	enc_free(&b);
+	unlock(t);
+	return rc;
+}
+
+void ws_end(struct ws_txn *t)
+{
+	unlock(t);
+	ws_free(&t->w);
+}

@@ -1,0 +1,198 @@
+/*
+ * ws.h - the workspace: registered models, endpoints, deployments, traffic,
+ * keys and token secrets, in one directory (docs/workspace.md).
+ *
+ * Everything served lives in ONE file, DIR/state.yaml (mode 0600), which
+ * is only ever replaced whole by rename().  So:
+ *
+ *  - a reader (score.fcgi) takes no lock: ws_load() sees the state before a
+ *    change or after it, never half of one, and a multi-part change
+ *    (delete a deployment and its traffic) is one step;
+ *  - writers (the scorepoint CLI) serialise on flock(DIR/.lock) around
+ *    load-modify-write (ws_begin .. ws_commit), so no change is lost;
+ *  - model blobs live under DIR/models/NAME/VERSION/model.blob, written
+ *    completely before the state that names them is committed, and never
+ *    changed while registered.
+ *
+ * Reload rule for a server: keep the struct ws_stamp of the snapshot
+ * (w->stamp, taken from the very file ws_load() read); before a request,
+ * or every so often, ws_stat() the directory and ws_stamp_equal() the two;
+ * when they differ, ws_load() a new snapshot, switch to it, ws_free() the
+ * old one.  A rename always gives the state file a new inode, and the
+ * stamp also compares size and modification/change times.
+ */
+#ifndef SCOREPOINT_WS_H
+#define SCOREPOINT_WS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "model/traffic.h"
+#include "model/ws_node.h"
+
+#define WS_ENV_DIR "SCOREPOINT_WORKSPACE"
+#define WS_STATE_FILE "state.yaml"
+#define WS_LOCK_FILE ".lock"
+#define WS_LOG_FILE "logs/requests.log"
+#define WS_STATE_MAX_BYTES ((size_t)16 << 20)
+#define WS_FORMAT 1
+
+#define WS_MAX_MODELS 10000
+#define WS_MAX_ENDPOINTS 1000
+#define WS_MAX_DEPLOYMENTS TRAFFIC_MAX   /* per endpoint */
+#define WS_MAX_ENV 256                   /* environment_variables per deployment */
+#define WS_VERSION_MAX 32                /* characters of a model version */
+
+#define WS_DEFAULT_HOST "127.0.0.1"
+#define WS_DEFAULT_PORT 8080
+#define WS_DEFAULT_TIMEOUT_MS 5000
+#define WS_MAX_TIMEOUT_MS 180000
+
+enum ws_auth { WS_AUTH_KEY = 0, WS_AUTH_AML_TOKEN = 1 };
+
+/* Every const char * below points into the snapshot (w->root or memory
+ * owned by w) and lives until ws_free(w). */
+
+struct ws_env {
+	const char *name;     /* [A-Za-z_][A-Za-z0-9_]* */
+	const char *value;
+};
+
+struct ws_model {
+	const char *name, *version;
+	const char *type;          /* "mlflow_model" or "custom_model" */
+	const char *path;          /* the source it was converted from, as given */
+	const char *created;       /* "2026-01-02T03:04:05Z" */
+	const char *blob;          /* absolute: DIR/models/NAME/VERSION/model.blob */
+	int postprocess;           /* enum blob_post */
+	unsigned inputs, outputs;  /* the blob's input and output widths */
+	const struct ws_node *node;
+};
+
+struct ws_deployment {
+	const char *name;
+	const char *endpoint_name;
+	const char *model_name, *model_version;   /* resolved when it was created */
+	const char *blob;                         /* absolute path of the model's blob */
+	const struct ws_model *model;
+	unsigned request_timeout_ms;              /* 1..180000, default 5000 */
+	unsigned max_concurrent_requests_per_instance;   /* default 1 */
+	unsigned max_queue_wait_ms;               /* deprecated by Azure; default 500 */
+	unsigned instance_count;                  /* default 1 */
+	size_t nenv;
+	const struct ws_env *env;                 /* environment_variables */
+	const struct ws_node *node;               /* the record in w->root */
+};
+
+struct ws_endpoint {
+	const char *name;
+	int auth_mode;                /* enum ws_auth */
+	/* Base64url text of 256 random bits each (model/auth.h).  Keys answer
+	 * in key mode; token_secret signs and verifies aml_token tokens. */
+	const char *primary_key, *secondary_key, *token_secret;
+	struct traffic traffic;       /* live: sums to 0 or 100; names existing deployments */
+	struct traffic mirror;        /* at most one entry above 0, <= 50, not one with live traffic */
+	size_t ndeployments;
+	struct ws_deployment *deployments;
+	const struct ws_node *node;
+};
+
+/* What ws_stat() compares: a new state file always differs. */
+struct ws_stamp {
+	int exists;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtim, ctim;
+};
+
+/* A consistent snapshot of the workspace. */
+struct ws {
+	char *dir;                 /* absolute */
+	char host[256];            /* config.host: scoring_uri's host */
+	unsigned port;             /* config.port */
+	size_t nmodels;
+	struct ws_model *models;
+	size_t nendpoints;
+	struct ws_endpoint *endpoints;
+	struct ws_stamp stamp;     /* of the file this snapshot was read from */
+	struct ws_node *root;      /* the whole state file as a tree */
+};
+
+/*
+ * The workspace directory: `given` when not NULL, else $SCOREPOINT_WORKSPACE,
+ * else ${XDG_DATA_HOME:-$HOME/.local/share}/scorepoint.  Writes it into
+ * out[len]; 0, or -1 with err (no HOME, too long).
+ */
+int ws_dir(const char *given, char *out, size_t len, char *err, size_t errlen);
+
+/*
+ * Read a consistent snapshot of DIR into w.  A missing directory or state
+ * file is an empty workspace (no models, no endpoints), not an error, so a
+ * server may start before the first endpoint exists.  Every rule of
+ * docs/workspace.md is checked (names, secrets, traffic sums, deployments
+ * naming registered models); a state file that breaks one is refused.
+ * Returns 0, or -1 with one line in err naming the file (and line); w is
+ * then empty and needs no ws_free().  Takes no lock.
+ */
+int ws_load(const char *dir, struct ws *w, char *err, size_t errlen);
+void ws_free(struct ws *w);
+
+/* The endpoint named name[0, len), or NULL.  len need not be NUL-bounded. */
+const struct ws_endpoint *ws_endpoint(const struct ws *w, const char *name, size_t len);
+/* The deployment named name[0, len) of e, or NULL. */
+const struct ws_deployment *ws_deployment(const struct ws_endpoint *e, const char *name, size_t len);
+/* The model name:version, or NULL. */
+const struct ws_model *ws_model(const struct ws *w, const char *name, const char *version);
+
+/* Stamp the state file of DIR now (exists = 0 when there is none).  0, or
+ * -1 when stat fails for another reason than ENOENT. */
+int ws_stat(const char *dir, struct ws_stamp *st);
+int ws_stamp_equal(const struct ws_stamp *a, const struct ws_stamp *b);
+
+/* DIR/logs/requests.log into out[len] (0, or -1 when too long).  The
+ * handler appends one JSON object per line there; ws_log_dir() makes
+ * DIR/logs (0700) if need be. */
+int ws_path_log(const char *dir, char *out, size_t len);
+int ws_log_dir(const char *dir, char *err, size_t errlen);
+
+/* DIR/models/NAME/VERSION into out[len]; 0 or -1 when too long. */
+int ws_path_model(const char *dir, const char *name, const char *version, char *out, size_t len);
+
+/* ---- changes (the CLI) ---- */
+
+/* A change in progress: the lock is held and w is the state under it. */
+struct ws_txn {
+	int lock_fd;
+	struct ws w;
+};
+
+/*
+ * Create DIR (0700, with missing parents 0700) when it does not exist,
+ * take flock(LOCK_EX) on DIR/.lock (0600), and load the state into t->w.
+ * Returns 0, or -1 with err and nothing held.
+ */
+int ws_begin(const char *dir, struct ws_txn *t, char *err, size_t errlen);
+
+/*
+ * Commit t->w.root, as edited by the caller, as the new state: it is
+ * written to YAML, read back and checked exactly as ws_load() would (so
+ * nothing a server would refuse is ever written), then written atomically
+ * (temporary 0600 file, fsync, rename, fsync of DIR).  On success t->w is
+ * the new snapshot.  Either way the lock is released and t must then
+ * only be given to ws_end().  0, or -1 with err and the old state intact.
+ */
+int ws_commit(struct ws_txn *t, char *err, size_t errlen);
+
+/* Release the lock (if still held) and free t->w. */
+void ws_end(struct ws_txn *t);
+
+/* The state tree's sequence "models" or "endpoints", created if absent
+ * (NULL: no memory); a record's "deployments" likewise. */
+struct ws_node *ws_seq(struct ws_node *map, const char *key);
+
+/* Index in seq of the map whose "name" is name, or -1. */
+long ws_find(const struct ws_node *seq, const char *name);
+
+#endif
