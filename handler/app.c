@@ -8,10 +8,13 @@
  */
 #include "handler/app.h"
 #include "handler/swagger.h"
+#include "model/auth.h"
+#include "model/name.h"
 #include "model/v2.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +42,15 @@ struct call {
 	char request_id[ID_MAX + 1];
 	char client_id[CLIENT_ID_MAX + 1];
 	const char *allow;       /* Allow header of a 405 */
+	const char *www_auth;    /* WWW-Authenticate header of a 401 */
 	double t0;
+	/* What the request is scored with: --model's blob, or the deployment
+	 * that traffic (or the azureml-model-deployment header) chose. */
+	struct app_model *m;
+	const char *endpoint, *deployment;   /* for logs and headers */
+	char base[40];                       /* "/NAME" of a workspace endpoint */
+	unsigned timeout_ms;
+	int slot;                            /* metrics slot; -1: none */
 };
 
 static double now(void)
@@ -68,9 +79,165 @@ static const char *reason(int status)
 
 /* ---- setup ---- */
 
+static int model_open(struct app_model *m, const char *path, char *err, size_t errlen)
+{
+	memset(m, 0, sizeof *m);
+	if (blob_map_file(path, &m->map, err, errlen) < 0)
+		return -1;
+	m->path = strdup(path);
+	if (!m->path || req_schema_init(&m->schema, &m->map.model) < 0) {
+		free(m->path);
+		blob_unmap(&m->map);
+		snprintf(err, errlen, "out of memory for the column index of %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+static void model_close(struct app_model *m)
+{
+	if (!m->path)
+		return;
+	req_schema_free(&m->schema);
+	blob_unmap(&m->map);
+	free(m->path);
+	memset(m, 0, sizeof *m);
+}
+
+static struct app_model *model_by_path(struct app_model *ms, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ms[i].path && strcmp(ms[i].path, path) == 0)
+			return &ms[i];
+	return NULL;
+}
+
+/*
+ * Map every blob snapshot w names into a fresh array, taking over those
+ * a already has (blobs never change while registered, so a mapping is
+ * good for as long as its path is named).  On failure nothing of a's
+ * changes.  0, or -1 with err.
+ */
+static int map_workspace(struct app *a, const struct ws *w, struct app_model **out, size_t *nout,
+			 char *err, size_t errlen)
+{
+	size_t cap = 0, n = 0;
+	for (size_t e = 0; e < w->nendpoints; e++)
+		cap += w->endpoints[e].ndeployments;
+	struct app_model *ms = calloc(cap ? cap : 1, sizeof *ms);
+	if (!ms) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < a->nmodels; i++)
+		a->models[i].taken = 0;
+	for (size_t e = 0; e < w->nendpoints; e++) {
+		const struct ws_endpoint *ep = &w->endpoints[e];
+		for (size_t d = 0; d < ep->ndeployments; d++) {
+			const char *path = ep->deployments[d].blob;
+			if (model_by_path(ms, n, path))
+				continue;
+			struct app_model *old = model_by_path(a->models, a->nmodels, path);
+			if (old && !old->taken) {
+				ms[n] = *old;
+				ms[n++].taken = 1;
+				old->taken = 1;
+			} else if (model_open(&ms[n], path, err, errlen) == 0) {
+				n++;
+			} else {
+				for (size_t i = 0; i < n; i++)
+					if (!ms[i].taken)
+						model_close(&ms[i]);
+				free(ms);
+				return -1;
+			}
+		}
+	}
+	*out = ms;
+	*nout = n;
+	return 0;
+}
+
+/* Serve snapshot w from now on (its blobs mapped as ms[n]); frees the old. */
+static void switch_workspace(struct app *a, struct ws *w, struct app_model *ms, size_t n)
+{
+	for (size_t i = 0; i < a->nmodels; i++)
+		if (!a->models[i].taken)
+			model_close(&a->models[i]);
+	free(a->models);
+	if (a->ws.dir)
+		ws_free(&a->ws);
+	for (size_t i = 0; i < n; i++)
+		ms[i].taken = 0;
+	a->models = ms;
+	a->nmodels = n;
+	a->ws = *w;
+}
+
+static int load_workspace(struct app *a, char *err, size_t errlen)
+{
+	struct ws w;
+	struct app_model *ms;
+	size_t n;
+
+	if (ws_load(a->ws_dir, &w, err, errlen) < 0)
+		return -1;
+	if (map_workspace(a, &w, &ms, &n, err, errlen) < 0) {
+		ws_free(&w);
+		return -1;
+	}
+	switch_workspace(a, &w, ms, n);
+	return 0;
+}
+
+/*
+ * A change the CLI committed (traffic, keys, deployments) is served from
+ * the next request on: one stat() of the state file per request.  A state
+ * that cannot be loaded or mapped leaves the current one serving, with
+ * one line on stderr, and is not retried until the file changes again.
+ */
+static void refresh_workspace(struct app *a)
+{
+	struct ws_stamp st;
+	char err[PATH_MAX + 256];
+
+	if (ws_stat(a->ws_dir, &st) < 0 || ws_stamp_equal(&st, &a->ws.stamp) ||
+	    ws_stamp_equal(&st, &a->ws_refused))
+		return;
+	if (load_workspace(a, err, sizeof err) < 0) {
+		a->ws_refused = st;
+		fprintf(stderr, "score.fcgi[%ld]: workspace change not served: %s\n", (long)getpid(), err);
+	}
+}
+
+static int open_log(struct app *a, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	const char *lp = a->cfg.log_path;
+
+	if (!lp && a->ws_dir) {
+		if (ws_log_dir(a->ws_dir, err, errlen) < 0 || ws_path_log(a->ws_dir, path, sizeof path) < 0) {
+			if (!err[0])
+				snprintf(err, errlen, "%s: the log path is too long", a->ws_dir);
+			return -1;
+		}
+		lp = path;
+	}
+	if (!lp) {
+		a->log_fd = STDERR_FILENO;
+	} else if (strcmp(lp, "-") != 0) {
+		a->log_fd = open(lp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		if (a->log_fd < 0) {
+			snprintf(err, errlen, "%s: %s", lp, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int app_init(struct app *a, const struct app_config *cfg, char *err, size_t errlen)
 {
-	char merr[256], mpath[512];
+	char merr[256], mpath[PATH_MAX + 64];
 
 	memset(a, 0, sizeof *a);
 	a->cfg = *cfg;
@@ -79,17 +246,26 @@ int app_init(struct app *a, const struct app_config *cfg, char *err, size_t errl
 	if (!a->cfg.request_timeout_ms)
 		a->cfg.request_timeout_ms = APP_DEFAULT_TIMEOUT_MS;
 	a->log_fd = -1;
-	if (!cfg->model_path) {
-		snprintf(err, errlen, "no model: give --model FILE.blob or SCOREPOINT_MODEL");
+	err[0] = '\0';
+	if (!cfg->model_path == !cfg->workspace) {
+		snprintf(err, errlen, cfg->model_path ? "give --model or --workspace, not both" :
+			 "nothing to serve: give --model FILE.blob (SCOREPOINT_MODEL) or --workspace DIR "
+			 "(SCOREPOINT_WORKSPACE)");
 		return -1;
 	}
 	if (fwd_init(err, errlen) < 0)
 		return -1;
-	if (blob_map_file(cfg->model_path, &a->model, err, errlen) < 0)
-		return -1;
-	if (req_schema_init(&a->schema, &a->model.model) < 0) {
-		snprintf(err, errlen, "out of memory for the column index");
-		return -1;
+	if (cfg->model_path) {
+		if (model_open(&a->single, cfg->model_path, err, errlen) < 0)
+			return -1;
+	} else {
+		a->ws_dir = realpath(cfg->workspace, NULL);
+		if (!a->ws_dir) {
+			snprintf(err, errlen, "%s: %s", cfg->workspace, strerror(errno));
+			return -1;
+		}
+		if (load_workspace(a, err, errlen) < 0)
+			return -1;
 	}
 	struct req_limits lim = { a->cfg.max_body, REQ_DEFAULT_MAX_TOKENS, REQ_DEFAULT_MAX_ROWS,
 				  REQ_DEFAULT_MAX_VALUES };
@@ -97,17 +273,12 @@ int app_init(struct app *a, const struct app_config *cfg, char *err, size_t errl
 	enc_init(&a->head, 64 << 10);
 	enc_init(&a->out, 0);
 	fwd_set_threads(cfg->threads > 0 ? cfg->threads : 1);
-	if (!cfg->log_path) {
-		a->log_fd = STDERR_FILENO;
-	} else if (strcmp(cfg->log_path, "-") != 0) {
-		a->log_fd = open(cfg->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-		if (a->log_fd < 0) {
-			snprintf(err, errlen, "%s: %s", cfg->log_path, strerror(errno));
-			return -1;
-		}
-	}
+	if (open_log(a, err, errlen) < 0)
+		return -1;
 	if (cfg->metrics_path) {
 		snprintf(mpath, sizeof mpath, "%s", cfg->metrics_path);
+	} else if (a->ws_dir) {
+		metrics_default_path(a->ws_dir, mpath, sizeof mpath);
 	} else {
 		char *real = realpath(cfg->model_path, NULL);
 		metrics_default_path(real ? real : cfg->model_path, mpath, sizeof mpath);
@@ -118,7 +289,7 @@ int app_init(struct app *a, const struct app_config *cfg, char *err, size_t errl
 		snprintf(err, errlen, "metrics: %s", merr);
 		return -1;
 	}
-	a->deployment = metrics_deployment(a->metrics, "default");
+	a->deployment = a->ws_dir ? -1 : metrics_deployment(a->metrics, "default");
 	return 0;
 }
 
@@ -133,8 +304,13 @@ void app_free(struct app *a)
 	enc_free(&a->out);
 	fwd_scratch_free(&a->fwd);
 	req_ctx_free(&a->req);
-	req_schema_free(&a->schema);
-	blob_unmap(&a->model);
+	model_close(&a->single);
+	for (size_t i = 0; i < a->nmodels; i++)
+		model_close(&a->models[i]);
+	free(a->models);
+	if (a->ws.dir)
+		ws_free(&a->ws);
+	free(a->ws_dir);
 	memset(a, 0, sizeof *a);
 }
 
@@ -166,8 +342,10 @@ static void send(struct call *c, int status, const char *type)
 		header(c, "x-ms-client-request-id", c->client_id);
 	if (c->allow)
 		header(c, "Allow", c->allow);
-	if (c->route == MR_SCORE || c->route == MR_INVOCATIONS || c->route == MR_V2_INFER)
-		header(c, "azureml-model-deployment", "default");
+	if (c->www_auth)
+		header(c, "WWW-Authenticate", c->www_auth);
+	if (c->deployment && (c->route == MR_SCORE || c->route == MR_INVOCATIONS || c->route == MR_V2_INFER))
+		header(c, "azureml-model-deployment", c->deployment);
 	enc_raw(&a->head, "\r\n", 2);
 	/* FastCGI buffers both in its output stream until FCGX_Finish_r. */
 	if (c->io->write(c->io, a->head.p, a->head.len) < 0 ||
@@ -219,6 +397,24 @@ static const char *req_code(const struct req_error *e)
 
 /* ---- request details ---- */
 
+/* Request ids and traffic splits need uniqueness and spread, not secrecy:
+ * splitmix64 seeded once per process from getrandom() saves a system call
+ * per request. */
+static uint64_t rand64(void)
+{
+	static uint64_t state;
+	static int seeded;
+	if (!seeded) {
+		if (getrandom(&state, sizeof state, 0) != (ssize_t)sizeof state)
+			state = (uint64_t)(now() * 1e9) ^ (uint64_t)getpid() << 32;
+		seeded = 1;
+	}
+	uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
 /* x-request-id: echoed when it is a sane token, else a fresh UUID v4. */
 static void request_id(struct call *c)
 {
@@ -229,21 +425,9 @@ static void request_id(struct call *c)
 		memcpy(c->request_id, given, n + 1);
 		return;
 	}
-	/* Request ids need uniqueness, not secrecy: splitmix64 seeded once per
-	 * process from getrandom() saves a system call per request. */
-	static uint64_t state;
-	static int seeded;
-	if (!seeded) {
-		if (getrandom(&state, sizeof state, 0) != (ssize_t)sizeof state)
-			state = (uint64_t)(now() * 1e9) ^ (uint64_t)getpid() << 32;
-		seeded = 1;
-	}
 	unsigned char r[16];
 	for (int half = 0; half < 2; half++) {
-		uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-		z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-		z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-		z ^= z >> 31;
+		uint64_t z = rand64();
 		memcpy(r + 8 * half, &z, 8);
 	}
 	r[6] = (unsigned char)((r[6] & 0x0F) | 0x40);
@@ -376,7 +560,7 @@ static int read_body(struct call *c)
 
 static int late(const struct call *c)
 {
-	return (now() - c->t0) * 1000.0 > (double)c->a->cfg.request_timeout_ms;
+	return (now() - c->t0) * 1000.0 > (double)c->timeout_ms;
 }
 
 /* ---- scoring routes ---- */
@@ -389,10 +573,10 @@ static float *run_model(struct call *c, const float *x, size_t rows)
 
 	if (late(c)) {
 		fail(c, 408, "DEADLINE_EXCEEDED", "decoding took longer than request_timeout_ms (%u ms)",
-		     a->cfg.request_timeout_ms);
+		     c->timeout_ms);
 		return NULL;
 	}
-	float *y = fwd_run(&a->model.model, x, rows, &a->fwd);
+	float *y = fwd_run(&c->m->map.model, x, rows, &a->fwd);
 	if (!y) {
 		fail(c, 413, "PAYLOAD_TOO_LARGE", "%zu rows need more scratch memory than the limit", rows);
 		return NULL;
@@ -401,10 +585,19 @@ static float *run_model(struct call *c, const float *x, size_t rows)
 	return y;
 }
 
+/* Decode a->body for model m: JSON (MLflow's stricter rules when mlflow)
+ * or CSV.  Shared by the answered request and its mirror copy. */
+static int decode(struct app *a, struct app_model *m, size_t len, int csv, int mlflow,
+		  struct req_result *r, struct req_error *e)
+{
+	return csv ? req_decode_csv(&a->req, &m->schema, a->body, len, r, e) :
+		     req_decode_json(&a->req, &m->schema, a->body, len, mlflow ? REQ_MLFLOW : 0, r, e);
+}
+
 static void score(struct call *c)
 {
 	struct app *a = c->a;
-	const struct blob_model *m = &a->model.model;
+	const struct blob_model *m = &c->m->map.model;
 	const char *ct = c->io->param(c->io, "CONTENT_TYPE");
 	char type[64];
 	struct req_result r;
@@ -431,10 +624,7 @@ static void score(struct call *c)
 	}
 	if (read_body(c) < 0)
 		return;
-	int rc = csv ? req_decode_csv(&a->req, &a->schema, a->body, c->bytes_in, &r, &e) :
-		 req_decode_json(&a->req, &a->schema, a->body, c->bytes_in,
-				 c->proto == P_MLFLOW ? REQ_MLFLOW : 0, &r, &e);
-	if (rc < 0) {
+	if (decode(a, c->m, c->bytes_in, csv, c->proto == P_MLFLOW, &r, &e) < 0) {
 		fail(c, e.status, req_code(&e), "%s", e.msg);
 		return;
 	}
@@ -458,22 +648,29 @@ static void score(struct call *c)
 	}
 	if (late(c)) {
 		fail(c, 408, "DEADLINE_EXCEEDED", "scoring took longer than request_timeout_ms (%u ms)",
-		     a->cfg.request_timeout_ms);
+		     c->timeout_ms);
 		return;
 	}
 	send(c, 200, "application/json");
+	if (a->mirror.endpoint) {
+		a->mirror.csv = csv;
+		a->mirror.mlflow = c->proto == P_MLFLOW;
+		a->mirror.route = c->route;
+		a->mirror.len = c->bytes_in;
+		memcpy(a->mirror.request_id, c->request_id, sizeof a->mirror.request_id);
+	}
 }
 
 static void v2_infer(struct call *c)
 {
 	struct app *a = c->a;
-	const struct blob_model *m = &a->model.model;
+	const struct blob_model *m = &c->m->map.model;
 	struct v2_request r;
 	struct req_error e;
 
 	if (read_body(c) < 0)
 		return;
-	if (v2_decode(&a->req, &a->schema, a->body, c->bytes_in, &r, &e) < 0) {
+	if (v2_decode(&a->req, &c->m->schema, a->body, c->bytes_in, &r, &e) < 0) {
 		fail(c, e.status, req_code(&e), "%s", e.msg);
 		return;
 	}
@@ -499,10 +696,15 @@ static void v2_infer(struct call *c)
 
 static void version(struct call *c)
 {
-	const struct blob_model *m = &c->a->model.model;
 	struct enc_buf *b = &c->a->out;
 	enc_reset(b);
-	enc_cstr(b, "{\"name\": \"scorepoint\", \"version\": \"" SCOREPOINT_VERSION "\", \"model\": ");
+	enc_cstr(b, "{\"name\": \"scorepoint\", \"version\": \"" SCOREPOINT_VERSION "\"");
+	if (!c->m) {   /* a workspace: the endpoints say what they serve */
+		enc_cstr(b, "}");
+		return send(c, 200, "application/json");
+	}
+	const struct blob_model *m = &c->m->map.model;
+	enc_cstr(b, ", \"model\": ");
 	enc_string(b, m->name);
 	enc_cstr(b, ", \"model_version\": ");
 	enc_string(b, m->version);
@@ -519,7 +721,7 @@ static void v2_server(struct call *c)
 
 static void v2_model_meta(struct call *c, int ready_only)
 {
-	const struct blob_model *m = &c->a->model.model;
+	const struct blob_model *m = &c->m->map.model;
 	struct enc_buf *b = &c->a->out;
 	char num[32];
 	enc_reset(b);
@@ -548,10 +750,10 @@ static void v2_model_meta(struct call *c, int ready_only)
 
 static void metrics_route(struct call *c)
 {
-	const struct blob_model *m = &c->a->model.model;
+	const struct blob_model *m = c->m ? &c->m->map.model : NULL;
 	char *text = malloc(METRICS_TEXT_MAX);
-	size_t n = text ? metrics_render(c->a->metrics, m->name, m->version, m->source_digest, text,
-					 METRICS_TEXT_MAX) : 0;
+	size_t n = text ? metrics_render(c->a->metrics, m ? m->name : NULL, m ? m->version : NULL,
+					 m ? m->source_digest : NULL, text, METRICS_TEXT_MAX) : 0;
 	if (!n) {
 		free(text);
 		fail(c, 500, "INTERNAL_ERROR", "the metrics could not be rendered");
@@ -580,7 +782,7 @@ static int is(const struct call *c, const char *m)
 /* Route /v2/models/{name}[/versions/{v}][/ready|/infer]. */
 static void v2_models(struct call *c, const char *rest)
 {
-	const char *name = c->a->model.model.name;
+	const char *name = c->m->map.model.name;
 	size_t n = strlen(name);
 	c->proto = P_V2;
 	if (strncmp(rest, name, n) != 0 || (rest[n] != '\0' && rest[n] != '/')) {
@@ -593,7 +795,7 @@ static void v2_models(struct call *c, const char *rest)
 	if (strncmp(rest, "/versions/", 10) == 0) {
 		const char *v = rest + 10;
 		size_t vl = strcspn(v, "/");
-		if (strlen(c->a->model.model.version) != vl || strncmp(v, c->a->model.model.version, vl) != 0) {
+		if (strlen(c->m->map.model.version) != vl || strncmp(v, c->m->map.model.version, vl) != 0) {
 			c->route = MR_OTHER;
 			fail(c, 404, "ENDPOINT_NOT_FOUND", "version '%.*s' of model '%s' not found", (int)vl, v, name);
 			return;
@@ -622,21 +824,11 @@ static void v2_models(struct call *c, const char *rest)
 	fail(c, 404, "ENDPOINT_NOT_FOUND", "no route %s", c->path);
 }
 
-static void route(struct call *c)
+/* The server's own routes, the same with --model and --workspace: health,
+ * version, metrics, and (with --model) the model's routes at the root.
+ * Returns 0 when p is none of them. */
+static int route_root(struct call *c, const char *p)
 {
-	const char *p = c->path;
-
-	if (strcmp(p, "/score") == 0) {
-		c->route = MR_SCORE;
-		return is(c, "POST") ? score(c) : not_allowed(c, "POST");
-	}
-	if (strcmp(p, "/invocations") == 0) {
-		c->route = MR_INVOCATIONS;
-		c->proto = P_MLFLOW;
-		return is(c, "POST") ? score(c) : not_allowed(c, "POST");
-	}
-	if (strncmp(p, "/v2/models/", 11) == 0)
-		return v2_models(c, p + 11);
 	static const struct { const char *path; enum metrics_route r; } gets[] = {
 		{ "/", MR_ROOT }, { "/ping", MR_HEALTH }, { "/health", MR_HEALTH }, { "/version", MR_VERSION },
 		{ "/swagger.json", MR_SWAGGER }, { "/metrics", MR_METRICS }, { "/v2", MR_VERSION },
@@ -645,31 +837,218 @@ static void route(struct call *c)
 	for (size_t i = 0; i < sizeof gets / sizeof gets[0]; i++) {
 		if (strcmp(p, gets[i].path) != 0)
 			continue;
+		if ((i == 4 && !c->m) || (i == 5 && c->a->cfg.metrics_off))
+			return 0;
 		c->route = gets[i].r;
 		if (strncmp(p, "/v2", 3) == 0)
 			c->proto = P_V2;
-		if (!is(c, "GET") && !is(c, "HEAD"))
-			return not_allowed(c, "GET");
+		if (!is(c, "GET") && !is(c, "HEAD")) {
+			not_allowed(c, "GET");
+			return 1;
+		}
 		switch (i) {
 		case 0:
 			enc_reset(&c->a->out);
 			enc_cstr(&c->a->out, "Healthy");
-			return send(c, 200, "text/plain");
+			send(c, 200, "text/plain");
+			break;
 		case 1:
-		case 2: return ok_json(c, "{\"status\": \"Healthy\"}");
-		case 3: return version(c);
+		case 2: ok_json(c, "{\"status\": \"Healthy\"}"); break;
+		case 3: version(c); break;
 		case 4:
 			enc_reset(&c->a->out);
-			swagger_render(&c->a->out, &c->a->model.model, "");
-			return send(c, 200, "application/json");
-		case 5: return metrics_route(c);
-		case 6: return v2_server(c);
-		case 7: return ok_json(c, "{\"live\": true}");
-		default: return ok_json(c, "{\"ready\": true}");
+			swagger_render(&c->a->out, &c->m->map.model, c->base);
+			send(c, 200, "application/json");
+			break;
+		case 5: metrics_route(c); break;
+		case 6: v2_server(c); break;
+		case 7: ok_json(c, "{\"live\": true}"); break;
+		default: ok_json(c, "{\"ready\": true}"); break;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* The model routes under a base path ("" with --model, "/NAME" in a
+ * workspace), once c->m is chosen.  Returns 0 when rest is none of them. */
+static int route_model(struct call *c, const char *rest)
+{
+	if (strcmp(rest, "/score") == 0) {
+		c->route = MR_SCORE;
+		is(c, "POST") ? score(c) : not_allowed(c, "POST");
+		return 1;
+	}
+	if (strcmp(rest, "/invocations") == 0) {
+		c->route = MR_INVOCATIONS;
+		c->proto = P_MLFLOW;
+		is(c, "POST") ? score(c) : not_allowed(c, "POST");
+		return 1;
+	}
+	if (strncmp(rest, "/v2/models/", 11) == 0) {
+		v2_models(c, rest + 11);
+		return 1;
+	}
+	if (c->base[0] && strcmp(rest, "/swagger.json") == 0) {
+		c->route = MR_SWAGGER;
+		if (!is(c, "GET") && !is(c, "HEAD"))
+			not_allowed(c, "GET");
+		else {
+			enc_reset(&c->a->out);
+			swagger_render(&c->a->out, &c->m->map.model, c->base);
+			send(c, 200, "application/json");
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Authorization: Bearer <key or token> for endpoint e.  Both keys are
+ * compared, in constant time, whatever the first gives.  1 when allowed;
+ * 0 with the 401 sent.
+ */
+static int authorized(struct call *c, const struct ws_endpoint *e)
+{
+	static char challenge[128];
+	const char *h = c->io->param(c->io, "HTTP_AUTHORIZATION");
+	size_t len = 0;
+	const char *cred = h ? auth_bearer(h, &len) : NULL;
+	const char *why;
+
+	if (cred && e->auth_mode == WS_AUTH_KEY) {
+		int p = auth_key_matches(cred, len, e->primary_key);
+		int s2 = auth_key_matches(cred, len, e->secondary_key);
+		if (p | s2)
+			return 1;
+		why = "the key is not valid for this endpoint";
+	} else if (cred) {
+		enum auth_verdict v = auth_token_verify(cred, len, e->token_secret, e->name, (int64_t)time(NULL));
+		if (v == AUTH_OK)
+			return 1;
+		why = auth_verdict_text(v);
+	} else {
+		why = NULL;
+	}
+	snprintf(challenge, sizeof challenge, why ? "Bearer realm=\"%s\", error=\"invalid_token\"" :
+		 "Bearer realm=\"%s\"", e->name);
+	c->www_auth = challenge;
+	if (why)
+		fail(c, 401, "UNAUTHORIZED", "%s", why);
+	else
+		fail(c, 401, "UNAUTHORIZED", "no credentials: send 'Authorization: Bearer <%s>' (scorepoint "
+		     "online-endpoint get-credentials --name %s)", e->auth_mode == WS_AUTH_KEY ? "key" : "token",
+		     e->name);
+	return 0;
+}
+
+static void use_deployment(struct call *c, const struct ws_deployment *d)
+{
+	char label[METRICS_NAME_MAX];
+
+	c->deployment = d->name;
+	c->timeout_ms = d->request_timeout_ms;
+	c->m = model_by_path(c->a->models, c->a->nmodels, d->blob);
+	snprintf(label, sizeof label, "%s/%s", c->endpoint, d->name);
+	c->slot = metrics_deployment(c->a->metrics, label);
+}
+
+/*
+ * The deployment that answers: the one the azureml-model-deployment
+ * header names (even at 0 %), else a weighted draw over the live traffic;
+ * and, for a drawn one, maybe the mirror deployment too.  1, or 0 with
+ * the 404 sent.
+ */
+static int choose(struct call *c, const struct ws_endpoint *e)
+{
+	const char *pin = c->io->param(c->io, "HTTP_AZUREML_MODEL_DEPLOYMENT");
+	const struct ws_deployment *d;
+
+	if (pin && *pin) {
+		d = ws_deployment(e, pin, strlen(pin));
+		if (!d) {
+			fail(c, 404, "DEPLOYMENT_NOT_FOUND", "endpoint '%s' has no deployment '%.32s'", e->name,
+			     name_valid(pin, strlen(pin)) ? pin : "(not a valid name)");
+			return 0;
+		}
+	} else {
+		int i = traffic_pick(&e->traffic, rand64());
+		d = i < 0 ? NULL : ws_deployment(e, e->traffic.e[i].name, strlen(e->traffic.e[i].name));
+		if (!d) {
+			fail(c, 404, "DEPLOYMENT_NOT_FOUND", "No valid deployments to route to. Please check that "
+			     "endpoint '%s' has at least one deployment with positive weight values or use a "
+			     "deployment specific header to route.", e->name);
+			return 0;
+		}
+		for (size_t k = 0; k < e->mirror.n; k++) {
+			const struct ws_deployment *md = ws_deployment(e, e->mirror.e[k].name,
+								       strlen(e->mirror.e[k].name));
+			if (md && e->mirror.e[k].percent > 0 && rand64() % 100 < e->mirror.e[k].percent) {
+				c->a->mirror.endpoint = e;
+				c->a->mirror.deployment = md;
+			}
 		}
 	}
+	use_deployment(c, d);
+	if (!c->m) {
+		fail(c, 500, "INTERNAL_ERROR", "deployment '%s' has no model mapped", d->name);
+		return 0;
+	}
+	return 1;
+}
+
+/* /NAME/score, /NAME/invocations, /NAME/swagger.json, /NAME/v2/... */
+static void route_endpoint(struct call *c)
+{
+	const char *p = c->path + 1;
+	size_t n = strcspn(p, "/");
+	const struct ws_endpoint *e = ws_endpoint(&c->a->ws, p, n);
+	const char *rest = p + n;
+
+	if (!e || !*rest) {
+		c->route = MR_OTHER;
+		fail(c, 404, "ENDPOINT_NOT_FOUND", e ? "no route %.200s; try %.200s/score" :
+		     "no route %.200s: no such endpoint", c->path, c->path);
+		return;
+	}
+	c->endpoint = e->name;
+	snprintf(c->base, sizeof c->base, "/%s", e->name);
+	if (strcmp(rest, "/score") == 0 || strcmp(rest, "/invocations") == 0)
+		c->route = strcmp(rest, "/score") == 0 ? MR_SCORE : MR_INVOCATIONS;
+	else if (strncmp(rest, "/v2/", 4) == 0)
+		c->proto = P_V2;
+	if (!authorized(c, e) || !choose(c, e)) {
+		c->a->mirror.endpoint = NULL;
+		return;
+	}
+	if (!route_model(c, rest)) {
+		c->route = MR_OTHER;
+		fail(c, 404, "ENDPOINT_NOT_FOUND", "no route %.200s", c->path);
+	}
+	if (c->status != 200 || (c->route != MR_SCORE && c->route != MR_INVOCATIONS))
+		c->a->mirror.endpoint = NULL;
+}
+
+static void route(struct call *c)
+{
+	const char *p = c->path;
+
+	if (route_root(c, p))
+		return;
+	if (c->a->ws_dir) {
+		if (strncmp(p, "/v2/", 4) != 0 && strcmp(p, "/score") != 0 && strcmp(p, "/invocations") != 0 &&
+		    strcmp(p, "/swagger.json") != 0 && strcmp(p, "/metrics") != 0)
+			return route_endpoint(c);
+	} else if (route_model(c, p)) {
+		return;
+	}
 	c->route = MR_OTHER;
-	fail(c, 404, "ENDPOINT_NOT_FOUND", "no route %.200s", p);
+	if (c->a->ws_dir && (strcmp(p, "/score") == 0 || strcmp(p, "/invocations") == 0 ||
+			     strcmp(p, "/swagger.json") == 0))
+		fail(c, 404, "ENDPOINT_NOT_FOUND", "no route %s: this server serves a workspace; use "
+		     "/ENDPOINT%s", p, p);
+	else
+		fail(c, 404, "ENDPOINT_NOT_FOUND", "no route %.200s", p);
 }
 
 /* ---- logging ---- */
@@ -688,11 +1067,12 @@ static void log_request(const struct call *c, size_t bytes_out, uint64_t usec)
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
 	int n = snprintf(line, sizeof line,
-			 "{\"time\": \"%s.%03ldZ\", \"pid\": %ld, \"request_id\": \"%s\", \"endpoint\": \"%s\", \"deployment\": \"default\", "
-			 "\"route\": \"%s\", \"method\": \"%s\", \"status\": %d, \"rows\": %zu, \"bytes_in\": %zu, "
-			 "\"bytes_out\": %zu, \"us\": %llu}\n",
-			 when, ts.tv_nsec / 1000000, (long)getpid(), c->request_id, c->a->model.model.name, names[c->route],
-			 c->method, c->status, c->rows, c->bytes_in, bytes_out, (unsigned long long)usec);
+			 "{\"time\": \"%s.%03ldZ\", \"pid\": %ld, \"request_id\": \"%s\", \"endpoint\": \"%s\", "
+			 "\"deployment\": \"%s\", \"route\": \"%s\", \"method\": \"%s\", \"status\": %d, \"rows\": %zu, "
+			 "\"bytes_in\": %zu, \"bytes_out\": %zu, \"us\": %llu}\n",
+			 when, ts.tv_nsec / 1000000, (long)getpid(), c->request_id, c->endpoint ? c->endpoint : "",
+			 c->deployment ? c->deployment : "", names[c->route], c->method, c->status, c->rows,
+			 c->bytes_in, bytes_out, (unsigned long long)usec);
 	if (n > 0)
 		(void)!write(c->a->log_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
@@ -706,6 +1086,16 @@ void app_handle(struct app *a, struct io *io)
 	c.io = io;
 	c.t0 = now();
 	c.route = MR_OTHER;
+	c.timeout_ms = a->cfg.request_timeout_ms;
+	c.slot = a->deployment;
+	a->mirror.endpoint = NULL;
+	if (a->ws_dir) {
+		refresh_workspace(a);
+	} else {
+		c.m = &a->single;
+		c.endpoint = a->single.map.model.name;
+		c.deployment = "default";
+	}
 	metrics_inflight(a->metrics, 1);
 	c.method = io->param(io, "REQUEST_METHOD");
 	c.path_full = io->param(io, "REQUEST_URI");
@@ -728,7 +1118,46 @@ void app_handle(struct app *a, struct io *io)
 		route(&c);
 	}
 	uint64_t usec = (uint64_t)((now() - c.t0) * 1e6);
-	metrics_request(a->metrics, c.route, c.status, a->deployment, c.rows, usec);
+	metrics_request(a->metrics, c.route, c.status, c.slot, c.rows, usec);
 	metrics_inflight(a->metrics, -1);
 	log_request(&c, a->out.len, usec);
+}
+
+/*
+ * Mirror traffic: the body the client sent, scored again by the mirror
+ * deployment after the answer is out; only its log line and counters
+ * show it (Azure discards a mirror's response the same way).
+ */
+void app_after(struct app *a)
+{
+	struct app_mirror *mi = &a->mirror;
+	struct call c;
+	struct req_result r;
+	struct req_error e;
+
+	if (!mi->endpoint)
+		return;
+	memset(&c, 0, sizeof c);
+	c.a = a;
+	c.t0 = now();
+	c.method = "POST";
+	c.route = (enum metrics_route)mi->route;
+	c.endpoint = mi->endpoint->name;
+	c.bytes_in = mi->len;
+	memcpy(c.request_id, mi->request_id, sizeof mi->request_id);
+	use_deployment(&c, mi->deployment);
+	mi->endpoint = NULL;
+	if (!c.m)
+		c.status = 500;
+	else if (decode(a, c.m, mi->len, mi->csv, mi->mlflow, &r, &e) < 0)
+		c.status = e.status;
+	else if (!fwd_run(&c.m->map.model, r.x, r.rows, &a->fwd))
+		c.status = 413;
+	else {
+		c.status = 200;
+		c.rows = r.rows;
+	}
+	uint64_t usec = (uint64_t)((now() - c.t0) * 1e6);
+	metrics_request(a->metrics, c.route, c.status, c.slot, c.rows, usec);
+	log_request(&c, 0, usec);
 }

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #define LAYOUT_MAGIC "SPMETRIC"
-#define LAYOUT_VERSION 1u
+#define LAYOUT_VERSION 2u
 
 /* The statuses counted apart; anything else counts as "other". */
 static const int tracked_status[] = {

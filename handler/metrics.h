@@ -27,7 +27,7 @@ enum metrics_route {
 };
 
 #define METRICS_MAX_DEPLOYMENTS 16   /* deployments a server can label apart */
-#define METRICS_NAME_MAX 64
+#define METRICS_NAME_MAX 80   /* "endpoint/deployment": two names of up to 32 */
 
 struct metrics;
 

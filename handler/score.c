@@ -28,25 +28,33 @@ static const char usage[] =
 	"mod_fcgid or spawn-fcgi, or on its own socket) or as plain CGI.\n"
 	"\n"
 	"options (environment variable in brackets):\n"
-	"  --model FILE.blob        the model to serve [SCOREPOINT_MODEL]\n"
+	"  --model FILE.blob        one model, served at / [SCOREPOINT_MODEL]\n"
+	"  --workspace DIR          every endpoint of a scorepoint workspace, at\n"
+	"                           /ENDPOINT/... [SCOREPOINT_WORKSPACE]\n"
 	"  --socket PATH|HOST:PORT  listen on this Unix socket or TCP address\n"
 	"                           (use 127.0.0.1:PORT) [SCOREPOINT_SOCKET]\n"
 	"  --cgi                    answer one CGI request and exit\n"
 	"  --max-body BYTES         largest request body (default 67108864)\n"
 	"                           [SCOREPOINT_MAX_BODY]\n"
-	"  --timeout-ms MS          request_timeout_ms: 408 past it (default 5000)\n"
+	"  --timeout-ms MS          request_timeout_ms: 408 past it (default 5000;\n"
+	"                           a workspace deployment has its own)\n"
 	"                           [SCOREPOINT_REQUEST_TIMEOUT_MS]\n"
 	"  --threads N              OpenBLAS threads per process (default 1)\n"
 	"                           [SCOREPOINT_THREADS]\n"
-	"  --log FILE               JSON request log ('-': none; default stderr)\n"
+	"  --log FILE               JSON request log ('-': none; default stderr, or\n"
+	"                           DIR/logs/requests.log with --workspace)\n"
 	"                           [SCOREPOINT_LOG]\n"
 	"  --metrics-file PATH      counters shared by all workers (default under\n"
 	"                           /dev/shm, one per model) [SCOREPOINT_METRICS_FILE]\n"
+	"  --metrics on|off         answer GET /metrics (default on; it needs no\n"
+	"                           credentials) [SCOREPOINT_METRICS]\n"
 	"  -h, --help               this text\n"
 	"\n"
 	"Routes: POST /score, POST /invocations, POST /v2/models/NAME/infer; GET /,\n"
 	"/ping, /health, /version, /swagger.json, /metrics, /v2, /v2/health/live,\n"
-	"/v2/health/ready, /v2/models/NAME, /v2/models/NAME/ready.\n";
+	"/v2/health/ready, /v2/models/NAME, /v2/models/NAME/ready.  With --workspace\n"
+	"the model routes are under /ENDPOINT (e.g. POST /endpoint-online-1/score)\n"
+	"and need 'Authorization: Bearer <key or token>'; the health routes do not.\n";
 
 static volatile sig_atomic_t stopping;
 
@@ -102,6 +110,7 @@ static int serve_fcgi(struct app *a, int fd)
 		io_fcgx(&io, &req);
 		app_handle(a, &io);
 		FCGX_Finish_r(&req);
+		app_after(a);
 	}
 	FCGX_Free(&req, 1);
 	return 0;
@@ -111,6 +120,8 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "model", required_argument, NULL, 'm' },
+		{ "workspace", required_argument, NULL, 'w' },
+		{ "metrics", required_argument, NULL, 'P' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "cgi", no_argument, NULL, 'c' },
 		{ "max-body", required_argument, NULL, 'b' },
@@ -126,15 +137,19 @@ int main(int argc, char **argv)
 	const char *max_body = getenv("SCOREPOINT_MAX_BODY");
 	const char *timeout = getenv("SCOREPOINT_REQUEST_TIMEOUT_MS");
 	const char *threads = getenv("SCOREPOINT_THREADS");
-	int force_cgi = 0, c;
+	int force_cgi = 0, cli_model = 0, cli_ws = 0, c;
 	unsigned long long v;
 
+	const char *metrics_on = getenv("SCOREPOINT_METRICS");
 	cfg.model_path = getenv("SCOREPOINT_MODEL");
+	cfg.workspace = getenv("SCOREPOINT_WORKSPACE");
 	cfg.log_path = getenv("SCOREPOINT_LOG");
 	cfg.metrics_path = getenv("SCOREPOINT_METRICS_FILE");
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'm': cfg.model_path = optarg; break;
+		case 'm': cfg.model_path = optarg; cli_model = 1; break;
+		case 'w': cfg.workspace = optarg; cli_ws = 1; break;
+		case 'P': metrics_on = optarg; break;
 		case 's': sock = optarg; break;
 		case 'c': force_cgi = 1; break;
 		case 'b': max_body = optarg; break;
@@ -150,6 +165,23 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+	if (metrics_on && strcmp(metrics_on, "on") != 0 && strcmp(metrics_on, "off") != 0) {
+		fprintf(stderr, "score.fcgi: --metrics '%s': use on or off\n", metrics_on);
+		return 2;
+	}
+	cfg.metrics_off = metrics_on && strcmp(metrics_on, "off") == 0;
+	/* The command line beats the environment; an empty variable is an
+	 * unset one. */
+	if (cli_model != cli_ws) {
+		if (cli_model)
+			cfg.workspace = NULL;
+		else
+			cfg.model_path = NULL;
+	}
+	if (cfg.model_path && !*cfg.model_path)
+		cfg.model_path = NULL;
+	if (cfg.workspace && !*cfg.workspace)
+		cfg.workspace = NULL;
 	if (max_body) {
 		if (parse_size(max_body, "--max-body", (unsigned long long)1 << 40, &v) < 0)
 			return 2;
@@ -202,6 +234,7 @@ int main(int argc, char **argv)
 		struct io io;
 		io_cgi(&io);
 		app_handle(&a, &io);
+		app_after(&a);
 	} else {
 		install_signals();
 		rc = serve_fcgi(&a, fd);
