@@ -229,6 +229,30 @@ static int update_traffic(const struct cli *c, const struct ws_endpoint *e, stru
 	return 0;
 }
 
+/* The traffic a file or --set gave names deployments of e, and its sums
+ * hold: said here in the user's terms rather than the state file's. */
+static int record_traffic(const struct cli *c, const struct ws_endpoint *e, struct ws_node *rec)
+{
+	const char *from = c->val[O_FILE] ? c->val[O_FILE] : "--set";
+	struct ws_endpoint check;
+	char err[512];
+
+	memset(&check, 0, sizeof check);
+	if (ws_spec_check(WS_KIND_ENDPOINT, rec, 1, &check, from, err, sizeof err) < 0)
+		return cli_fail("%s", err);
+	for (int k = 0; k < 2; k++) {
+		const struct traffic *tr = k ? &check.mirror : &check.traffic;
+		for (size_t j = 0; j < tr->n; j++)
+			if (!ws_deployment(e, tr->e[j].name, strlen(tr->e[j].name)))
+				return cli_fail("%s: %s names deployment \"%s\", which endpoint \"%s\" does not have",
+						from, k ? "mirror_traffic" : "traffic", tr->e[j].name, e->name);
+	}
+	if (traffic_check_live(&check.traffic, err, sizeof err) < 0 ||
+	    traffic_check_mirror(&check.mirror, err, sizeof err) < 0)
+		return cli_fail("%s: %s", from, err);
+	return 0;
+}
+
 int cli_endpoint_update(struct cli *c)
 {
 	struct ws_txn t;
@@ -269,19 +293,6 @@ int cli_endpoint_update(struct cli *c)
 		seq->v[i] = fresh;
 		rec = fresh;
 		fresh = NULL;
-		/* The traffic the file gives must name existing deployments too. */
-		struct ws_endpoint check;
-		memset(&check, 0, sizeof check);
-		ws_spec_check(WS_KIND_ENDPOINT, rec, 1, &check, "", err, sizeof err);
-		for (int k = 0; k < 2; k++) {
-			const struct traffic *tr = k ? &check.mirror : &check.traffic;
-			for (size_t j = 0; j < tr->n; j++)
-				if (!ws_deployment(e, tr->e[j].name, strlen(tr->e[j].name))) {
-					cli_fail("%s: %s names deployment \"%s\", which endpoint \"%s\" does not have",
-						 c->val[O_FILE], k ? "mirror_traffic" : "traffic", tr->e[j].name, name);
-					goto out;
-				}
-		}
 	} else {
 		for (size_t i = 0; i < c->nsets; i++) {
 			const char *eq = strchr(c->sets[i], '=');
@@ -302,7 +313,7 @@ int cli_endpoint_update(struct cli *c)
 			}
 		}
 	}
-	if (update_traffic(c, e, rec))
+	if (update_traffic(c, e, rec) || record_traffic(c, e, rec))
 		goto out;
 	if (commit(&t) == 0)
 		rc = print_endpoint(c, &t.w, name);
