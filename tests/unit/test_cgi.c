@@ -1,0 +1,69 @@
+/*
+ * test_cgi.c - tools/cgi.c: the CGI responses `online-endpoint invoke`
+ * reads back from score.fcgi.
+ */
+#include "tests/unit/unit.h"
+#include "tools/cgi.h"
+
+static char err[256];
+
+static int parse(const char *text, struct cgi_response *r)
+{
+	return cgi_parse_response(text, strlen(text), r, err, sizeof err);
+}
+
+static void test_status_headers_body(void)
+{
+	struct cgi_response r;
+	const char *t = "Status: 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: 18\r\n"
+			"\r\n{\"message\": \"no\"}\n";
+	CHECK_INT(parse(t, &r), 0);
+	CHECK_INT(r.status, 401);
+	CHECK_STR(r.content_type, "application/json");
+	CHECK_INT(r.body_len, 18);
+	CHECK(r.body && memcmp(r.body, "{\"message\": \"no\"}\n", 18) == 0);
+}
+
+static void test_defaults_and_lf(void)
+{
+	struct cgi_response r;
+	CHECK_INT(parse("Content-Type: text/plain\n\nHealthy", &r), 0);
+	CHECK_INT(r.status, 200);
+	CHECK_INT(r.body_len, 7);
+	CHECK_INT(parse("Status: 200\n\n", &r), 0);
+	CHECK_INT(r.body_len, 0);
+	/* A blank line inside the body is the body's. */
+	CHECK_INT(parse("Status: 200 OK\r\n\r\na\r\n\r\nb", &r), 0);
+	CHECK_INT(r.body_len, 6);
+}
+
+static void test_refusals(void)
+{
+	struct cgi_response r;
+	CHECK_INT(parse("Status: 200 OK\r\nContent-Type: x\r\n", &r), -1);
+	CHECK_CONTAINS(err, "no blank line");
+	CHECK_INT(parse("", &r), -1);
+	CHECK_INT(parse("usage: score.fcgi [options]\n\nServe a blob\n", &r), 0);
+	CHECK_INT(parse("Serve a scorepoint model blob\n\n", &r), -1);
+	CHECK_CONTAINS(err, "malformed CGI header line");
+	CHECK_INT(parse("Status: OK\n\n", &r), -1);
+	CHECK_CONTAINS(err, "malformed CGI Status");
+	CHECK_INT(parse("Status: 2000 x\n\n", &r), -1);
+	CHECK_INT(parse(": x\n\n", &r), -1);
+	char *big = malloc(CGI_HEADERS_MAX + 100);
+	memset(big, 'a', CGI_HEADERS_MAX + 99);
+	memcpy(big, "X-Long: ", 8);
+	big[CGI_HEADERS_MAX + 90] = '\n';
+	big[CGI_HEADERS_MAX + 91] = '\n';
+	CHECK_INT(cgi_parse_response(big, CGI_HEADERS_MAX + 99, &r, err, sizeof err), -1);
+	CHECK_CONTAINS(err, "larger than");
+	free(big);
+}
+
+int main(void)
+{
+	RUN(test_status_headers_body);
+	RUN(test_defaults_and_lf);
+	RUN(test_refusals);
+	return unit_done();
+}

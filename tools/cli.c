@@ -1,0 +1,345 @@
+/*
+ * cli.c - flags, usage, output and refusals shared by every verb.
+ */
+#include "tools/cli.h"
+#include "model/err.h"
+#include "model/name.h"
+#include "model/ws_spec.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Flags every verb takes after its own. */
+static const struct cli_flag global_flags[] = {
+	{ "workspace", 0, O_WORKSPACE, 1, "DIR  the workspace (default $SCOREPOINT_WORKSPACE, else "
+	  "${XDG_DATA_HOME:-~/.local/share}/scorepoint)" },
+	{ "output", 'o', O_OUTPUT, 1, "json|tsv  output format (default json)" },
+	{ "query", 0, O_QUERY, 1, "PATH  print only this field (a name or a dotted path)" },
+	{ "resource-group", 'g', O_IGNORED, 1, "NAME  accepted for az compatibility; no effect" },
+	{ "workspace-name", 'w', O_IGNORED, 1, "NAME  accepted for az compatibility; no effect" },
+	{ "subscription", 0, O_IGNORED, 1, "ID  accepted for az compatibility; no effect" },
+	{ "no-wait", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility; every change is immediate" },
+	{ "only-show-errors", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility; no effect" },
+	{ "help", 'h', O_HELP, 0, " this text" },
+	{ NULL, 0, 0, 0, NULL },
+};
+
+static void vline(const char *fmt, va_list ap)
+{
+	fputs("scorepoint: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int cli_fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vline(fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+int cli_usage_fail(const struct cli *c, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (c->verb->group)
+		fprintf(stderr, "scorepoint: %s %s: %s (see --help)\n", c->verb->group, c->verb->name, msg);
+	else
+		fprintf(stderr, "scorepoint: %s: %s (see --help)\n", c->verb->name, msg);
+	return 2;
+}
+
+static const struct cli_flag *lookup(const struct cli_flag *f, const char *lng, size_t n, char sht)
+{
+	for (; f->lng; f++)
+		if (lng ? strlen(f->lng) == n && strncmp(f->lng, lng, n) == 0 : f->sht == sht)
+			return f;
+	return NULL;
+}
+
+static const char *flag_name(const struct cli_verb *v, enum cli_opt id)
+{
+	const struct cli_flag *lists[2] = { v->flags, global_flags };
+	for (int k = 0; k < 2; k++)
+		for (const struct cli_flag *f = lists[k]; f->lng; f++)
+			if (f->id == id)
+				return f->lng;
+	return "?";
+}
+
+int cli_need(const struct cli *c, enum cli_opt id)
+{
+	if (c->val[id])
+		return 0;
+	return cli_usage_fail(c, "--%s is required", flag_name(c->verb, id));
+}
+
+int cli_parse(struct cli *c, const struct cli_verb *v, int argc, char **argv)
+{
+	char err[256];
+
+	memset(c, 0, sizeof *c);
+	c->verb = v;
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i], *value = NULL;
+		const struct cli_flag *f = NULL;
+		if (strncmp(a, "--", 2) == 0 && a[2]) {
+			size_t n = strcspn(a + 2, "=");
+			f = lookup(v->flags, a + 2, n, 0);
+			if (!f)
+				f = lookup(global_flags, a + 2, n, 0);
+			if (a[2 + n] == '=')
+				value = a + 3 + n;
+		} else if (a[0] == '-' && a[1] && !a[2]) {
+			f = lookup(v->flags, NULL, 0, a[1]);
+			if (!f)
+				f = lookup(global_flags, NULL, 0, a[1]);
+		} else {
+			return cli_usage_fail(c, "unexpected argument \"%s\"", a);
+		}
+		if (!f)
+			return cli_usage_fail(c, "unknown option %s", a);
+		if (f->arg && !value) {
+			if (i + 1 >= argc)
+				return cli_usage_fail(c, "%s needs a value", a);
+			value = argv[++i];
+		} else if (!f->arg && value) {
+			return cli_usage_fail(c, "--%s takes no value", f->lng);
+		}
+		if (f->id == O_HELP) {
+			cli_usage_verb(v, 0);
+			return 0;
+		}
+		if (f->id == O_SET) {
+			if (c->nsets >= CLI_MAX_SET)
+				return cli_usage_fail(c, "more than %d --set", CLI_MAX_SET);
+			c->sets[c->nsets++] = value;
+		}
+		c->val[f->id] = value ? value : "";
+	}
+	const char *out = c->val[O_OUTPUT];
+	if (out && strcmp(out, "json") != 0 && strcmp(out, "jsonc") != 0 && strcmp(out, "tsv") != 0)
+		return cli_usage_fail(c, "--output %s: use json or tsv", out);
+	c->tsv = out && strcmp(out, "tsv") == 0;
+	if (ws_dir(c->val[O_WORKSPACE], c->dir, sizeof c->dir, err, sizeof err) < 0)
+		return cli_usage_fail(c, "%s", err);
+	return -1;
+}
+
+/* ---- usage ---- */
+
+static void flag_lines(FILE *f, const struct cli_flag *fl)
+{
+	for (; fl->lng; fl++) {
+		char left[64];
+		const char *help = fl->help;
+		size_t arg = strcspn(help, " ");   /* the help text starts with the value's name */
+		if (fl->sht)
+			snprintf(left, sizeof left, "-%c, --%s %.*s", fl->sht, fl->lng, (int)arg, help);
+		else
+			snprintf(left, sizeof left, "    --%s %.*s", fl->lng, (int)arg, help);
+		fprintf(f, "  %-34s %s\n", left, help + arg + strspn(help + arg, " "));
+	}
+}
+
+void cli_usage_verb(const struct cli_verb *v, int to_stderr)
+{
+	FILE *f = to_stderr ? stderr : stdout;
+	fprintf(f, "usage: scorepoint %s%s%s [options]\n\n%s\n\noptions:\n", v->group ? v->group : "",
+		v->group ? " " : "", v->name, v->summary);
+	flag_lines(f, v->flags);
+	fprintf(f, "\nglobal options:\n");
+	flag_lines(f, global_flags);
+	fprintf(f, "\nExit status: 0 done, 1 refused (one line on stderr), 2 usage error.\n");
+}
+
+void cli_usage_group(const struct cli_verb_list *all, const char *group, int to_stderr)
+{
+	FILE *f = to_stderr ? stderr : stdout;
+	if (!group) {
+		fprintf(f, "usage: scorepoint GROUP VERB [options]   (each verb takes --help)\n\n"
+			   "Azure ML's `az ml` verbs for your own servers: register models, create endpoints\n"
+			   "and deployments from Azure's own YAML, keys and tokens, traffic splits.\n\n");
+	} else {
+		fprintf(f, "usage: scorepoint %s VERB [options]   (each verb takes --help)\n\n", group);
+	}
+	for (size_t i = 0; i < all->n; i++) {
+		const struct cli_verb *v = &all->v[i];
+		if (group && (!v->group || strcmp(v->group, group) != 0))
+			continue;
+		char left[64];
+		snprintf(left, sizeof left, "%s%s%s", v->group ? v->group : "", v->group ? " " : "", v->name);
+		fprintf(f, "  %-32s %.*s\n", left, (int)strcspn(v->summary, "\n"), v->summary);
+	}
+}
+
+int cli_name(const char *flag, const char *name)
+{
+	if (name_valid(name, strlen(name)))
+		return 0;
+	return cli_fail("%s \"%s\": %s", flag, name, name_rule());
+}
+
+/* ---- output ---- */
+
+static void tsv_line(const struct ws_node *n)
+{
+	if (n->type == WS_MAP || n->type == WS_SEQ) {
+		/* az's tsv: a row of the scalar values, in key order. */
+		int first = 1;
+		for (size_t i = 0; i < n->n; i++) {
+			if (n->v[i]->type == WS_MAP || n->v[i]->type == WS_SEQ)
+				continue;
+			printf("%s%s", first ? "" : "\t", n->v[i]->type == WS_NULL ? "" : n->v[i]->s);
+			first = 0;
+		}
+		putchar('\n');
+		return;
+	}
+	printf("%s\n", n->type == WS_NULL ? "" : n->s);
+}
+
+int cli_print(const struct cli *c, struct ws_node *result)
+{
+	struct ws_node *shown = result;
+	struct ws_node *list = NULL;
+	const char *q = c->val[O_QUERY];
+	int rc = 0;
+
+	if (!result)
+		return cli_fail("out of memory");
+	if (q && *q) {
+		if (strncmp(q, "[].", 3) == 0)
+			q += 3;
+		if (result->type == WS_SEQ) {
+			list = ws_node_new(WS_SEQ, NULL);
+			for (size_t i = 0; list && i < result->n; i++) {
+				const struct ws_node *f = ws_node_path(result->v[i], q);
+				ws_node_push(list, f ? ws_node_copy(f) : ws_node_new(WS_NULL, "null"));
+			}
+			shown = list;
+		} else {
+			shown = (struct ws_node *)ws_node_path(result, q);
+			if (!shown) {
+				ws_node_free(result);
+				return cli_fail("--query %s: no such field", c->val[O_QUERY]);
+			}
+		}
+	}
+	if (!shown) {
+		rc = cli_fail("out of memory");
+	} else if (c->tsv) {
+		if (shown->type == WS_SEQ)
+			for (size_t i = 0; i < shown->n; i++)
+				tsv_line(shown->v[i]);
+		else
+			tsv_line(shown);
+	} else {
+		struct enc_buf b;
+		enc_init(&b, 0);
+		ws_node_json(shown, &b);
+		enc_raw(&b, "\n", 1);
+		if (enc_status(&b) != ENC_OK)
+			rc = cli_fail("out of memory");
+		else
+			fwrite(b.p, 1, b.len, stdout);
+		enc_free(&b);
+	}
+	ws_node_free(list);
+	ws_node_free(result);
+	if (fflush(stdout) != 0)
+		rc = cli_fail("cannot write the output");
+	return rc;
+}
+
+int cli_confirm(const struct cli *c, const char *what)
+{
+	char line[16];
+	if (c->val[O_YES])
+		return 1;
+	if (!isatty(STDIN_FILENO)) {
+		cli_fail("%s: give --yes to confirm (stdin is not a terminal)", what);
+		return 0;
+	}
+	fprintf(stderr, "%s. Are you sure you want to perform this operation? (y/n): ", what);
+	if (fgets(line, sizeof line, stdin) && (line[0] == 'y' || line[0] == 'Y'))
+		return 1;
+	cli_fail("%s: not confirmed; nothing changed", what);
+	return 0;
+}
+
+int cli_load(const struct cli *c, struct ws *w)
+{
+	char err[1024];
+	if (ws_load(c->dir, w, err, sizeof err) < 0)
+		return cli_fail("%s", err);
+	return 0;
+}
+
+struct ws_node *cli_endpoint_rec(struct ws_node *root, const char *name)
+{
+	struct ws_node *seq = ws_node_get(root, "endpoints");
+	long i = ws_find(seq, name);
+	return i < 0 ? NULL : seq->v[i];
+}
+
+/* ---- show objects ---- */
+
+static int set_str(struct ws_node *m, const char *key, const char *value)
+{
+	return ws_node_set(m, key, ws_node_str(value));
+}
+
+struct ws_node *cli_endpoint_json(const struct ws *w, const struct ws_endpoint *e)
+{
+	char uri[512];
+	int v6 = strchr(w->host, ':') && w->host[0] != '[';
+	struct ws_node *s = ws_spec_show(WS_KIND_ENDPOINT, e->node);
+
+	if (!s)
+		return NULL;
+	snprintf(uri, sizeof uri, "http://%s%s%s:%u/%s/score", v6 ? "[" : "", w->host, v6 ? "]" : "", w->port,
+		 e->name);
+	int rc = set_str(s, "scoring_uri", uri);
+	snprintf(uri, sizeof uri, "http://%s%s%s:%u/%s/swagger.json", v6 ? "[" : "", w->host, v6 ? "]" : "",
+		 w->port, e->name);
+	rc |= set_str(s, "swagger_uri", uri);
+	rc |= set_str(s, "provisioning_state", "Succeeded");
+	if (!ws_node_get(s, "kind"))
+		rc |= set_str(s, "kind", "Managed");
+	if (rc) {
+		ws_node_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct ws_node *cli_deployment_json(const struct ws_deployment *d)
+{
+	struct ws_node *s = ws_spec_show(WS_KIND_DEPLOYMENT, d->node);
+	if (s && set_str(s, "provisioning_state", "Succeeded") < 0) {
+		ws_node_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+struct ws_node *cli_model_json(const struct ws_model *m)
+{
+	char id[128];
+	struct ws_node *s = ws_spec_show(WS_KIND_MODEL, m->node);
+	snprintf(id, sizeof id, "azureml:%s:%s", m->name, m->version);
+	if (s && (set_str(s, "id", id) < 0 || set_str(s, "blob", m->blob) < 0)) {
+		ws_node_free(s);
+		return NULL;
+	}
+	return s;
+}

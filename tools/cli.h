@@ -1,0 +1,126 @@
+/*
+ * cli.h - the scorepoint CLI's shared parts: verbs and their flags, one
+ * parser for all of them, usage text, az-style output (--query, -o) and
+ * one-line refusals.  The verbs live in tools/cli_*.c; tools/scorepoint.c
+ * is only the table that names them.
+ *
+ * Exit status of every verb: 0 done, 1 refused (one line on stderr),
+ * 2 usage error (unknown verb or flag, missing or bad argument).
+ */
+#ifndef SCOREPOINT_CLI_H
+#define SCOREPOINT_CLI_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "model/ws.h"
+#include "model/ws_node.h"
+
+#define CLI_MAX_SET 32   /* --set may be given this many times */
+
+enum cli_opt {
+	O_FILE, O_NAME, O_ENDPOINT, O_AUTH_MODE, O_TRAFFIC, O_MIRROR, O_SET, O_KEY_TYPE,
+	O_REQUEST_FILE, O_DEPLOYMENT, O_YES, O_ALL_TRAFFIC, O_LINES, O_CONTAINER, O_PATH,
+	O_VERSION, O_TYPE, O_LABELS, O_POSTPROCESS, O_LABEL, O_DESCRIPTION, O_MODEL_URI,
+	O_INPUT_PATH, O_CONTENT_TYPE, O_OUTPUT_PATH,
+	/* on every verb */
+	O_WORKSPACE, O_OUTPUT, O_QUERY, O_HELP, O_IGNORED, O_IGNORED_FLAG,
+	O_COUNT
+};
+
+/* One flag of a verb: --long (and -s), with or without a value. */
+struct cli_flag {
+	const char *lng;
+	char sht;            /* 0: none */
+	enum cli_opt id;
+	int arg;             /* takes a value */
+	const char *help;    /* "FILE  the endpoint's YAML" */
+};
+
+struct cli;
+
+struct cli_verb {
+	const char *group;   /* "online-endpoint"; NULL for a top-level verb */
+	const char *name;    /* "create" */
+	int (*run)(struct cli *c);
+	const char *summary;
+	const struct cli_flag *flags;   /* ends with { NULL } */
+};
+
+struct cli {
+	const struct cli_verb *verb;
+	const char *val[O_COUNT];       /* the value (or "" for a flag) of each option given */
+	const char *sets[CLI_MAX_SET];
+	size_t nsets;
+	char dir[PATH_MAX];             /* the workspace (ws_dir) */
+	int tsv;                        /* -o tsv */
+};
+
+/* Parse argv (after GROUP VERB) for verb v into c, resolve the workspace
+ * directory.  Returns -1 to go on, else the exit status to return (0 after
+ * --help, 2 on a usage error, with its line on stderr). */
+int cli_parse(struct cli *c, const struct cli_verb *v, int argc, char **argv);
+
+/* Usage of one verb, or of a group's verbs (verb NULL), to f. */
+struct cli_verb_list {
+	const struct cli_verb *v;
+	size_t n;
+};
+void cli_usage_verb(const struct cli_verb *v, int to_stderr);
+void cli_usage_group(const struct cli_verb_list *all, const char *group, int to_stderr);
+
+/* "scorepoint: MESSAGE" on stderr; returns 1 (a refusal). */
+int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same for usage errors, with the verb's usage hint; returns 2. */
+int cli_usage_fail(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Require option id: 0, or prints a usage error and returns 2. */
+int cli_need(const struct cli *c, enum cli_opt id);
+
+/* Validate a name given on the command line: 0, or a refusal (returns 1). */
+int cli_name(const char *flag, const char *name);
+
+/*
+ * Print result as az does (pretty JSON with sorted keys, or with -o tsv
+ * the bare values), after --query PATH (a key or dotted path; on a list it
+ * applies to every item).  Takes result.  Returns 0 or 1.
+ */
+int cli_print(const struct cli *c, struct ws_node *result);
+
+/* --yes given, or the user says y on a terminal: 1; else a refusal line
+ * and 0. */
+int cli_confirm(const struct cli *c, const char *what);
+
+/* Show objects of the workspace, as the verbs print them (NULL: memory). */
+struct ws_node *cli_endpoint_json(const struct ws *w, const struct ws_endpoint *e);
+struct ws_node *cli_deployment_json(const struct ws_deployment *d);
+struct ws_node *cli_model_json(const struct ws_model *m);
+
+/* Load the workspace (no lock) for a read-only verb; 0 or a refusal. */
+int cli_load(const struct cli *c, struct ws *w);
+
+/* The record of endpoint `name` in the state tree, or NULL. */
+struct ws_node *cli_endpoint_rec(struct ws_node *root, const char *name);
+
+/* Verbs. */
+int cli_model_create(struct cli *c);
+int cli_model_list(struct cli *c);
+int cli_model_show(struct cli *c);
+int cli_model_delete(struct cli *c);
+int cli_endpoint_create(struct cli *c);
+int cli_endpoint_show(struct cli *c);
+int cli_endpoint_list(struct cli *c);
+int cli_endpoint_update(struct cli *c);
+int cli_endpoint_credentials(struct cli *c);
+int cli_endpoint_regenerate(struct cli *c);
+int cli_endpoint_delete(struct cli *c);
+int cli_endpoint_invoke(struct cli *c);
+int cli_deployment_create(struct cli *c);
+int cli_deployment_show(struct cli *c);
+int cli_deployment_list(struct cli *c);
+int cli_deployment_update(struct cli *c);
+int cli_deployment_logs(struct cli *c);
+int cli_deployment_delete(struct cli *c);
+int cli_predict(struct cli *c);
+
+#endif

@@ -1,0 +1,207 @@
+/*
+ * scorepoint - the control-plane CLI: `az ml`'s model, online-endpoint and
+ * online-deployment verbs over a local workspace, and `predict`
+ * (docs/cli.md).  This file is the table of verbs and their flags; the
+ * verbs are in tools/cli_*.c.
+ */
+#include "tools/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define F_END { NULL, 0, 0, 0, NULL }
+
+static const struct cli_flag model_create_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  the model's name (required)" },
+	{ "version", 'v', O_VERSION, 1, "VERSION  its version (default: 1 + the largest so far)" },
+	{ "path", 'p', O_PATH, 1, "PATH  an MLflow model directory or a torch.save .pth file (required)" },
+	{ "type", 't', O_TYPE, 1, "TYPE  mlflow_model or custom_model (default custom_model)" },
+	{ "description", 'd', O_DESCRIPTION, 1, "TEXT  a description, kept" },
+	{ "labels", 0, O_LABELS, 1, "FILE|a,b,...  output labels, one per model output" },
+	{ "postprocess", 0, O_POSTPROCESS, 1, "KIND  logits, probabilities or labels" },
+	F_END
+};
+static const struct cli_flag model_list_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  only the versions of this model" },
+	F_END
+};
+static const struct cli_flag model_show_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  the model (required)" },
+	{ "version", 'v', O_VERSION, 1, "VERSION  the version" },
+	{ "label", 'l', O_LABEL, 1, "latest  the last registered version" },
+	F_END
+};
+static const struct cli_flag model_delete_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  the model (required)" },
+	{ "version", 'v', O_VERSION, 1, "VERSION  the version (required)" },
+	F_END
+};
+
+static const struct cli_flag ep_create_flags[] = {
+	{ "file", 'f', O_FILE, 1, "FILE  a managedOnlineEndpoint YAML file" },
+	{ "name", 'n', O_NAME, 1, "NAME  the endpoint's name (overrides the file's)" },
+	{ "auth-mode", 0, O_AUTH_MODE, 1, "MODE  key or aml_token (default key)" },
+	{ "set", 0, O_SET, 1, "KEY=VALUE  set a key of the file (repeatable)" },
+	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
+	F_END
+};
+static const struct cli_flag ep_name_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  the endpoint (required)" },
+	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
+	F_END
+};
+static const struct cli_flag ep_list_flags[] = {
+	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
+	F_END
+};
+static const struct cli_flag ep_update_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  the endpoint" },
+	{ "traffic", 'r', O_TRAFFIC, 1, "\"blue=90 green=10\"  live traffic: sums to 100 (or 0)" },
+	{ "mirror-traffic", 0, O_MIRROR, 1, "\"green=10\"  copy up to 50 % to one deployment (=0 stops)" },
+	{ "file", 'f', O_FILE, 1, "FILE  a managedOnlineEndpoint YAML file replacing the endpoint's keys" },
+	{ "set", 0, O_SET, 1, "KEY=VALUE  set one key (repeatable), e.g. description=..." },
+	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
+	F_END
+};
+static const struct cli_flag ep_regen_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  the endpoint (required)" },
+	{ "key-type", 0, O_KEY_TYPE, 1, "primary|secondary  the key to replace (aml_token: the signing secret)" },
+	F_END
+};
+static const struct cli_flag ep_invoke_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  the endpoint (required)" },
+	{ "request-file", 'r', O_REQUEST_FILE, 1, "FILE  the JSON request body (required)" },
+	{ "deployment-name", 'd', O_DEPLOYMENT, 1, "NAME  send it to this deployment, whatever the traffic" },
+	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
+	F_END
+};
+static const struct cli_flag ep_delete_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  the endpoint (required)" },
+	{ "yes", 'y', O_YES, 0, " do not ask for confirmation" },
+	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
+	F_END
+};
+
+static const struct cli_flag dep_create_flags[] = {
+	{ "file", 'f', O_FILE, 1, "FILE  a managedOnlineDeployment YAML file (required)" },
+	{ "name", 'n', O_NAME, 1, "NAME  the deployment's name (overrides the file's)" },
+	{ "endpoint-name", 'e', O_ENDPOINT, 1, "NAME  its endpoint (overrides the file's)" },
+	{ "all-traffic", 0, O_ALL_TRAFFIC, 0, " give it 100 % of the live traffic (the others 0 %)" },
+	{ "set", 0, O_SET, 1, "KEY=VALUE  set a key of the file (repeatable)" },
+	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
+	{ "skip-script-validation", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility; no effect" },
+	F_END
+};
+static const struct cli_flag dep_name_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  the deployment (required)" },
+	{ "endpoint-name", 'e', O_ENDPOINT, 1, "NAME  its endpoint (required)" },
+	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
+	F_END
+};
+static const struct cli_flag dep_list_flags[] = {
+	{ "endpoint-name", 'e', O_ENDPOINT, 1, "NAME  the endpoint (required)" },
+	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
+	F_END
+};
+static const struct cli_flag dep_update_flags[] = {
+	{ "file", 'f', O_FILE, 1, "FILE  a managedOnlineDeployment YAML file replacing the deployment" },
+	{ "name", 'n', O_NAME, 1, "NAME  the deployment (with --set)" },
+	{ "endpoint-name", 'e', O_ENDPOINT, 1, "NAME  its endpoint (with --set)" },
+	{ "set", 0, O_SET, 1, "KEY=VALUE  e.g. instance_count=2 (repeatable)" },
+	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
+	F_END
+};
+static const struct cli_flag dep_logs_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  the deployment (required)" },
+	{ "endpoint-name", 'e', O_ENDPOINT, 1, "NAME  its endpoint (required)" },
+	{ "lines", 'l', O_LINES, 1, "N  the last N request log lines (default 100)" },
+	{ "container", 'c', O_CONTAINER, 1, "inference-server  the only log there is" },
+	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
+	F_END
+};
+static const struct cli_flag dep_delete_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  the deployment (required)" },
+	{ "endpoint-name", 'e', O_ENDPOINT, 1, "NAME  its endpoint (required)" },
+	{ "yes", 'y', O_YES, 0, " do not ask for confirmation" },
+	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
+	F_END
+};
+
+static const struct cli_flag predict_flags[] = {
+	{ "model-uri", 'm', O_MODEL_URI, 1, "URI  an MLflow directory, a .pth file, a blob, or models:/NAME/VERSION" },
+	{ "input-path", 'i', O_INPUT_PATH, 1, "FILE  the input (required)" },
+	{ "content-type", 't', O_CONTENT_TYPE, 1, "TYPE  json or csv (default json)" },
+	{ "output-path", 0, O_OUTPUT_PATH, 1, "FILE  write the predictions there (default stdout)" },
+	{ "labels", 0, O_LABELS, 1, "FILE|a,b,...  output labels (a pyfunc wrapper needs them)" },
+	{ "postprocess", 0, O_POSTPROCESS, 1, "KIND  logits, probabilities or labels" },
+	F_END
+};
+
+static const struct cli_verb verbs[] = {
+	{ "model", "create", cli_model_create, "Register a model: convert it into the workspace once.", model_create_flags },
+	{ "model", "list", cli_model_list, "List the registered models.", model_list_flags },
+	{ "model", "show", cli_model_show, "Show one registered model.", model_show_flags },
+	{ "model", "delete", cli_model_delete, "Delete a model version no deployment uses.", model_delete_flags },
+	{ "online-endpoint", "create", cli_endpoint_create, "Create an endpoint, with fresh keys and token secret.",
+	  ep_create_flags },
+	{ "online-endpoint", "show", cli_endpoint_show, "Show an endpoint (scoring_uri, traffic, ...).", ep_name_flags },
+	{ "online-endpoint", "list", cli_endpoint_list, "List the endpoints.", ep_list_flags },
+	{ "online-endpoint", "update", cli_endpoint_update, "Change traffic, mirror traffic or the endpoint's keys.",
+	  ep_update_flags },
+	{ "online-endpoint", "get-credentials", cli_endpoint_credentials,
+	  "Print the keys (key mode) or a fresh one-hour token (aml_token mode).", ep_name_flags },
+	{ "online-endpoint", "regenerate-keys", cli_endpoint_regenerate,
+	  "Replace a key (key mode) or the token-signing secret (aml_token mode).", ep_regen_flags },
+	{ "online-endpoint", "invoke", cli_endpoint_invoke, "Score a request file through the real handler (CGI).",
+	  ep_invoke_flags },
+	{ "online-endpoint", "delete", cli_endpoint_delete, "Delete an endpoint and its deployments.", ep_delete_flags },
+	{ "online-deployment", "create", cli_deployment_create, "Create a deployment of a registered model.",
+	  dep_create_flags },
+	{ "online-deployment", "show", cli_deployment_show, "Show a deployment.", dep_name_flags },
+	{ "online-deployment", "list", cli_deployment_list, "List an endpoint's deployments.", dep_list_flags },
+	{ "online-deployment", "update", cli_deployment_update, "Change a deployment (-f FILE or --set KEY=VALUE).",
+	  dep_update_flags },
+	{ "online-deployment", "get-logs", cli_deployment_logs, "Print a deployment's last request log lines.",
+	  dep_logs_flags },
+	{ "online-deployment", "delete", cli_deployment_delete, "Delete a deployment that has no live traffic.",
+	  dep_delete_flags },
+	{ NULL, "predict", cli_predict, "Score a file with a model, no server: the tutorial's `mlflow models predict`.",
+	  predict_flags },
+};
+
+int main(int argc, char **argv)
+{
+	const struct cli_verb_list all = { verbs, sizeof verbs / sizeof verbs[0] };
+	struct cli c;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		cli_usage_group(&all, NULL, argc < 2);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *group = argv[1];
+	int known_group = 0;
+	for (size_t i = 0; i < all.n; i++) {
+		if (!verbs[i].group && strcmp(verbs[i].name, group) == 0) {
+			int rc = cli_parse(&c, &verbs[i], argc - 2, argv + 2);
+			return rc >= 0 ? rc : verbs[i].run(&c);
+		}
+		known_group |= verbs[i].group && strcmp(verbs[i].group, group) == 0;
+	}
+	if (!known_group) {
+		fprintf(stderr, "scorepoint: unknown command \"%s\": use model, online-endpoint, online-deployment "
+			"or predict (see scorepoint --help)\n", group);
+		return 2;
+	}
+	if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
+		cli_usage_group(&all, group, argc < 3);
+		return argc < 3 ? 2 : 0;
+	}
+	for (size_t i = 0; i < all.n; i++) {
+		if (verbs[i].group && strcmp(verbs[i].group, group) == 0 && strcmp(verbs[i].name, argv[2]) == 0) {
+			int rc = cli_parse(&c, &verbs[i], argc - 3, argv + 3);
+			return rc >= 0 ? rc : verbs[i].run(&c);
+		}
+	}
+	fprintf(stderr, "scorepoint: %s has no verb \"%s\" (see scorepoint %s --help)\n", group, argv[2], group);
+	return 2;
+}
