@@ -44,3 +44,23 @@ check_fails() {
 check_contains() {
 	if printf '%s' "$3" | grep -qF -- "$2"; then ok "$1"; else not_ok "$1" "lacks '$2'" "$3"; fi
 }
+
+# values FILE: the numbers after ": " in a JSON response, one per line.
+values() { grep -oE ': -?[0-9][-+.0-9eE]*' "$1" | cut -c3-; }
+
+# close_to FILE_A FILE_B: the same count of numbers, every pair within 1e-4.
+close_to() {
+	paste "$1" "$2" | awk -F'\t' 'NF != 2 || $1 == "" || $2 == "" { bad = 1 }
+		{ d = $1 - $2; if (d < 0) d = -d; if (d > 1e-4) bad = 1 } END { exit bad || NR == 0 }'
+}
+
+# logits_like OUT WANT.json: OUT is WANT (torch's json.dumps text) but for
+# the numbers' last bits, which depend on the BLAS kernels: the same layout
+# and every number within 1e-4.  That each number is printed as json.dumps
+# prints that float32 value is test_num's check over 10,110 values.
+logits_like() {
+	values "$1" >"$T/.ll-got"
+	values "$2" >"$T/.ll-want"
+	[ "$(sed -E 's/-?[0-9][-+.0-9eE]*/N/g' "$1")" = "$(sed -E 's/-?[0-9][-+.0-9eE]*/N/g' "$2")" ] &&
+		close_to "$T/.ll-got" "$T/.ll-want"
+}
