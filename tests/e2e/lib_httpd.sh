@@ -3,6 +3,8 @@
 #
 #   start_lighttpd BLOB [PROCS]   sets URL (http://127.0.0.1:PORT); the
 #                                 request log is $T/requests.log
+#   start_lighttpd "--workspace DIR" [PROCS]
+#                                 the same for a workspace (its own log)
 #   stop_lighttpd                 also run on exit
 
 LIGHTTPD_PID=
@@ -15,12 +17,16 @@ stop_lighttpd() {
 		kill -9 "$LIGHTTPD_PID" 2>/dev/null
 		LIGHTTPD_PID=
 	fi
-	pkill -f "score.fcgi --model $T/" 2>/dev/null || true
+	pkill -f "score.fcgi --(model|workspace) $T/" 2>/dev/null || true
 }
 trap 'stop_lighttpd; rm -rf "$T"' EXIT INT TERM
 
 start_lighttpd() {
-	blob=$1 procs=${2:-2}
+	procs=${2:-2}
+	case $1 in
+	--*) serve="$1" ;;
+	*) serve="--model $1 --log $T/requests.log" ;;
+	esac
 	mkdir -p "$T/www"
 	for try in 1 2 3 4 5 6 7 8; do
 		# An ephemeral port from the kernel's range, checked by binding.
@@ -34,7 +40,7 @@ server.errorlog = "$T/lighttpd-error.log"
 server.max-request-size = 262144
 fastcgi.server = ( "/" => ((
 	"socket" => "$T/fcgi.sock",
-	"bin-path" => "$PWD/$BUILD/score.fcgi --model $blob --metrics-file $T/metrics --log $T/requests.log",
+	"bin-path" => "$PWD/$BUILD/score.fcgi $serve --metrics-file $T/metrics",
 	"bin-environment" => ( "OPENBLAS_NUM_THREADS" => "1" ),
 	"max-procs" => $procs,
 	"min-procs" => $procs,

@@ -1,0 +1,183 @@
+# A workspace served end to end: the tutorial's four endpoints, made with
+# the scorepoint CLI from their own YAML files, behind a real lighttpd
+# (mod_fastcgi, 2 processes) on a loopback ephemeral port: key and token
+# auth, traffic split, the deployment pin, mirror traffic, changes served
+# without a restart or a failed request, logs and metrics per deployment.
+. tests/e2e/lib.sh
+. tests/e2e/lib_httpd.sh
+SP=$BUILD/scorepoint
+W=$T/ws
+export SCOREPOINT_WORKSPACE="$W"
+EX=deploy/examples
+REQ=fixtures/test_data/images_azureml.json
+head -c -1 fixtures/expected/images_labels.json >"$T/labels.json"
+
+quiet() { "$@" >/dev/null 2>"$T/cli-err" || { echo "# $*: $(cat "$T/cli-err")"; return 1; }; }
+setup() {
+	for n in 1 3 4; do
+		quiet "$SP" model create --path fixtures/model --name model-online-$n --version 1 --type mlflow_model || return 1
+	done
+	quiet "$SP" model create --path fixtures/pyfunc_model --name model-online-2 --version 1 --type mlflow_model \
+		--labels fixtures/labels.txt || return 1
+	for n in 1 2 3; do
+		quiet "$SP" online-endpoint create -f $EX/endpoint_$n/cloud/endpoint.yml || return 1
+		quiet "$SP" online-deployment create -f $EX/endpoint_$n/cloud/deployment.yml --all-traffic || return 1
+	done
+	quiet "$SP" online-endpoint create -f $EX/endpoint_4/cloud/endpoint.yml &&
+	quiet "$SP" online-deployment create -f $EX/endpoint_4/cloud/deployment-blue.yml --all-traffic &&
+	quiet "$SP" online-deployment create -f $EX/endpoint_4/cloud/deployment-green.yml
+}
+setup && ok "the tutorial's four endpoints made with the CLI" || { not_ok "the tutorial's four endpoints made with the CLI"; exit 1; }
+start_lighttpd "--workspace $W" 2 || { not_ok "lighttpd serves the workspace"; exit 1; }
+ok "lighttpd serves the workspace with score.fcgi --workspace"
+
+# score ENDPOINT [CREDENTIAL] [curl args...]: body to $T/out, headers to
+# $T/hdr, status to stdout.
+score() {
+	ep=$1 cred=$2
+	shift 2
+	set -- -H "Content-Type: application/json" --data-binary @$REQ "$@"
+	[ -n "$cred" ] && set -- -H "Authorization: Bearer $cred" "$@"
+	curl -s -o "$T/out" -D "$T/hdr" -w '%{http_code}' "$@" "$URL/$ep/score"
+}
+deployment_of() { sed -n 's/^azureml-model-deployment: \([a-z0-9-]*\).*/\1/p' "$T/hdr"; }
+key() { "$SP" online-endpoint get-credentials --name "$1" --query "${2:-primaryKey}" -o tsv; }
+
+# ---- endpoint 1: invoke.sh with az ml replaced, against this server ----
+SCORING_URI=$("$SP" online-endpoint show --name endpoint-online-1 --query scoring_uri -o tsv | sed "s|http://127.0.0.1:8080|$URL|")
+PRIMARY_KEY=$(key endpoint-online-1)
+OUTPUT=$(curl -s --location --request POST "$SCORING_URI" --header "Authorization: Bearer $PRIMARY_KEY" \
+	--header "Content-Type: application/json" --data @$REQ)
+printf '%s' "$OUTPUT" >"$T/invoke.json"
+logits_like "$T/invoke.json" fixtures/expected/images_logits.json && ok "invoke.sh: torch's logits from endpoint-online-1" ||
+	not_ok "invoke.sh: torch's logits from endpoint-online-1" "$OUTPUT"
+cp "$T/invoke.json" "$T/want.json"
+
+code=$(score endpoint-online-1 "$PRIMARY_KEY")
+[ "$code" = 200 ] && [ "$(deployment_of)" = blue ] && ok "azureml-model-deployment names blue" ||
+	not_ok "azureml-model-deployment names blue" "$code" "$(cat "$T/hdr")"
+code=$(score endpoint-online-1 "$(key endpoint-online-1 secondaryKey)")
+[ "$code" = 200 ] && cmp -s "$T/out" "$T/want.json" && ok "the secondary key works too" || not_ok "the secondary key works too" "$code"
+code=$(score endpoint-online-1 "")
+[ "$code" = 401 ] && grep -q '"error_code": "UNAUTHORIZED"' "$T/out" && grep -qi '^WWW-Authenticate: Bearer realm="endpoint-online-1"' "$T/hdr" &&
+	ok "no credentials: 401 JSON with WWW-Authenticate" || not_ok "no credentials: 401 JSON with WWW-Authenticate" "$code" "$(cat "$T/out")"
+code=$(score endpoint-online-1 "$(key endpoint-online-2)")
+[ "$code" = 401 ] && grep -q 'invalid_token' "$T/hdr" && ok "another endpoint's key: 401" || not_ok "another endpoint's key: 401" "$code"
+code=$(score endpoint-online-1 "${PRIMARY_KEY%?}x")
+[ "$code" = 401 ] && ok "a key with one character changed: 401" || not_ok "a key with one character changed: 401" "$code"
+code=$(curl -s -o "$T/out" -w '%{http_code}' "$URL/health")
+[ "$code" = 200 ] && ok "health needs no credentials" || not_ok "health needs no credentials" "$code"
+code=$(curl -s -o "$T/out" -w '%{http_code}' "$URL/endpoint-online-1/swagger.json")
+[ "$code" = 401 ] && ok "swagger.json needs credentials" || not_ok "swagger.json needs credentials" "$code"
+code=$(curl -s -o "$T/out" -w '%{http_code}' -H "Authorization: Bearer $PRIMARY_KEY" "$URL/endpoint-online-1/swagger.json")
+[ "$code" = 200 ] && grep -q '"/endpoint-online-1/score"' "$T/out" && ok "swagger.json with the key: the endpoint's paths" ||
+	not_ok "swagger.json with the key: the endpoint's paths" "$code" "$(head -c 300 "$T/out")"
+code=$(curl -s -o "$T/out" -w '%{http_code}' -H "Content-Type: application/json" -H "Authorization: Bearer $PRIMARY_KEY" \
+	--data-binary @fixtures/test_data/batch200_dataframe_split.json "$URL/endpoint-online-1/invocations")
+[ "$code" = 200 ] && head -c 16 "$T/out" | grep -q '^{"predictions": ' && ok "/invocations under the endpoint" ||
+	not_ok "/invocations under the endpoint" "$code"
+code=$(score no-such-endpoint "$PRIMARY_KEY")
+[ "$code" = 404 ] && grep -q ENDPOINT_NOT_FOUND "$T/out" && ok "an unknown endpoint: 404" || not_ok "an unknown endpoint: 404" "$code"
+code=$(curl -s -o "$T/out" -w '%{http_code}' -H "Authorization: Bearer $PRIMARY_KEY" --data-binary @$REQ "$URL/score")
+[ "$code" = 404 ] && grep -q 'serves a workspace' "$T/out" && ok "/score at the root: 404 saying where to go" ||
+	not_ok "/score at the root: 404 saying where to go" "$code" "$(cat "$T/out")"
+
+# regenerate-keys: the old key stops at once, without a restart.
+pids_before=$(pgrep -f "score.fcgi --workspace $W" | sort | tr '\n' ' ')
+quiet "$SP" online-endpoint regenerate-keys --name endpoint-online-1 --key-type primary
+code=$(score endpoint-online-1 "$PRIMARY_KEY")
+code2=$(score endpoint-online-1 "$(key endpoint-online-1)")
+[ "$code" = 401 ] && [ "$code2" = 200 ] && ok "regenerate-keys: old key 401, new key 200 at once" ||
+	not_ok "regenerate-keys: old key 401, new key 200 at once" "$code $code2"
+[ "$(pgrep -f "score.fcgi --workspace $W" | sort | tr '\n' ' ')" = "$pids_before" ] && ok "... with the same worker processes" ||
+	not_ok "... with the same worker processes"
+
+# ---- endpoint 2: labels ----
+code=$(score endpoint-online-2 "$(key endpoint-online-2)")
+[ "$code" = 200 ] && cmp -s "$T/out" "$T/labels.json" && ok "endpoint-online-2: [\"Ankle Boot\", \"Pullover\"]" ||
+	not_ok "endpoint-online-2: labels" "$code" "$(cat "$T/out")"
+
+# ---- endpoint 3: aml_token ----
+TOKEN=$(key endpoint-online-3 accessToken)
+code=$(score endpoint-online-3 "$TOKEN")
+[ "$code" = 200 ] && cmp -s "$T/out" "$T/want.json" && ok "endpoint-online-3: the access token works" || not_ok "endpoint-online-3: the access token works" "$code"
+sig=${TOKEN##*.}
+case $sig in A*) flip=B ;; *) flip=A ;; esac
+code=$(score endpoint-online-3 "${TOKEN%.*}.$flip${sig#?}")
+[ "$code" = 401 ] && grep -q 'signature' "$T/out" && ok "a tampered signature: 401" || not_ok "a tampered signature: 401" "$code" "$(cat "$T/out")"
+hdr=$(printf '{"alg":"none","typ":"JWT"}' | base64 | tr -d '=\n' | tr '/+' '_-')
+code=$(score endpoint-online-3 "$hdr.$(printf '%s' "$TOKEN" | cut -d. -f2).")
+[ "$code" = 401 ] && ok "alg none: 401" || not_ok "alg none: 401" "$code"
+code=$(score endpoint-online-1 "$TOKEN")
+[ "$code" = 401 ] && ok "endpoint 3's token on endpoint 1 (a key endpoint): 401" || not_ok "endpoint 3's token on endpoint 1: 401" "$code"
+quiet "$SP" online-endpoint regenerate-keys --name endpoint-online-3 --key-type primary
+code=$(score endpoint-online-3 "$TOKEN")
+code2=$(score endpoint-online-3 "$(key endpoint-online-3 accessToken)")
+[ "$code" = 401 ] && [ "$code2" = 200 ] && ok "regenerate-keys on a token endpoint: old token 401, new token 200" ||
+	not_ok "regenerate-keys on a token endpoint: old token 401, new token 200" "$code $code2"
+
+# ---- endpoint 4: blue/green ----
+K4=$(key endpoint-online-4)
+n_green() {   # n_green N: how many of N requests green answered
+	g=0 i=0
+	while [ $i -lt "$1" ]; do
+		[ "$(score endpoint-online-4 "$K4")" = 200 ] && [ "$(deployment_of)" = green ] && g=$((g + 1))
+		i=$((i + 1))
+	done
+	echo $g
+}
+g=$(n_green 20)
+[ "$g" = 0 ] && ok "blue=100: green answers none of 20" || not_ok "blue=100: green answers none of 20" "$g"
+code=$(score endpoint-online-4 "$K4" -H "azureml-model-deployment: green")
+[ "$code" = 200 ] && [ "$(deployment_of)" = green ] && ok "the azureml-model-deployment header pins green at 0 %" ||
+	not_ok "the header pins green at 0 %" "$code"
+code=$(score endpoint-online-4 "$K4" -H "azureml-model-deployment: purple")
+[ "$code" = 404 ] && grep -q DEPLOYMENT_NOT_FOUND "$T/out" && ok "pinning an unknown deployment: 404" || not_ok "pinning an unknown deployment: 404" "$code"
+quiet "$SP" online-endpoint update --name endpoint-online-4 --traffic "blue=90 green=10"
+g=$(n_green 200)
+# Binomial(200, 0.1): mean 20, sd 4.2; outside 4..45 is a broken split.
+[ "$g" -ge 4 ] && [ "$g" -le 45 ] && ok "blue=90 green=10: green answered $g of 200" || not_ok "blue=90 green=10: green answered $g of 200"
+
+# A traffic change while requests flow: none of them fails.
+(i=0; while [ $i -lt 150 ]; do score endpoint-online-4 "$K4"; echo; i=$((i + 1)); done) >"$T/codes" &
+loader=$!
+for t in "blue=50 green=50" "blue=100 green=0" "blue=0 green=100" "blue=90 green=10" "blue=50 green=50"; do
+	quiet "$SP" online-endpoint update --name endpoint-online-4 --traffic "$t"
+done
+wait $loader
+[ "$(grep -c '^200$' "$T/codes")" = 150 ] && ok "five traffic changes under load: 150 of 150 requests answered 200" ||
+	not_ok "traffic changes under load: every request answered" "$(sort "$T/codes" | uniq -c)"
+
+quiet "$SP" online-endpoint update --name endpoint-online-4 --traffic "blue=0 green=0"
+code=$(score endpoint-online-4 "$K4")
+[ "$code" = 404 ] && grep -q 'No valid deployments to route to' "$T/out" && ok "no deployment with traffic: 404" ||
+	not_ok "no deployment with traffic: 404" "$code" "$(cat "$T/out")"
+code=$(score endpoint-online-4 "$K4" -H "azureml-model-deployment: blue")
+[ "$code" = 200 ] && ok "... a pinned deployment still answers" || not_ok "... a pinned deployment still answers" "$code"
+
+# Mirror: green gets copies of half of blue's requests; the answers stay blue's.
+quiet "$SP" online-endpoint update --name endpoint-online-4 --traffic "blue=100 green=0"
+quiet "$SP" online-endpoint update --name endpoint-online-4 --mirror-traffic "green=50"
+before=$(grep -c '"endpoint": "endpoint-online-4", "deployment": "green"' "$W/logs/requests.log")
+g=$(n_green 40)
+after=$(grep -c '"endpoint": "endpoint-online-4", "deployment": "green"' "$W/logs/requests.log")
+m=$((after - before))
+[ "$g" = 0 ] && [ "$m" -ge 5 ] && [ "$m" -le 35 ] && ok "mirror green=50: green scored $m copies of 40, answered none" ||
+	not_ok "mirror green=50: copies scored, none answered" "answered $g, mirrored $m"
+
+# ---- logs, metrics, invoke ----
+out=$("$SP" online-deployment get-logs -e endpoint-online-4 -n green --lines 3)
+[ "$(printf '%s\n' "$out" | grep -c '"deployment": "green"')" = 3 ] && ok "get-logs: green's last 3 request lines" ||
+	not_ok "get-logs: green's last 3 request lines" "$out"
+grep -q "$PRIMARY_KEY\|Bearer" "$W/logs/requests.log" && not_ok "the log holds no credential" || ok "the log holds no credential"
+curl -s "$URL/metrics" >"$T/metrics.txt"
+grep -q 'scorepoint_requests_total{route="score",status="200",deployment="endpoint-online-4/blue"}' "$T/metrics.txt" &&
+	grep -q 'deployment="endpoint-online-3/blue"' "$T/metrics.txt" && ok "/metrics counts per endpoint/deployment" ||
+	not_ok "/metrics counts per endpoint/deployment" "$(grep requests_total "$T/metrics.txt" | head -5)"
+"$SP" online-endpoint invoke --name endpoint-online-1 --request-file $REQ >"$T/inv.json" 2>"$T/cli-err"
+logits_like "$T/inv.json" fixtures/expected/images_logits.json && ok "scorepoint online-endpoint invoke (score.fcgi as CGI)" ||
+	not_ok "scorepoint online-endpoint invoke" "$(cat "$T/cli-err")" "$(head -c 200 "$T/inv.json")"
+"$SP" online-endpoint invoke --name endpoint-online-4 --deployment-name green --request-file $REQ >"$T/inv.json" 2>"$T/cli-err" &&
+	logits_like "$T/inv.json" fixtures/expected/images_logits.json && ok "invoke --deployment-name green" ||
+	not_ok "invoke --deployment-name green" "$(cat "$T/cli-err")"
+stop_lighttpd
