@@ -98,6 +98,14 @@ code=$(score endpoint-online-2 "$(key endpoint-online-2)")
 	not_ok "endpoint-online-2: labels" "$code" "$(cat "$T/out")"
 
 # ---- endpoint 3: aml_token ----
+# invoke.sh of endpoint 3, with az ml replaced
+ENDPOINT_NAME=endpoint-online-3
+SCORING_URI=$("$SP" online-endpoint show --name $ENDPOINT_NAME --query scoring_uri -o tsv | sed "s|http://127.0.0.1:8080|$URL|")
+ACCESS_TOKEN=$("$SP" online-endpoint get-credentials --name $ENDPOINT_NAME --query accessToken -o tsv)
+OUTPUT=$(curl -s --location --request POST "$SCORING_URI" --header "Authorization: Bearer $ACCESS_TOKEN" \
+	--header "Content-Type: application/json" --data @$REQ)
+[ "$OUTPUT" = "$(cat "$T/want.json")" ] && ok "invoke.sh of endpoint 3: the same OUTPUT with an access token" ||
+	not_ok "invoke.sh of endpoint 3" "$OUTPUT"
 TOKEN=$(key endpoint-online-3 accessToken)
 code=$(score endpoint-online-3 "$TOKEN")
 [ "$code" = 200 ] && cmp -s "$T/out" "$T/want.json" && ok "endpoint-online-3: the access token works" || not_ok "endpoint-online-3: the access token works" "$code"
@@ -110,6 +118,26 @@ code=$(score endpoint-online-3 "$hdr.$(printf '%s' "$TOKEN" | cut -d. -f2).")
 [ "$code" = 401 ] && ok "alg none: 401" || not_ok "alg none: 401" "$code"
 code=$(score endpoint-online-1 "$TOKEN")
 [ "$code" = 401 ] && ok "endpoint 3's token on endpoint 1 (a key endpoint): 401" || not_ok "endpoint 3's token on endpoint 1: 401" "$code"
+quiet "$SP" online-endpoint create -f $EX/endpoint_3/cloud/endpoint.yml --name endpoint-online-3b
+code=$(score endpoint-online-3 "$(key endpoint-online-3b accessToken)")
+[ "$code" = 401 ] && ok "another token endpoint's token: 401" || not_ok "another token endpoint's token: 401" "$code"
+
+# An expired token, signed with the endpoint's real secret (openssl, not
+# our code, computes the HMAC): exp one second in the past.
+b64url() { base64 -w0 | tr -d '=' | tr '/+' '_-'; }
+secret=$(sed -n '/name: endpoint-online-3$/,/token_secret:/s/.*token_secret: //p' "$W/state.yaml" | head -1)
+hexkey=$(printf '%s' "$secret" | tr '_-' '/+' | sed 's/$/=/' | base64 -d | od -An -tx1 | tr -d ' \n')
+now=$(date +%s)
+hp=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url).$(printf '{"aud":"endpoint-online-3","iat":%d,"exp":%d}' $((now - 3601)) $((now - 1)) | b64url)
+sig=$(printf '%s' "$hp" | openssl dgst -sha256 -mac HMAC -macopt hexkey:"$hexkey" -binary | b64url)
+code=$(score endpoint-online-3 "$hp.$sig")
+[ "$code" = 401 ] && grep -q 'expired' "$T/out" && ok "an expired token (HMAC by openssl): 401 token expired" ||
+	not_ok "an expired token: 401" "$code" "$(cat "$T/out")"
+hp=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url).$(printf '{"aud":"endpoint-online-3","iat":%d,"exp":%d}' $now $((now + 3600)) | b64url)
+sig=$(printf '%s' "$hp" | openssl dgst -sha256 -mac HMAC -macopt hexkey:"$hexkey" -binary | b64url)
+code=$(score endpoint-online-3 "$hp.$sig")
+[ "$code" = 200 ] && ok "... the same token valid for an hour: 200 (the check above is the expiry)" ||
+	not_ok "... the same token valid for an hour: 200" "$code" "$(cat "$T/out")"
 quiet "$SP" online-endpoint regenerate-keys --name endpoint-online-3 --key-type primary
 code=$(score endpoint-online-3 "$TOKEN")
 code2=$(score endpoint-online-3 "$(key endpoint-online-3 accessToken)")
@@ -134,19 +162,38 @@ code=$(score endpoint-online-4 "$K4" -H "azureml-model-deployment: green")
 code=$(score endpoint-online-4 "$K4" -H "azureml-model-deployment: purple")
 [ "$code" = 404 ] && grep -q DEPLOYMENT_NOT_FOUND "$T/out" && ok "pinning an unknown deployment: 404" || not_ok "pinning an unknown deployment: 404" "$code"
 quiet "$SP" online-endpoint update --name endpoint-online-4 --traffic "blue=90 green=10"
-g=$(n_green 200)
-# Binomial(200, 0.1): mean 20, sd 4.2; outside 4..45 is a broken split.
-[ "$g" -ge 4 ] && [ "$g" -le 45 ] && ok "blue=90 green=10: green answered $g of 200" || not_ok "blue=90 green=10: green answered $g of 200"
+# 10,000 requests (5,000 per wrk thread, at most 120 s).
+BODY=$REQ KEY=$K4 LIMIT=5000 wrk -t2 -c8 -d120s -s tests/e2e/split.lua "$URL/endpoint-online-4/score" >"$T/wrk.txt"
+blue=$(sed -n 's/^DEPLOYMENT blue //p' "$T/wrk.txt")
+green=$(sed -n 's/^DEPLOYMENT green //p' "$T/wrk.txt")
+total=$((${blue:-0} + ${green:-0}))
+if [ "$total" -ge 10000 ] && [ "$(sed -n 's/^BAD //p' "$T/wrk.txt")" = 0 ] &&
+	awk -v g="${green:-0}" -v t="$total" 'BEGIN { exit !(g / t >= 0.08 && g / t <= 0.12) }'; then
+	ok "blue=90 green=10: green answered $green of $total requests (within 10 % +- 2)"
+else
+	not_ok "blue=90 green=10 over 10,000 requests" "$(cat "$T/wrk.txt")"
+fi
 
-# A traffic change while requests flow: none of them fails.
-(i=0; while [ $i -lt 150 ]; do score endpoint-online-4 "$K4"; echo; i=$((i + 1)); done) >"$T/codes" &
+# A traffic update and a new model version while wrk keeps 16 connections
+# busy for 10 s: no request fails.
+BODY=$REQ KEY=$K4 wrk -t2 -c16 -d10s -s tests/e2e/split.lua "$URL/endpoint-online-4/score" >"$T/wrk.txt" &
 loader=$!
-for t in "blue=50 green=50" "blue=100 green=0" "blue=0 green=100" "blue=90 green=10" "blue=50 green=50"; do
-	quiet "$SP" online-endpoint update --name endpoint-online-4 --traffic "$t"
-done
+sleep 2
+quiet "$SP" online-endpoint update --name endpoint-online-4 --traffic "blue=50 green=50"
+sleep 1
+quiet "$SP" model create --path fixtures/model --name model-online-4 --version 2 --type mlflow_model
+quiet "$SP" online-deployment update -n green -e endpoint-online-4 --set model=azureml:model-online-4:2
+sleep 1
+quiet "$SP" online-endpoint update --name endpoint-online-4 --traffic "blue=0 green=100"
 wait $loader
-[ "$(grep -c '^200$' "$T/codes")" = 150 ] && ok "five traffic changes under load: 150 of 150 requests answered 200" ||
-	not_ok "traffic changes under load: every request answered" "$(sort "$T/codes" | uniq -c)"
+if [ "$(sed -n 's/^BAD //p' "$T/wrk.txt")" = 0 ] && [ "$(sed -n 's/^ERRORS //p' "$T/wrk.txt")" = 0 ] &&
+	grep -q '^DEPLOYMENT green' "$T/wrk.txt"; then
+	ok "traffic update and a new model version under 10 s of load: zero non-200 ($(grep DEPLOYMENT "$T/wrk.txt" | tr '\n' ' '))"
+else
+	not_ok "traffic update and a new model version under load: zero non-200" "$(cat "$T/wrk.txt")"
+fi
+out=$("$SP" online-deployment show -n green -e endpoint-online-4 --query model -o tsv)
+[ "$out" = azureml:model-online-4:2 ] && ok "green now serves model-online-4 version 2" || not_ok "green serves version 2" "$out"
 
 quiet "$SP" online-endpoint update --name endpoint-online-4 --traffic "blue=0 green=0"
 code=$(score endpoint-online-4 "$K4")
@@ -164,6 +211,20 @@ after=$(grep -c '"endpoint": "endpoint-online-4", "deployment": "green"' "$W/log
 m=$((after - before))
 [ "$g" = 0 ] && [ "$m" -ge 5 ] && [ "$m" -le 35 ] && ok "mirror green=50: green scored $m copies of 40, answered none" ||
 	not_ok "mirror green=50: copies scored, none answered" "answered $g, mirrored $m"
+
+before=$(grep -c '"endpoint": "endpoint-online-4", "deployment": "green"' "$W/logs/requests.log")
+i=0
+while [ $i -lt 10 ]; do score endpoint-online-4 "$K4" -H "azureml-model-deployment: blue" >/dev/null; i=$((i + 1)); done
+after=$(grep -c '"endpoint": "endpoint-online-4", "deployment": "green"' "$W/logs/requests.log")
+[ "$after" = "$before" ] && ok "pinned requests are never mirrored" || not_ok "pinned requests are never mirrored" "$before -> $after"
+
+# request_timeout_ms is the 408 limit of each deployment.
+quiet "$SP" online-deployment update -n blue -e endpoint-online-1 --set request_settings.request_timeout_ms=1
+code=$(curl -s -o "$T/out" -w '%{http_code}' -H "Content-Type: application/json" -H "Authorization: Bearer $(key endpoint-online-1)" \
+	--data-binary @fixtures/test_data/batch200_dataframe_split.json "$URL/endpoint-online-1/invocations")
+[ "$code" = 408 ] && grep -q 'request_timeout_ms (1 ms)' "$T/out" && ok "request_timeout_ms=1: 408 for 200 rows" ||
+	not_ok "request_timeout_ms=1: 408" "$code" "$(cat "$T/out")"
+quiet "$SP" online-deployment update -n blue -e endpoint-online-1 --set request_settings.request_timeout_ms=5000
 
 # ---- logs, metrics, invoke ----
 out=$("$SP" online-deployment get-logs -e endpoint-online-4 -n green --lines 3)
