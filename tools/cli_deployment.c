@@ -115,18 +115,14 @@ int cli_deployment_create(struct cli *c)
 	struct ws_node *traffic = NULL;
 	if (c->val[O_ALL_TRAFFIC]) {
 		traffic = ws_node_new(WS_MAP, NULL);
-		if (ws_node_set(traffic, name, ws_node_int(100)) < 0 || ws_node_set(erec, "traffic", traffic) < 0) {
+		if (ws_node_set(traffic, name, ws_node_int(100)) < 0) {
+			ws_node_free(traffic);
+			traffic = NULL;
+		}
+		if (ws_node_set(erec, "traffic", traffic) < 0) {
 			cli_fail("out of memory");
 			goto out;
 		}
-		struct ws_node *mirror = ws_node_get(erec, "mirror_traffic");
-		for (size_t i = 0; mirror && mirror->type == WS_MAP && i < mirror->n; i++)
-			if (ws_node_text(mirror->v[i]) && strcmp(ws_node_text(mirror->v[i]), "0") != 0) {
-				cli_fail("--all-traffic: endpoint \"%s\" mirrors traffic to \"%s\"; stop it first with "
-					 "online-endpoint update --mirror-traffic \"%s=0\"", ep, mirror->keys[i],
-					 mirror->keys[i]);
-				goto out;
-			}
 	}
 	if (ws_node_push(ws_seq(erec, "deployments"), rec) < 0) {
 		rec = NULL;
