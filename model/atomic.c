@@ -4,6 +4,7 @@
 #include "model/atomic.h"
 #include "model/err.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -106,4 +107,20 @@ int atomic_write_buf(const char *path, mode_t mode, const void *buf, size_t len,
 {
 	struct buf_ctx b = { buf, len };
 	return atomic_write(path, mode, fill_buf, &b, err, errlen);
+}
+
+void atomic_clean(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[PATH_MAX];
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+		    strncmp(e->d_name, prefix, strlen(prefix)) == 0 &&
+		    (size_t)snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < sizeof p)
+			unlink(p);
+	closedir(d);
 }

@@ -30,4 +30,9 @@ int atomic_write_all(int fd, const void *buf, size_t len);
 /* fsync the directory holding `path`, so that a rename in it is durable. */
 void atomic_sync_dir(const char *path);
 
+/* Remove the files of dir whose names begin with prefix ("" for all):
+ * the temporary files a crash between mkstemp and rename left behind, or
+ * a folder's contents before it is removed.  Best effort. */
+void atomic_clean(const char *dir, const char *prefix);
+
 #endif

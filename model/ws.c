@@ -9,7 +9,6 @@
 #include "model/ws_spec.h"
 #include "model/ws_yaml.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -424,22 +423,6 @@ int ws_load(const char *dir, struct ws *w, char *err, size_t errlen)
 
 /* ---- changes ---- */
 
-/* Temporary files a crash between mkstemp and rename may have left. */
-static void remove_stale_temps(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[PATH_MAX];
-
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL)
-		if (strncmp(e->d_name, WS_STATE_FILE ".tmp", sizeof WS_STATE_FILE + 3) == 0 &&
-		    join(p, sizeof p, dir, e->d_name) == 0)
-			unlink(p);
-	closedir(d);
-}
-
 int ws_begin(const char *dir, struct ws_txn *t, char *err, size_t errlen)
 {
 	char p[PATH_MAX];
@@ -460,7 +443,7 @@ int ws_begin(const char *dir, struct ws_txn *t, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	remove_stale_temps(dir);
+	atomic_clean(dir, WS_STATE_FILE ".tmp");
 	if (ws_load(dir, &t->w, err, errlen) < 0) {
 		ws_end(t);
 		return -1;

@@ -284,6 +284,33 @@ int cli_load(const struct cli *c, struct ws *w)
 	return 0;
 }
 
+int cli_commit(struct ws_txn *t)
+{
+	char err[1024];
+	if (ws_commit(t, err, sizeof err) < 0)
+		return cli_fail("%s", err);
+	return 0;
+}
+
+int cli_apply_sets(const struct cli *c, int kind, struct ws_node *rec, int state)
+{
+	char err[1024], key[256];
+	for (size_t i = 0; i < c->nsets; i++) {
+		const char *eq = strchr(c->sets[i], '=');
+		if (!eq || eq == c->sets[i] || (size_t)(eq - c->sets[i]) >= sizeof key)
+			return cli_usage_fail(c, "--set %s: expected KEY=VALUE", c->sets[i]);
+		snprintf(key, sizeof key, "%.*s", (int)(eq - c->sets[i]), c->sets[i]);
+		if (strcmp(key, "name") == 0 || strcmp(key, "endpoint_name") == 0)
+			return cli_fail("--set %s: use --name%s instead", key,
+					key[0] == 'e' ? " and --endpoint-name" : "");
+		if (ws_spec_set((enum ws_kind)kind, rec, key, eq + 1, err, sizeof err) < 0)
+			return cli_fail("%s", err);
+	}
+	if (c->nsets && ws_spec_check((enum ws_kind)kind, rec, state, NULL, "--set", err, sizeof err) < 0)
+		return cli_fail("%s", err);
+	return 0;
+}
+
 struct ws_node *cli_endpoint_rec(struct ws_node *root, const char *name)
 {
 	struct ws_node *seq = ws_node_get(root, "endpoints");

@@ -99,6 +99,15 @@ struct ws_node *cli_model_json(const struct ws_model *m);
 /* Load the workspace (no lock) for a read-only verb; 0 or a refusal. */
 int cli_load(const struct cli *c, struct ws *w);
 
+/* ws_commit(), its refusal printed: 0, or 1. */
+int cli_commit(struct ws_txn *t);
+
+/* Apply every --set KEY=VALUE to rec of this kind (enum ws_kind), then
+ * check rec (`state`: a state record).  name and endpoint_name cannot be
+ * set (--name and --endpoint-name can).  0, or the exit status of the
+ * refusal it printed. */
+int cli_apply_sets(const struct cli *c, int kind, struct ws_node *rec, int state);
+
 /* The record of endpoint `name` in the state tree, or NULL. */
 struct ws_node *cli_endpoint_rec(struct ws_node *root, const char *name);
 

@@ -17,23 +17,6 @@
 #define LOG_LINES_MAX 100000
 #define LOG_LINES_DEFAULT 100
 
-/* Apply every --set to rec; 0, or the exit status of a refusal. */
-static int apply_sets(const struct cli *c, struct ws_node *rec)
-{
-	char err[512], key[256];
-	for (size_t i = 0; i < c->nsets; i++) {
-		const char *eq = strchr(c->sets[i], '=');
-		if (!eq || (size_t)(eq - c->sets[i]) >= sizeof key)
-			return cli_usage_fail(c, "--set %s: expected KEY=VALUE", c->sets[i]);
-		snprintf(key, sizeof key, "%.*s", (int)(eq - c->sets[i]), c->sets[i]);
-		if (strcmp(key, "name") == 0 || strcmp(key, "endpoint_name") == 0)
-			return cli_fail("--set %s: a deployment cannot be renamed or moved", key);
-		if (ws_spec_set(WS_KIND_DEPLOYMENT, rec, key, eq + 1, err, sizeof err) < 0)
-			return cli_fail("%s", err);
-	}
-	return 0;
-}
-
 /* The user's deployment file with --name, --endpoint-name and --set
  * applied, checked; NULL after a refusal (*rc its status). */
 static struct ws_node *user_record(const struct cli *c, int *rc)
@@ -49,7 +32,7 @@ static struct ws_node *user_record(const struct cli *c, int *rc)
 	if ((c->val[O_NAME] && ws_node_set(rec, "name", ws_node_str(c->val[O_NAME])) < 0) ||
 	    (c->val[O_ENDPOINT] && ws_node_set(rec, "endpoint_name", ws_node_str(c->val[O_ENDPOINT])) < 0)) {
 		cli_fail("out of memory");
-	} else if ((*rc = apply_sets(c, rec)) == 0) {
+	} else if ((*rc = cli_apply_sets(c, WS_KIND_DEPLOYMENT, rec, 0)) == 0) {
 		*rc = 1;
 		if (ws_spec_check(WS_KIND_DEPLOYMENT, rec, 0, NULL, c->val[O_FILE], err, sizeof err) == 0)
 			return rec;
@@ -89,14 +72,6 @@ static int print_deployment(const struct cli *c, const struct ws *w, const char 
 	if (!d)
 		return cli_fail("endpoint \"%s\" has no deployment \"%s\"", ep, name);
 	return cli_print(c, cli_deployment_json(d));
-}
-
-static int commit(struct ws_txn *t)
-{
-	char err[1024];
-	if (ws_commit(t, err, sizeof err) < 0)
-		return cli_fail("%s", err);
-	return 0;
 }
 
 int cli_deployment_create(struct cli *c)
@@ -140,18 +115,14 @@ int cli_deployment_create(struct cli *c)
 	struct ws_node *traffic = NULL;
 	if (c->val[O_ALL_TRAFFIC]) {
 		traffic = ws_node_new(WS_MAP, NULL);
-		if (ws_node_set(traffic, name, ws_node_int(100)) < 0 || ws_node_set(erec, "traffic", traffic) < 0) {
+		if (ws_node_set(traffic, name, ws_node_int(100)) < 0) {
+			ws_node_free(traffic);
+			traffic = NULL;
+		}
+		if (ws_node_set(erec, "traffic", traffic) < 0) {
 			cli_fail("out of memory");
 			goto out;
 		}
-		struct ws_node *mirror = ws_node_get(erec, "mirror_traffic");
-		for (size_t i = 0; mirror && mirror->type == WS_MAP && i < mirror->n; i++)
-			if (ws_node_text(mirror->v[i]) && strcmp(ws_node_text(mirror->v[i]), "0") != 0) {
-				cli_fail("--all-traffic: endpoint \"%s\" mirrors traffic to \"%s\"; stop it first with "
-					 "online-endpoint update --mirror-traffic \"%s=0\"", ep, mirror->keys[i],
-					 mirror->keys[i]);
-				goto out;
-			}
 	}
 	if (ws_node_push(ws_seq(erec, "deployments"), rec) < 0) {
 		rec = NULL;
@@ -159,7 +130,7 @@ int cli_deployment_create(struct cli *c)
 		goto out;
 	}
 	rec = NULL;
-	if (commit(&t) == 0)
+	if (cli_commit(&t) == 0)
 		rc = print_deployment(c, &t.w, ep, name);
 out:
 	ws_node_free(rec);
@@ -245,17 +216,13 @@ int cli_deployment_update(struct cli *c)
 		seq->v[i] = fresh;
 		fresh = NULL;
 	} else {
-		if ((rc = apply_sets(c, seq->v[i])) != 0)
+		if ((rc = cli_apply_sets(c, WS_KIND_DEPLOYMENT, seq->v[i], 1)) != 0)
 			goto out;
 		rc = 1;
-		if (ws_spec_check(WS_KIND_DEPLOYMENT, seq->v[i], 1, NULL, "--set", err, sizeof err) < 0) {
-			cli_fail("%s", err);
-			goto out;
-		}
 	}
 	if (resolve_model(&t.w, seq->v[i]))
 		goto out;
-	if (commit(&t) == 0)
+	if (cli_commit(&t) == 0)
 		rc = print_deployment(c, &t.w, ep, name);
 out:
 	ws_node_free(fresh);
@@ -373,7 +340,7 @@ int cli_deployment_delete(struct cli *c)
 	ws_node_free(ws_node_take(seq, (size_t)i));
 	ws_node_del(ws_node_get(erec, "traffic"), name);
 	ws_node_del(ws_node_get(erec, "mirror_traffic"), name);
-	rc = commit(&t);
+	rc = cli_commit(&t);
 out:
 	ws_end(&t);
 	return rc;

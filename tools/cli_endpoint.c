@@ -71,19 +71,9 @@ static struct ws_node *user_record(const struct cli *c, int *rc)
 		cli_fail("out of memory");
 		goto bad;
 	}
-	for (size_t i = 0; i < c->nsets; i++) {
-		const char *eq = strchr(c->sets[i], '=');
-		char key[256];
-		if (!eq || (size_t)(eq - c->sets[i]) >= sizeof key) {
-			*rc = cli_usage_fail(c, "--set %s: expected KEY=VALUE", c->sets[i]);
-			goto bad;
-		}
-		snprintf(key, sizeof key, "%.*s", (int)(eq - c->sets[i]), c->sets[i]);
-		if (ws_spec_set(WS_KIND_ENDPOINT, rec, key, eq + 1, err, sizeof err) < 0) {
-			cli_fail("%s", err);
-			goto bad;
-		}
-	}
+	if ((*rc = cli_apply_sets(c, WS_KIND_ENDPOINT, rec, 0)) != 0)
+		goto bad;
+	*rc = 1;
 	memset(&e, 0, sizeof e);
 	if (ws_spec_check(WS_KIND_ENDPOINT, rec, 0, &e, file ? file : "--name", err, sizeof err) < 0) {
 		cli_fail("%s", err);
@@ -101,14 +91,6 @@ static int print_endpoint(const struct cli *c, const struct ws *w, const char *n
 	if (!e)
 		return cli_fail("endpoint \"%s\" does not exist", name);
 	return cli_print(c, cli_endpoint_json(w, e));
-}
-
-static int commit(struct ws_txn *t)
-{
-	char err[1024];
-	if (ws_commit(t, err, sizeof err) < 0)
-		return cli_fail("%s", err);
-	return 0;
 }
 
 int cli_endpoint_create(struct cli *c)
@@ -153,7 +135,7 @@ int cli_endpoint_create(struct cli *c)
 		goto out;
 	}
 	rec = NULL;
-	if (commit(&t) == 0)
+	if (cli_commit(&t) == 0)
 		rc = print_endpoint(c, &t.w, name);
 out:
 	ws_node_free(rec);
@@ -293,29 +275,13 @@ int cli_endpoint_update(struct cli *c)
 		seq->v[i] = fresh;
 		rec = fresh;
 		fresh = NULL;
-	} else {
-		for (size_t i = 0; i < c->nsets; i++) {
-			const char *eq = strchr(c->sets[i], '=');
-			char key[256];
-			if (!eq || (size_t)(eq - c->sets[i]) >= sizeof key) {
-				rc = cli_usage_fail(c, "--set %s: expected KEY=VALUE", c->sets[i]);
-				goto out;
-			}
-			snprintf(key, sizeof key, "%.*s", (int)(eq - c->sets[i]), c->sets[i]);
-			if (strcmp(key, "name") == 0) {
-				cli_fail("--set name: an endpoint cannot be renamed");
-				goto out;
-			}
-			if (ws_spec_set(WS_KIND_ENDPOINT, rec, key, eq + 1, err, sizeof err) < 0 ||
-			    ws_spec_check(WS_KIND_ENDPOINT, rec, 1, NULL, "--set", err, sizeof err) < 0) {
-				cli_fail("%s", err);
-				goto out;
-			}
-		}
+	} else if ((rc = cli_apply_sets(c, WS_KIND_ENDPOINT, rec, 1)) != 0) {
+		goto out;
 	}
+	rc = 1;
 	if (update_traffic(c, e, rec) || record_traffic(c, e, rec))
 		goto out;
-	if (commit(&t) == 0)
+	if (cli_commit(&t) == 0)
 		rc = print_endpoint(c, &t.w, name);
 out:
 	ws_node_free(fresh);
@@ -388,7 +354,7 @@ int cli_endpoint_regenerate(struct cli *c)
 		cli_fail("cannot make a new secret: %s", strerror(errno));
 		goto out;
 	}
-	rc = commit(&t);
+	rc = cli_commit(&t);
 out:
 	memset(s, 0, sizeof s);
 	ws_end(&t);
@@ -414,7 +380,7 @@ int cli_endpoint_delete(struct cli *c)
 		rc = cli_fail("endpoint \"%s\" does not exist", c->val[O_NAME]);
 	} else {
 		ws_node_free(ws_node_take(seq, (size_t)i));
-		rc = commit(&t);
+		rc = cli_commit(&t);
 	}
 	ws_end(&t);
 	return rc;

@@ -12,7 +12,6 @@
 #include "model/ws_spec.h"
 #include "model/ws_yaml.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,33 +20,19 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Remove every file in dir, then dir (one level: a model's folder). */
-static void remove_dir(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char p[PATH_MAX];
-
-	if (!d)
-		return;
-	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
-		    (size_t)snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < sizeof p)
-			unlink(p);
-	closedir(d);
-	rmdir(dir);
-}
-
 /* Remove DIR/models/NAME/VERSION, and NAME when it is left empty. */
 static void remove_model_files(const char *wsdir, const char *name, const char *version)
 {
 	char p[PATH_MAX];
 	if (ws_path_model(wsdir, name, version, p, sizeof p) < 0)
 		return;
-	remove_dir(p);
+	atomic_clean(p, "");
+	rmdir(p);
 	char *slash = strrchr(p, '/');
 	*slash = '\0';
 	rmdir(p);   /* fails, harmlessly, while other versions remain */
+	*strrchr(p, '/') = '\0';
+	rmdir(p);   /* DIR/models, likewise */
 }
 
 /* Copy the MLmodel of an MLflow directory next to the blob. */
@@ -208,10 +193,8 @@ int cli_model_create(struct cli *c)
 		cli_fail("%s", rec ? "out of memory" : err);
 		goto out;
 	}
-	if (ws_commit(&t, err, sizeof err) < 0) {
-		cli_fail("%s", err);
+	if (cli_commit(&t))
 		goto out;
-	}
 	made = 0;
 	rc = cli_print(c, cli_model_json(ws_model(&t.w, c->val[O_NAME], version)));
 out:
@@ -303,10 +286,8 @@ int cli_model_delete(struct cli *c)
 			}
 	snprintf(version, sizeof version, "%s", m->version);
 	ws_node_free(ws_node_take(ws_node_get(t.w.root, "models"), (size_t)(m - t.w.models)));
-	if (ws_commit(&t, err, sizeof err) < 0) {
-		cli_fail("%s", err);
+	if (cli_commit(&t))
 		goto out;
-	}
 	/* After the commit: a server still mapping the blob keeps its pages. */
 	remove_model_files(t.w.dir, c->val[O_NAME], version);
 	rc = 0;

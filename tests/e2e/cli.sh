@@ -175,6 +175,10 @@ refuse "YAML syntax error" "$T/bad.yml:" "$SP" online-endpoint create -f "$T/bad
 refuse "duplicate endpoint" "already exists: use online-endpoint update" "$SP" online-endpoint create -f $EX/endpoint_4/cloud/endpoint.yml
 refuse "duplicate deployment" "already has a deployment \"green\"" "$SP" online-deployment create -f $EX/endpoint_4/cloud/deployment-green.yml
 refuse "duplicate model version" "already exists" "$SP" model create --path fixtures/model --name model-online-4 --version 1
+refuse "conversion refused (hostile pickle)" "refus" "$SP" model create --path fixtures/pth/evil.pth --name model-evil --version 1
+[ ! -e "$W/models/model-evil" ] && ok "a refused conversion leaves no model folder" || not_ok "a refused conversion leaves no model folder"
+refuse "mlflow_model that is not a directory" "an mlflow_model is a directory" \
+	"$SP" model create --path fixtures/model/data/model.pth --name model-file --version 1 --type mlflow_model
 refuse "traffic not summing to 100" "must be 100" "$SP" online-endpoint update -n endpoint-online-4 --traffic "blue=90 green=20"
 refuse "unknown deployment in traffic" "has no deployment \"purple\"" "$SP" online-endpoint update -n endpoint-online-4 --traffic "blue=90 purple=10"
 refuse "traffic delimiter" "Do not add a delimiter" "$SP" online-endpoint update -n endpoint-online-4 --traffic "blue=90,green=10"
@@ -199,6 +203,20 @@ check "stop mirroring (green=0)" "$SP" online-endpoint update -n endpoint-online
 check "delete green at 0 %" "$SP" online-deployment delete -n green -e endpoint-online-4 --yes
 out=$("$SP" online-endpoint show -n endpoint-online-4 --query traffic -o tsv)
 [ "$out" = 100 ] && ok "green's 0 % entry left with it" || not_ok "green's 0 % entry left with it" "$out"
+
+# Keys with no local meaning are kept and shown as written.
+printf 'name: endpoint-kept\ndescription: kept keys\ntags:\n  team: vision\n  tier: 1\nidentity:\n  type: system_assigned\npublic_network_access: disabled\n' >"$T/kept.yml"
+check "endpoint with identity, tags, description" "$SP" online-endpoint create -f "$T/kept.yml"
+out=$("$SP" online-endpoint show -n endpoint-kept)
+for f in '"identity": {
+    "type": "system_assigned"
+  }' '"tier": "1"' '"description": "kept keys"' '"public_network_access": "disabled"'; do
+	check_contains "kept in show: $(printf '%s' "$f" | head -n 1)" "$f" "$out"
+done
+check "endpoint update --set tags.tier=2" "$SP" online-endpoint update -n endpoint-kept --set tags.tier=2
+out=$("$SP" online-endpoint show -n endpoint-kept --query tags.tier -o tsv)
+[ "$out" = 2 ] && ok "--set on a kept map" || not_ok "--set on a kept map" "$out"
+check "endpoint-kept delete" "$SP" online-endpoint delete -n endpoint-kept --yes
 
 # Two deployments created at once both land.
 check "endpoint for concurrent creates" "$SP" online-endpoint create --name endpoint-conc
