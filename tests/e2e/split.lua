@@ -1,14 +1,12 @@
 -- wrk script for tests/e2e/endpoints.sh: POST the BODY file with
--- "Authorization: Bearer $KEY", count the answers by the deployment that
--- gave them (azureml-model-deployment) and the non-200s, and stop each
--- thread after LIMIT responses (0: run for wrk's -d).
+-- "Authorization: Bearer $KEY" and count the answers by the deployment that
+-- gave them (azureml-model-deployment) and the non-200s.
 local f = assert(io.open(os.getenv("BODY"), "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("KEY")
-local limit = tonumber(os.getenv("LIMIT") or "0")
 
 local threads = {}
 function setup(thread) table.insert(threads, thread) end
@@ -16,15 +14,12 @@ function setup(thread) table.insert(threads, thread) end
 function init(args)
 	counts = {}
 	bad = 0
-	seen = 0
 end
 
 function response(status, headers, body)
 	if status ~= 200 then bad = bad + 1 end
 	local d = headers["azureml-model-deployment"] or "none"
 	counts[d] = (counts[d] or 0) + 1
-	seen = seen + 1
-	if limit > 0 and seen >= limit then wrk.thread:stop() end
 end
 
 function done(summary, latency, requests)
