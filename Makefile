@@ -56,7 +56,7 @@ LIBS := $(LIBHANDLER) $(LIBTOOLS) $(LIBMODEL)
 PROGRAMS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOLS_MAIN)) \
             $(patsubst handler/%.c,$(BUILD)/%.fcgi,$(HANDLER_MAIN))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
-BENCH_PROGRAMS := $(BUILD)/bench/inproc $(BUILD)/bench/noop.fcgi
+BENCH_PROGRAMS := $(BUILD)/bench/inproc $(BUILD)/bench/noop.fcgi $(BUILD)/bench/coldstart
 
 .PHONY: all test check deps fixtures clean
 all: $(PROGRAMS)
@@ -86,6 +86,10 @@ $(BUILD)/bench/inproc: $(BUILD)/obj/bench/inproc.o $(BUILD)/obj/bench/naive.o $(
 $(BUILD)/bench/noop.fcgi: $(BUILD)/obj/bench/noop.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/coldstart: $(BUILD)/obj/bench/coldstart.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
 	@mkdir -p $(@D)

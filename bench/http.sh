@@ -1,9 +1,14 @@
 #!/bin/sh
-# bench/http.sh BUILD_DIR SECONDS - requests/s through a real lighttpd
-# (mod_fastcgi, 2 processes, loopback) for score.fcgi against noop.fcgi,
-# the transport limit, posting the tutorial's 2-image request with wrk at
-# concurrency 8 and 32.  Prints a markdown table and "name value" lines
-# for results.json on fd 3.
+# bench/http.sh BUILD_DIR SECONDS - the HTTP matrix through a real lighttpd
+# (mod_fastcgi, 2 processes, loopback): noop.fcgi (the FastCGI transport
+# limit: it reads the body and answers a constant) against score.fcgi, with
+# the tutorial's model, posting bodies of 1, 2 and 200 rows with wrk at
+# concurrency 1, 8 and 32 for SECONDS each.  Besides requests/s, rows/s,
+# p50/p99 and non-2xx it reports the CPU time per request of the FastCGI
+# workers and of lighttpd (from /proc/PID/stat over the run): on a shared,
+# noisy machine that is steadier than requests/s.  Then the memory of
+# score.fcgi's workers.  Markdown on stdout; "name": value lines for
+# results.json on fd 3.
 set -eu
 build=$1
 secs=${2:-10}
@@ -14,7 +19,13 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "
 trap cleanup EXIT INT TERM
 "$build/pth2blob" -q --name m fixtures/model "$T/m.blob"
 
-serve() {   # serve PROGRAM: lighttpd on a free loopback port; sets URL
+# The bodies: split-orient JSON of 1, 2 and 200 rows.
+sed 's/"index":\[0,1\]/"index":[0]/; s/\],\[[^]]*\]\]}}$/]]}}/' fixtures/test_data/images_azureml.json >"$T/rows1.json"
+cp fixtures/test_data/images_azureml.json "$T/rows2.json"
+cp fixtures/test_data/batch200_azureml_split.json "$T/rows200.json"
+hz=$(getconf CLK_TCK)
+
+serve() {   # serve PROGRAM: lighttpd on a free loopback port; sets URL and pid
 	for try in 1 2 3 4 5; do
 		port=$(( ($(od -An -N2 -tu2 /dev/urandom) % 20000) + 30000 ))
 		cat >"$T/l.conf" <<CONF
@@ -23,14 +34,16 @@ server.bind = "127.0.0.1"
 server.port = $port
 server.document-root = "$T"
 server.errorlog = "$T/error.log"
+server.max-request-size = 65536
 fastcgi.server = ( "/" => (( "socket" => "$T/s.sock", "bin-path" => "$1",
 	"bin-environment" => ( "OPENBLAS_NUM_THREADS" => "1" ),
 	"max-procs" => 2, "min-procs" => 2, "check-local" => "disable" )) )
 CONF
+		rm -f "$T"/s.sock*
 		lighttpd -D -f "$T/l.conf" & pid=$!
 		URL="http://127.0.0.1:$port"
 		for i in $(seq 50); do
-			curl -s -o /dev/null -X POST --data-binary '{}' "$URL/score" && return 0
+			curl -s -o /dev/null -X POST --data-binary @"$T/rows1.json" "$URL/score" && return 0
 			sleep 0.1
 		done
 		kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=
@@ -38,29 +51,59 @@ CONF
 	return 1
 }
 stop() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; }
+ticks() { for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk '{ s += $1 } END { print s + 0 }'; }
 
-run() {   # run NAME PROGRAM CONCURRENCY
-	serve "$2"
-	BODY=fixtures/test_data/images_azureml.json wrk -t2 -c"$3" -d"${secs}s" -s bench/post.lua "$URL/score" |
-		sed -n 's/^RESULT //p'
-	stop
+# run PROGRAM BODY CONCURRENCY: "rps p50 p99 non2xx worker_us lighttpd_us"
+run() {
+	workers=$(pgrep -P "$pid" | tr '\n' ' ')
+	w0=$(ticks $workers) l0=$(ticks "$pid")
+	r=$(BODY=$2 wrk -t$([ "$3" -gt 1 ] && echo 2 || echo 1) -c"$3" -d"${secs}s" -s bench/post.lua "$URL/score" | sed -n 's/^RESULT //p')
+	w1=$(ticks $workers) l1=$(ticks "$pid")
+	echo "$r" | awk -v w=$((w1 - w0)) -v l=$((l1 - l0)) -v hz="$hz" -v s="$secs" '{
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		n = v["rps"] * s
+		printf "%s %s %s %s %.1f %.1f\n", v["rps"], v["p50_ms"], v["p99_ms"], v["non2xx"],
+			n ? w * 1e6 / hz / n : 0, n ? l * 1e6 / hz / n : 0 }'
 }
 
-echo "| program | concurrency | requests/s | p50 (ms) | p99 (ms) | non-2xx | of noop |"
-echo "|---|---:|---:|---:|---:|---:|---:|"
-for c in 8 32; do
-	n=$(run noop "$PWD/$build/bench/noop.fcgi" "$c")
-	s=$(run score "$PWD/$build/score.fcgi --model $T/m.blob --log - --metrics-file $T/metrics" "$c")
-	nr=$(echo "$n" | sed 's/.*rps=\([0-9.]*\).*/\1/')
-	for line in "noop.fcgi:$n" "score.fcgi:$s"; do
-		name=${line%%:*} r=${line#*:}
-		rps=$(echo "$r" | sed 's/.*rps=\([0-9.]*\).*/\1/')
-		p50=$(echo "$r" | sed 's/.*p50_ms=\([0-9.]*\).*/\1/')
-		p99=$(echo "$r" | sed 's/.*p99_ms=\([0-9.]*\).*/\1/')
-		bad=$(echo "$r" | sed 's/.*non2xx=\([0-9]*\).*/\1/')
-		echo "| $name | $c | $rps | $p50 | $p99 | $bad | $(awk -v a="$rps" -v b="$nr" 'BEGIN { printf "%.0f%%", 100 * a / b }') |"
-		key=$(echo "$name" | cut -d. -f1)
-		printf '"http_%s_c%s_rps": %s,\n"http_%s_c%s_p50_ms": %s,\n"http_%s_c%s_p99_ms": %s,\n' \
-			"$key" "$c" "$rps" "$key" "$c" "$p50" "$key" "$c" "$p99" >&3
+echo "| program | rows | concurrency | requests/s | rows/s | p50 (ms) | p99 (ms) | non-2xx | worker CPU (us/req) | lighttpd CPU (us/req) | of noop |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+for rows in 1 2 200; do
+	for c in 1 8 32; do
+		serve "$PWD/$build/bench/noop.fcgi"
+		n=$(run noop "$T/rows$rows.json" "$c")
+		stop
+		serve "$PWD/$build/score.fcgi --model $T/m.blob --log - --metrics-file $T/metrics"
+		s=$(run score "$T/rows$rows.json" "$c")
+		if [ "$rows" = 2 ] && [ "$c" = 8 ]; then
+			# Memory of the warm workers: peak RSS, and the blob's pages.
+			for w in $(pgrep -P "$pid"); do
+				hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$w/status")
+				awk -v f="$T/m.blob" -v hwm="$hwm" '
+					/^[0-9a-f]+-[0-9a-f]+ / { inblob = index($0, f) > 0 }
+					inblob && /^Rss:/ { rss += $2 } inblob && /^Pss:/ { pss += $2 }
+					END { print hwm, rss + 0, pss + 0 }' "/proc/$w/smaps"
+			done >"$T/mem"
+		fi
+		stop
+		nr=${n%% *}
+		for line in "noop.fcgi:$n" "score.fcgi:$s"; do
+			name=${line%%:*}
+			set -- ${line#*:}
+			echo "| $name | $rows | $c | $1 | $(awk -v a="$1" -v r="$rows" 'BEGIN { printf "%.0f", a * r }') | $2 | $3 | $4 | $5 | $6 |" \
+				"$(awk -v a="$1" -v b="$nr" 'BEGIN { printf "%.0f%%", 100 * a / b }') |"
+			key=$(echo "$name" | cut -d. -f1)_r${rows}_c$c
+			printf '"http_%s_rps": %s,\n"http_%s_p50_ms": %s,\n"http_%s_p99_ms": %s,\n"http_%s_non2xx": %s,\n"http_%s_worker_us": %s,\n"http_%s_lighttpd_us": %s,\n' \
+				"$key" "$1" "$key" "$2" "$key" "$3" "$key" "$4" "$key" "$5" "$key" "$6" >&3
+		done
+		printf '"http_ratio_r%s_c%s": %s,\n' "$rows" "$c" "$(awk -v a="${s%% *}" -v b="$nr" 'BEGIN { printf "%.3f", a / b }')" >&3
 	done
 done
+
+echo
+echo "Memory of the two score.fcgi workers after the 2-row run at concurrency 8 (tutorial model):"
+echo
+echo "| worker | peak RSS (KiB) | blob mapping Rss (KiB) | blob mapping Pss (KiB) | peak RSS besides the blob (KiB) |"
+echo "|---:|---:|---:|---:|---:|"
+awk '{ printf "| %d | %d | %d | %d | %d |\n", NR, $1, $2, $3, $1 - $2 }' "$T/mem"
+awk '{ if ($1 - $2 > m) m = $1 - $2 } END { printf "\"worker_rss_besides_blob_kib\": %d,\n", m }' "$T/mem" >&3

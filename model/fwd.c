@@ -87,7 +87,7 @@ static void blas_load(void)
 	if (core && !getenv("OPENBLAS_CORETYPE"))
 		setenv("OPENBLAS_CORETYPE", core, 0);
 	for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++)
-		h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+		h = dlopen(names[i], RTLD_LAZY | RTLD_LOCAL);
 	if (!h) {
 		snprintf(blas.error, sizeof blas.error, "cannot load OpenBLAS: %s", dlerror());
 		return;
