@@ -30,7 +30,7 @@ endif
 # Debian packages: to build, and to run the test suite.
 DEPS_BUILD := gcc make pkg-config libc6-dev libfcgi-dev libjsmn-dev libyaml-dev libopenblas-dev libssl-dev
 DEPS_TEST := lighttpd curl procps wrk openssl
-DEPS_BENCH := wrk lighttpd curl
+DEPS_BENCH := wrk lighttpd curl python3
 # pkg-config names (jsmn is a header-only library and ships no .pc file).
 PKGS := fcgi yaml-0.1 openblas libcrypto
 
@@ -56,7 +56,7 @@ LIBS := $(LIBHANDLER) $(LIBTOOLS) $(LIBMODEL)
 PROGRAMS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOLS_MAIN)) \
             $(patsubst handler/%.c,$(BUILD)/%.fcgi,$(HANDLER_MAIN))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
-BENCH_PROGRAMS := $(BUILD)/bench/inproc $(BUILD)/bench/noop.fcgi $(BUILD)/bench/coldstart
+BENCH_PROGRAMS := $(BUILD)/bench/inproc $(BUILD)/bench/noop.fcgi $(BUILD)/bench/coldstart $(BUILD)/bench/gemm
 
 .PHONY: all test check deps fixtures clean
 all: $(PROGRAMS)
@@ -84,6 +84,10 @@ $(BUILD)/bench/inproc: $(BUILD)/obj/bench/inproc.o $(BUILD)/obj/bench/naive.o $(
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bench/noop.fcgi: $(BUILD)/obj/bench/noop.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/gemm: $(BUILD)/obj/bench/gemm.o $(LIBMODEL)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

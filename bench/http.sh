@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/http.sh BUILD_DIR SECONDS - the HTTP matrix through a real lighttpd
+# bench/http.sh BUILD_DIR SECONDS [LARGE.blob] - the HTTP matrix through a real lighttpd
 # (mod_fastcgi, 2 processes, loopback): noop.fcgi (the FastCGI transport
 # limit: it reads the body and answers a constant) against score.fcgi, with
 # the tutorial's model, posting bodies of 1, 2 and 200 rows with wrk at
@@ -7,11 +7,14 @@
 # p50/p99 and non-2xx it reports the CPU time per request of the FastCGI
 # workers and of lighttpd (from /proc/PID/stat over the run): on a shared,
 # noisy machine that is steadier than requests/s.  Then the memory of
-# score.fcgi's workers.  Markdown on stdout; "name": value lines for
+# score.fcgi's workers, with the tutorial's model and (given LARGE.blob, a
+# 784-wide model without column names) a large one, whose mapping shows
+# whether the workers share the blob's pages (Pss about Rss / 2).  Markdown on stdout; "name": value lines for
 # results.json on fd 3.
 set -eu
 build=$1
 secs=${2:-10}
+large=${3:-}
 cd "$(dirname "$0")/.."
 T=$(mktemp -d "${TMPDIR:-/tmp}/sp-bench.XXXXXX")
 pid=
@@ -51,6 +54,16 @@ CONF
 	return 1
 }
 stop() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; }
+# memory BLOB NAME: per warm worker, "NAME peak-RSS blob-Rss blob-Pss" (KiB)
+memory() {
+	for w in $(pgrep -P "$pid"); do
+		hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$w/status")
+		awk -v f="$1" -v hwm="$hwm" -v name="$2" '
+			/^[0-9a-f]+-[0-9a-f]+ / { inblob = index($0, f) > 0 }
+			inblob && /^Rss:/ { rss += $2 } inblob && /^Pss:/ { pss += $2 }
+			END { print name, hwm, rss + 0, pss + 0 }' "/proc/$w/smaps"
+	done
+}
 ticks() { for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk '{ s += $1 } END { print s + 0 }'; }
 
 # run PROGRAM BODY CONCURRENCY: "rps p50 p99 non2xx worker_us lighttpd_us"
@@ -75,16 +88,7 @@ for rows in 1 2 200; do
 		stop
 		serve "$PWD/$build/score.fcgi --model $T/m.blob --log - --metrics-file $T/metrics"
 		s=$(run score "$T/rows$rows.json" "$c")
-		if [ "$rows" = 2 ] && [ "$c" = 8 ]; then
-			# Memory of the warm workers: peak RSS, and the blob's pages.
-			for w in $(pgrep -P "$pid"); do
-				hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$w/status")
-				awk -v f="$T/m.blob" -v hwm="$hwm" '
-					/^[0-9a-f]+-[0-9a-f]+ / { inblob = index($0, f) > 0 }
-					inblob && /^Rss:/ { rss += $2 } inblob && /^Pss:/ { pss += $2 }
-					END { print hwm, rss + 0, pss + 0 }' "/proc/$w/smaps"
-			done >"$T/mem"
-		fi
+		[ "$rows" = 2 ] && [ "$c" = 8 ] && memory "$T/m.blob" tutorial >>"$T/mem"
 		stop
 		nr=${n%% *}
 		for line in "noop.fcgi:$n" "score.fcgi:$s"; do
@@ -100,10 +104,21 @@ for rows in 1 2 200; do
 	done
 done
 
+if [ -n "$large" ]; then
+	# The large model answers list-shaped rows (it has no column names).
+	sed 's/.*"data":\(\[\[.*\]\]\)}}$/{"input_data": \1}/' "$T/rows2.json" >"$T/list2.json"
+	serve "$PWD/$build/score.fcgi --model $large --log - --metrics-file $T/metrics-large"
+	BODY=$T/list2.json wrk -t2 -c8 -d2s -s bench/post.lua "$URL/score" | sed -n 's/^RESULT //p' >"$T/large.txt"
+	grep -q 'non2xx=0 ' "$T/large.txt" || { echo "the large model did not answer 200: $(cat "$T/large.txt")" >&2; exit 1; }
+	memory "$large" large >>"$T/mem"
+	stop
+fi
+
 echo
-echo "Memory of the two score.fcgi workers after the 2-row run at concurrency 8 (tutorial model):"
+echo "Memory of the two score.fcgi workers after serving the 2-row request at concurrency 8:"
 echo
-echo "| worker | peak RSS (KiB) | blob mapping Rss (KiB) | blob mapping Pss (KiB) | peak RSS besides the blob (KiB) |"
-echo "|---:|---:|---:|---:|---:|"
-awk '{ printf "| %d | %d | %d | %d | %d |\n", NR, $1, $2, $3, $1 - $2 }' "$T/mem"
-awk '{ if ($1 - $2 > m) m = $1 - $2 } END { printf "\"worker_rss_besides_blob_kib\": %d,\n", m }' "$T/mem" >&3
+echo "| model | worker | peak RSS (KiB) | blob mapping Rss (KiB) | blob mapping Pss (KiB) | peak RSS besides the blob (KiB) |"
+echo "|---|---:|---:|---:|---:|---:|"
+awk '{ n[$1]++; printf "| %s | %d | %d | %d | %d | %d |\n", $1, n[$1], $2, $3, $4, $2 - $3 }' "$T/mem"
+awk '{ if ($2 - $3 > m) m = $2 - $3 } END { printf "\"worker_rss_besides_blob_kib\": %d,\n", m }' "$T/mem" >&3
+awk '$1 == "large" { r += $3; p += $4 } END { if (r) printf "\"large_blob_pss_over_rss\": %.3f,\n", p / r }' "$T/mem" >&3

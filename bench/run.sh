@@ -20,7 +20,19 @@ echo
 echo
 echo "## Through lighttpd (mod_fastcgi, 2 processes), ${BENCH_SECONDS:-5} s per run"
 echo
-sh bench/http.sh "$build" "${BENCH_SECONDS:-5}" 3>"$out/http.lines"
+# A large model (784-1024-1024-10, seeded weights) made without PyTorch and
+# converted with pth2blob.
+python3 bench/gen_mlp.py "$out/large.pth" 784 1024 1024 10
+"$build/pth2blob" -q --arch linear,relu,linear,relu,linear "$out/large.pth" "$out/large.blob"
+sh bench/http.sh "$build" "${BENCH_SECONDS:-5}" "$PWD/$out/large.blob" 3>"$out/http.lines"
+echo
+echo "## Large model: 784-1024-1024-10 at a batch of 256, against plain sgemm of the same shapes"
+echo
+g=$("$build/bench/gemm" "$out/large.blob" 256)
+echo "$g" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+	printf "| forward (ms) | forward GFLOP/s | sgemm alone (ms) | sgemm GFLOP/s | forward / sgemm | kernels |\n|---:|---:|---:|---:|---:|---|\n"
+	printf "| %s | %s | %s | %s | %.0f%% | %s |\n", v["forward_ms"], v["forward_gflops"], v["sgemm_ms"], v["sgemm_gflops"], 100 * v["ratio"], v["core"] }'
+echo "$g" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] != "core") printf "\"large_%s\": %s,\n", kv[1], kv[2] } }' >>"$out/http.lines"
 echo
 echo "## Cold start: plain CGI, exec to complete response, 2-row request"
 echo

@@ -191,6 +191,30 @@ static void test_softmax_argmax(void)
 	CHECK(y[0] == y[1] && y[2] < y[0]);
 }
 
+/* ReLU's edge values, as torch.relu gives them: negatives (-0.0 and -inf
+ * too) become +0.0, NaN of either sign stays NaN, the rest pass. */
+static void test_relu_edges(void)
+{
+	struct fwd_scratch s = { 0 };
+	struct built b;
+	int kinds[] = { BLOB_OP_RELU };
+	build(&b, 8, kinds, 1, NULL);
+	float x[8] = { -0.0f, -INFINITY, INFINITY, NAN, -NAN, -1e-45f, 1e-45f, -3.0f };
+	const float *y = fwd_run(&b.m, x, 1, &s);
+	CHECK(y != NULL);
+	if (y) {
+		CHECK(y[0] == 0.0f && !signbit(y[0]));
+		CHECK(y[1] == 0.0f && !signbit(y[1]));
+		CHECK(isinf(y[2]) && y[2] > 0);
+		CHECK(isnan(y[3]) && isnan(y[4]));
+		CHECK(y[5] == 0.0f && !signbit(y[5]));
+		CHECK(y[6] == 1e-45f);
+		CHECK(y[7] == 0.0f && !signbit(y[7]));
+	}
+	unbuild(&b);
+	fwd_scratch_free(&s);
+}
+
 /* fwd.c names OpenBLAS's kernels from the CPU's features before loading
  * it: OpenBLAS runs the ones named, whether we or the user named them. */
 static void test_blas_kernels_named_before_load(void)
@@ -216,5 +240,6 @@ int main(void)
 	RUN(test_tutorial_shape_and_leading_activation);
 	RUN(test_limits);
 	RUN(test_softmax_argmax);
+	RUN(test_relu_edges);
 	return unit_done();
 }
