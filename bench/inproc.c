@@ -6,6 +6,11 @@
  * its figures as JSON.
  *
  *   build/release/bench/inproc MODEL.blob [results.json]
+ *   build/release/bench/inproc MODEL.blob --instr ROWS REPS decode|all|naive
+ *
+ * The second form runs one stage REPS times on a ROWS-row body and exits:
+ * bench/run.sh counts its instructions under valgrind for two values of
+ * REPS, so the difference is the work per request without the set-up.
  */
 #include "bench/naive.h"
 #include "model/enc.h"
@@ -146,6 +151,51 @@ static void measure(const struct blob_model *m, const struct req_schema *s, cons
 	req_ctx_free(&c);
 }
 
+/* --instr: the stage under test, REPS times, nothing else. */
+static int instr(const struct blob_model *m, const struct req_schema *s, const struct naive_model *nm,
+		 const char *b200, size_t rows, int reps, const char *stage)
+{
+	size_t len;
+	char *body = make_body(b200, rows, &len);
+	struct req_ctx c;
+	struct req_result r;
+	struct req_error e;
+	struct fwd_scratch fs = { 0 };
+	struct enc_buf b;
+	struct req_limits lim = { (size_t)1 << 30, REQ_DEFAULT_MAX_TOKENS, REQ_DEFAULT_MAX_ROWS, REQ_DEFAULT_MAX_VALUES };
+	int naive = strcmp(stage, "naive") == 0, all = strcmp(stage, "all") == 0;
+
+	if (!naive && !all && strcmp(stage, "decode") != 0) {
+		fprintf(stderr, "inproc: --instr stage is decode, all or naive\n");
+		return 2;
+	}
+	req_ctx_init(&c, &lim);
+	enc_init(&b, 0);
+	for (int i = 0; i < reps; i++) {
+		if (naive) {
+			char *out;
+			size_t out_len;
+			naive_score(nm, body, len, &out, &out_len);
+			free(out);
+			continue;
+		}
+		if (req_decode_json(&c, s, body, len, 0, &r, &e) < 0) {
+			fprintf(stderr, "decode: %s\n", e.msg);
+			return 1;
+		}
+		if (all) {
+			const float *y = fwd_run(m, r.x, r.rows, &fs);
+			enc_reset(&b);
+			enc_row_dicts(&b, y, r.rows, m->output_width);
+		}
+	}
+	enc_free(&b);
+	fwd_scratch_free(&fs);
+	req_ctx_free(&c);
+	free(body);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct blob_map bm;
@@ -171,6 +221,8 @@ int main(int argc, char **argv)
 	struct naive_model nm = { (int)m->input_width, (int)m->ops[0].out, (int)m->output_width,
 				  m->columns, m->ops[0].weight, m->ops[0].bias, m->ops[2].weight, m->ops[2].bias };
 	char *b200 = slurp("fixtures/test_data/batch200_azureml_split.json", &n200);
+	if (argc == 6 && strcmp(argv[2], "--instr") == 0)
+		return instr(m, &s, &nm, b200, (size_t)atoi(argv[3]), atoi(argv[4]), argv[5]);
 	static const size_t sizes[] = { 1, 2, 200, 10000 };
 	FILE *js = argc > 2 ? fopen(argv[2], "w") : NULL;
 

@@ -16,8 +16,30 @@ echo
 echo "## In-process: decode + forward + encode (tutorial model, split-orient JSON)"
 echo
 "$build/pth2blob" -q fixtures/model "$out/tutorial.blob"
+rm -f "$out/instr.lines"
 "$build/bench/inproc" "$out/tutorial.blob" "$out/inproc.json"
 echo
+# Instructions per row, which a noisy machine does not change: valgrind
+# counts each stage at 1 and 3 repetitions; the difference is two requests'
+# work without the set-up.
+if command -v valgrind >/dev/null; then
+	irefs() {
+		valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+			"$build/bench/inproc" "$out/tutorial.blob" --instr "$@" 2>&1 |
+			sed -n 's/.*I *refs: *\([0-9,]*\).*/\1/p' | tr -d ,
+	}
+	echo "| rows | decode (instructions/row) | forward + encode (instructions/row) | total (instructions/row) | baseline (instructions/row) | baseline / scorepoint |"
+	echo "|---:|---:|---:|---:|---:|---:|"
+	for rows in 1 2 200; do
+		d=$(( ($(irefs $rows 3 decode) - $(irefs $rows 1 decode)) / (2 * rows) ))
+		a=$(( ($(irefs $rows 3 all) - $(irefs $rows 1 all)) / (2 * rows) ))
+		nv=$(( ($(irefs $rows 3 naive) - $(irefs $rows 1 naive)) / (2 * rows) ))
+		echo "| $rows | $d | $((a - d)) | $a | $nv | $(awk -v n=$nv -v a=$a 'BEGIN { printf "%.1fx", n / a }') |"
+		printf '"instr_%s_rows_decode_per_row": %s,\n"instr_%s_rows_total_per_row": %s,\n"instr_%s_rows_naive_per_row": %s,\n' \
+			$rows $d $rows $a $rows $nv >>"$out/instr.lines"
+	done
+	echo
+fi
 echo "## Through lighttpd (mod_fastcgi, 2 processes), ${BENCH_SECONDS:-5} s per run"
 echo
 # A large model (784-1024-1024-10, seeded weights) made without PyTorch and
@@ -50,6 +72,7 @@ echo
 	echo "{"
 	sed -n 's/^  \(".*\)$/\1/p' "$out/inproc.json" | sed 's/,$//' | sed 's/$/,/'
 	cat "$out/http.lines"
+	[ -f "$out/instr.lines" ] && cat "$out/instr.lines"
 	echo "\"date\": \"$(date -u +%Y-%m-%d)\""
 	echo "}"
 } >"$out/results.json"
