@@ -225,7 +225,7 @@ int main(int argc, char **argv)
 
 	struct app a;
 	char err[PATH_MAX + 256];
-	if (app_init(&a, &cfg, err, sizeof err) < 0) {
+	if (blob_guard_init(err, sizeof err) < 0 || app_init(&a, &cfg, err, sizeof err) < 0) {
 		fprintf(stderr, "score.fcgi: %s\n", err);
 		return 1;
 	}

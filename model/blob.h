@@ -5,7 +5,7 @@
  * feed-forward model as a sequence of ops: Linear layers, whose float32
  * weights sit 64-byte aligned in exactly the [out][in] row-major layout that
  * cblas_sgemm reads, and element-wise activations.  score.fcgi maps it once,
- * read-only; nothing is copied at start-up.
+ * read-only and shared between its processes; nothing is copied at start-up.
  */
 #ifndef SCOREPOINT_BLOB_H
 #define SCOREPOINT_BLOB_H
@@ -82,13 +82,29 @@ struct blob_map {
 };
 
 /*
- * Map `path` read-only (pre-faulted, shared page cache), check every field
- * (magic, version, sizes, offsets, alignment, op chain, strings, checksum)
- * and fill bm.  On failure returns -1 with one line in err, e.g.
+ * Map `path` read-only, check every field (magic, version, sizes, offsets,
+ * alignment, op chain, strings, checksum) and fill bm.  On failure returns
+ * -1 with one line in err, e.g.
  * "model.blob: truncated: header says 65536 bytes, file has 4000".
+ *
+ * What is mapped never changes, whatever happens to the file afterwards:
+ * after blob_guard_init() the file is mapped shared (pre-faulted, one copy
+ * in the page cache for every process) under a read lease, and copied into
+ * private memory at the same address the moment anyone opens it for
+ * writing or truncates it; without a lease (and without blob_guard_init())
+ * it is read into private memory.
  */
 int blob_map_file(const char *path, struct blob_map *bm, char *err, size_t errlen);
 void blob_unmap(struct blob_map *bm);
+
+/*
+ * Share blobs between processes: install the SIGIO handler that answers
+ * lease breaks (SA_RESTART, so no system call sees EINTR).  Call it once,
+ * from the thread that will map blobs, before the first blob_map_file().
+ * If copying a blob fails for want of memory the handler raises SIGTERM,
+ * keeping the lease (the writer waits) until the process exits.
+ */
+int blob_guard_init(char *err, size_t errlen);
 
 /*
  * Check a blob image in memory and fill m with pointers into it.  names

@@ -5,9 +5,12 @@
 #include "model/crc32.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/sp-test-blob-XXXXXX";
@@ -247,6 +250,112 @@ static void test_map_errors_name_file(void)
 	CHECK_CONTAINS(err, path);
 }
 
+/* True when this process maps `path` from the file (not a private copy). */
+static int maps_file(const char *path)
+{
+	char line[1024];
+	int found = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+	while (f && fgets(line, sizeof line, f))
+		if (strstr(line, path))
+			found = 1;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Another process overwrites `path` in place (open O_TRUNC, write junk) or
+ * truncates it to 64 bytes; returns once it is done. */
+static void damage_in_place(const char *path, int truncate_only)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (truncate_only)
+			_exit(truncate(path, 64) == 0 ? 0 : 1);
+		int fd = open(path, O_WRONLY | O_TRUNC);
+		char junk[512];
+		memset(junk, 0x5a, sizeof junk);
+		_exit(fd >= 0 && write(fd, junk, sizeof junk) == (ssize_t)sizeof junk ? 0 : 1);
+	}
+	int status = -1;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0)
+		;
+	CHECKF(pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "the writer failed (%d)", status);
+}
+
+/* The model the mapping holds is still the one written: same checksum,
+ * same weights. */
+static void check_intact(const struct blob_map *bm)
+{
+	struct blob_model m;
+	const char **names = NULL;
+	char err[256];
+	CHECKF(blob_check(bm->base, bm->size, &m, &names, err, sizeof err) == 0, "%s", err);
+	free(names);
+	CHECK(memcmp(bm->model.ops[0].weight, w1, sizeof w1) == 0);
+	CHECK_STR(bm->model.labels[2], "Ankle Boot");
+}
+
+/* Without blob_guard_init() the blob is a private copy from the start. */
+static void test_private_copy_survives_overwrite_and_truncation(void)
+{
+	char path[256], err[256];
+	struct blob_model m = sample();
+	struct blob_map bm;
+
+	path_in_dir(path, sizeof path, "private.blob");
+	for (int trunc = 0; trunc < 2; trunc++) {
+		CHECKF(blob_write(path, &m, err, sizeof err) == 0, "%s", err);
+		CHECKF(blob_map_file(path, &bm, err, sizeof err) == 0, "%s", err);
+		if (!bm.base)
+			return;
+		CHECK(!maps_file(path));
+		damage_in_place(path, trunc);
+		check_intact(&bm);
+		blob_unmap(&bm);
+	}
+}
+
+/* With it, the file is mapped shared under a lease, and copied at the same
+ * address when another process opens it for writing or truncates it. */
+static void test_guarded_map_copied_when_the_file_is_written(void)
+{
+	char path[256], err[256];
+	struct blob_model m = sample();
+	struct blob_map bm;
+
+	CHECKF(blob_guard_init(err, sizeof err) == 0, "%s", err);
+	path_in_dir(path, sizeof path, "guarded.blob");
+	for (int trunc = 0; trunc < 2; trunc++) {
+		CHECKF(blob_write(path, &m, err, sizeof err) == 0, "%s", err);
+		CHECKF(blob_map_file(path, &bm, err, sizeof err) == 0, "%s", err);
+		if (!bm.base)
+			return;
+		const void *base = bm.base;
+		CHECKF(maps_file(path), "%s is not mapped shared", path);
+		damage_in_place(path, trunc);
+		CHECK(!maps_file(path));
+		CHECK(bm.base == base);
+		check_intact(&bm);
+		blob_unmap(&bm);
+	}
+	/* Unmapping releases the lease: a writer is not held back. */
+	CHECKF(blob_write(path, &m, err, sizeof err) == 0, "%s", err);
+	CHECKF(blob_map_file(path, &bm, err, sizeof err) == 0, "%s", err);
+	blob_unmap(&bm);
+	int fd = open(path, O_WRONLY | O_NONBLOCK);
+	CHECKF(fd >= 0, "open for writing after unmap: %s", strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	/* A file open for writing has no lease to give: a private copy. */
+	fd = open(path, O_WRONLY);
+	CHECKF(blob_map_file(path, &bm, err, sizeof err) == 0, "%s", err);
+	CHECK(!maps_file(path));
+	blob_unmap(&bm);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void test_names(void)
 {
 	CHECK_STR(blob_op_name(BLOB_OP_GELU_TANH), "gelu_tanh");
@@ -285,6 +394,8 @@ int main(void)
 	RUN(test_write_failures_leave_nothing);
 	RUN(test_map_errors_name_file);
 	RUN(test_names);
+	RUN(test_private_copy_survives_overwrite_and_truncation);
+	RUN(test_guarded_map_copied_when_the_file_is_written);   /* last: it installs the guard */
 	cleanup();
 	return unit_done();
 }
