@@ -9,6 +9,7 @@
 #include "model/ws_spec.h"
 #include "model/ws_yaml.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -423,6 +424,36 @@ int ws_load(const char *dir, struct ws *w, char *err, size_t errlen)
 
 /* ---- changes ---- */
 
+/*
+ * Remove DIR/models/NAME/VERSION folders that no registered model names:
+ * what a `model create` killed before its commit left behind (a
+ * model.blob.tmpXXXXXX, the folders).  Only writers call it, under the
+ * lock, so no conversion is in progress.  Best effort.
+ */
+static void clean_models(const struct ws *w)
+{
+	char models[PATH_MAX], name[PATH_MAX], version[PATH_MAX];
+	DIR *d, *dn;
+	struct dirent *e, *v;
+
+	if (join(models, sizeof models, w->dir, "models") < 0 || !(d = opendir(models)))
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || join(name, sizeof name, models, e->d_name) < 0 || !(dn = opendir(name)))
+			continue;
+		while ((v = readdir(dn)) != NULL)
+			if (v->d_name[0] != '.' && !ws_model(w, e->d_name, v->d_name) &&
+			    join(version, sizeof version, name, v->d_name) == 0) {
+				atomic_clean(version, "");
+				rmdir(version);
+			}
+		closedir(dn);
+		rmdir(name);   /* fails, harmlessly, while versions remain */
+	}
+	closedir(d);
+	rmdir(models);
+}
+
 int ws_begin(const char *dir, struct ws_txn *t, char *err, size_t errlen)
 {
 	char p[PATH_MAX];
@@ -448,6 +479,7 @@ int ws_begin(const char *dir, struct ws_txn *t, char *err, size_t errlen)
 		ws_end(t);
 		return -1;
 	}
+	clean_models(&t->w);
 	return 0;
 }
 

@@ -171,7 +171,9 @@ struct ws_txn {
 /*
  * Create DIR (0700, with missing parents 0700) when it does not exist,
  * take flock(LOCK_EX) on DIR/.lock (0600), and load the state into t->w.
- * Returns 0, or -1 with err and nothing held.
+ * What a writer killed before its commit left behind goes first: the
+ * state's temporary files, and DIR/models/NAME/VERSION folders of models
+ * that are not registered.  Returns 0, or -1 with err and nothing held.
  */
 int ws_begin(const char *dir, struct ws_txn *t, char *err, size_t errlen);
 

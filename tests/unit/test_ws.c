@@ -321,6 +321,35 @@ static void test_concurrent_writers(void)
 	CHECK_INT(temp_files(d), 0);
 }
 
+/* The next writer removes the folder of a model a killed `model create`
+ * was converting (registered models are kept: tests/e2e/faults.sh). */
+static void test_begin_removes_unregistered_model_folders(void)
+{
+	char d[300], p[400];
+	struct ws_txn t;
+	struct stat st;
+
+	snprintf(d, sizeof d, "%s/killed", dir);
+	snprintf(p, sizeof p, "%s/models/model-x/7", d);
+	CHECK(mkdir(d, 0700) == 0);
+	snprintf(p, sizeof p, "%s/models", d);
+	CHECK(mkdir(p, 0700) == 0);
+	snprintf(p, sizeof p, "%s/models/model-x", d);
+	CHECK(mkdir(p, 0700) == 0);
+	snprintf(p, sizeof p, "%s/models/model-x/7", d);
+	CHECK(mkdir(p, 0700) == 0);
+	snprintf(p, sizeof p, "%s/models/model-x/7/model.blob.tmpAbC123", d);
+	FILE *f = fopen(p, "w");
+	CHECK(f != NULL);
+	if (f)
+		fclose(f);
+	CHECK_INT(ws_begin(d, &t, err, sizeof err), 0);
+	ws_end(&t);
+	snprintf(p, sizeof p, "%s/models", d);
+	CHECK(stat(p, &st) < 0);
+	CHECK(stat(d, &st) == 0);
+}
+
 static void test_dir_resolution(void)
 {
 	char out[512];
@@ -351,6 +380,7 @@ int main(void)
 	RUN(test_show_and_set);
 	RUN(test_commit_and_load);
 	RUN(test_concurrent_writers);
+	RUN(test_begin_removes_unregistered_model_folders);
 	RUN(test_dir_resolution);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
