@@ -7,6 +7,7 @@
 #   make fixtures     re-train the fixture models (needs python3-torch; slow)
 #   make bench        speed figures of this machine (bench/run.sh)
 #   make bench-convert  pth2blob time against model size
+#   make soak         60 s (SOAK_SECONDS) of checked load through lighttpd
 #
 # Everything built lands under build/, which git ignores.
 
@@ -121,6 +122,14 @@ bench: deps
 	@sh tools/deps.sh $(DEPS_BENCH)
 	@$(MAKE) --no-print-directory all $(BENCH_PROGRAMS)
 	@sh bench/run.sh $(BUILD)
+
+# SOAK_SECONDS of mixed valid and bad requests through lighttpd, every
+# answer checked (tests/soak/soak.sh); never part of `make test` or CI.
+SOAK_SECONDS ?= 60
+.PHONY: soak
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@SOAK_SECONDS=$(SOAK_SECONDS) sh tests/soak/soak.sh $(BUILD)
 
 # Conversion speed against model size (see bench/convert.sh).
 .PHONY: bench-convert
