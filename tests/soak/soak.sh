@@ -116,7 +116,7 @@ for p in $pids0; do
 	grow=$((e - w))
 	big=0
 	[ "$grow" -lt 1024 ] && [ "$w" -gt 0 ] && [ "$e" -gt 0 ] || big=1
-	check "worker $p VmRSS growth < 1024 KiB" "$b, $w at $WARM s, $e at the end KiB (+$grow)" "$big"
+	check "worker $p VmRSS growth < 1024 KiB" "start $b, ${WARM} s $w, end $e KiB (+$grow)" "$big"
 done
 echo
 if [ $fail = 0 ]; then echo "soak: PASS"; else echo "soak: FAIL"; fi
