@@ -235,7 +235,7 @@ static int open_log(struct app *a, char *err, size_t errlen)
 	return 0;
 }
 
-int app_init(struct app *a, const struct app_config *cfg, char *err, size_t errlen)
+static int init(struct app *a, const struct app_config *cfg, char *err, size_t errlen)
 {
 	char merr[256], mpath[PATH_MAX + 64];
 
@@ -290,6 +290,15 @@ int app_init(struct app *a, const struct app_config *cfg, char *err, size_t errl
 		return -1;
 	}
 	a->deployment = a->ws_dir ? -1 : metrics_deployment(a->metrics, "default");
+	return 0;
+}
+
+int app_init(struct app *a, const struct app_config *cfg, char *err, size_t errlen)
+{
+	if (init(a, cfg, err, errlen) < 0) {
+		app_free(a);   /* what was set up before the failure */
+		return -1;
+	}
 	return 0;
 }
 

@@ -72,7 +72,7 @@ struct app {
 };
 
 /* Map the model and set everything up before the first request.  0, or -1
- * with one line in err naming the file and the problem. */
+ * with one line in err naming the file and the problem, and nothing held. */
 int app_init(struct app *a, const struct app_config *cfg, char *err, size_t errlen);
 
 /* Answer one request completely.  Never exits; every failure is a JSON
