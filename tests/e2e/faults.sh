@@ -12,11 +12,7 @@
 # Every server listens on 127.0.0.1 ephemeral ports and is stopped here.
 . tests/e2e/lib.sh
 . tests/e2e/lib_httpd.sh
-SP=$BUILD/scorepoint
-W=$T/ws
-export SCOREPOINT_WORKSPACE="$W"
-EX=deploy/examples
-REQ=fixtures/test_data/images_azureml.json
+. tests/e2e/lib_ws.sh
 CONNS=16
 
 quiet() { "$@" >/dev/null 2>"$T/cli-err" || { echo "# $*: $(cat "$T/cli-err")"; return 1; }; }
@@ -42,11 +38,7 @@ snapshot() {
 	(cd "$1" && find . -printf '%y %m %p\n' | sort && find . -type f -print0 | sort -z | xargs -0 -r sha256sum)
 }
 
-quiet "$SP" model create --path fixtures/model --name model-online-1 --version 1 --type mlflow_model &&
-	quiet "$SP" online-endpoint create -f $EX/endpoint_1/cloud/endpoint.yml &&
-	quiet "$SP" online-deployment create -f $EX/endpoint_1/cloud/deployment.yml --all-traffic ||
-	{ not_ok "endpoint 1 made with the CLI"; exit 1; }
-KEY=$("$SP" online-endpoint get-credentials --name endpoint-online-1 --query primaryKey -o tsv)
+make_endpoint_1 || { not_ok "endpoint 1 made with the CLI"; exit 1; }
 
 # ---- 1. SIGKILL of a worker under load ----
 start_lighttpd "--workspace $W" 2 || { not_ok "lighttpd serves the workspace"; exit 1; }

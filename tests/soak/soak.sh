@@ -25,18 +25,10 @@ WARM=10
 [ "$SECONDS_" -lt 20 ] && WARM=$((SECONDS_ / 2))
 . tests/e2e/lib.sh
 . tests/e2e/lib_httpd.sh
-SP=$BUILD/scorepoint
-W=$T/ws
-export SCOREPOINT_WORKSPACE="$W"
-EX=deploy/examples
-REQ=fixtures/test_data/images_azureml.json
+. tests/e2e/lib_ws.sh
 
 die() { echo "soak: $*" >&2; exit 1; }
-"$SP" model create --path fixtures/model --name model-online-1 --version 1 --type mlflow_model >/dev/null &&
-	"$SP" online-endpoint create -f $EX/endpoint_1/cloud/endpoint.yml >/dev/null &&
-	"$SP" online-deployment create -f $EX/endpoint_1/cloud/deployment.yml --all-traffic >/dev/null ||
-	die "could not make endpoint 1"
-KEY=$("$SP" online-endpoint get-credentials --name endpoint-online-1 --query primaryKey -o tsv)
+make_endpoint_1 >&2 || die "could not make endpoint 1"
 start_lighttpd "--workspace $W --max-body $MAX_BODY" 2 >&2 || die "lighttpd did not start"
 
 # The known-good answer: one request with curl, checked against torch's.
