@@ -371,6 +371,9 @@ int blob_guard_init(char *err, size_t errlen)
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGIO, &sa, NULL) < 0)
 		return err_set(err, errlen, "sigaction(SIGIO): %s", strerror(errno));
+	/* A parent may have left it blocked: a lease break must get through. */
+	sigaddset(&sa.sa_mask, SIGIO);
+	sigprocmask(SIG_UNBLOCK, &sa.sa_mask, NULL);
 	guard_tid = gettid();
 	return 0;
 }
