@@ -99,6 +99,11 @@ struct ws_node *cli_model_json(const struct ws_model *m);
 /* Load the workspace (no lock) for a read-only verb; 0 or a refusal. */
 int cli_load(const struct cli *c, struct ws *w);
 
+/* score.fcgi: $SCOREPOINT_SCORE_FCGI, else the one next to this program
+ * (/proc/self/exe), into out[len]; 0, or a refusal (1) when it is not
+ * there or not executable. */
+int cli_find_handler(char *out, size_t len);
+
 /* ws_commit(), its refusal printed: 0, or 1. */
 int cli_commit(struct ws_txn *t);
 
