@@ -46,6 +46,26 @@ up() {
 	return 1
 }
 
+# spawn SECONDS LOG CMD...: pick a free PORT and run CMD (a function that
+# reads $PORT and execs the server, so that SPAWNED is the server's pid) in
+# the background until GET /health answers there within SECONDS; should
+# another program take the port meanwhile ("in use" in LOG), again on
+# another.  0, or 1 when the server did not come up.
+spawn() {
+	secs=$1 log=$2
+	shift 2
+	for _ in 1 2 3 4 5; do
+		PORT=$(free_port) || return 1
+		"$@" &
+		SPAWNED=$!
+		up "$PORT" "$secs" "$SPAWNED" && return 0
+		running "$SPAWNED" && return 1
+		wait "$SPAWNED"
+		grep -q "in use" "$log" || return 1
+	done
+	return 1
+}
+
 # finish PID SECONDS: wait up to SECONDS for our child PID to exit (it is a
 # zombie until reaped), then reap it: FIN_RC is its exit status ("timeout"
 # when it had to be killed), FIN_MS the milliseconds it took.
@@ -108,10 +128,11 @@ out=$("$SP" serve --help) && printf '%s\n' "$out" | grep -q '^usage: scorepoint 
 "$SP" --help | grep -q '^  serve ' && ok "scorepoint --help lists serve" || not_ok "scorepoint --help lists serve"
 
 # ---- scorepoint serve: 2 workers, SIGINT ----
-P=$(free_port) || { not_ok "a free port"; exit 1; }
-TMPDIR=$T/tmp "$SP" serve --port "$P" --workers 2 >"$T/serve.out" 2>"$T/serve.err" </dev/null &
-SERVE_PID=$!
-if up "$P" 20 "$SERVE_PID"; then ok "serve --port $P: GET /health answers"; else
+serve() { export TMPDIR="$T/tmp"; exec "$SP" serve --port "$PORT" "$@" >"$T/serve.out" 2>"$T/serve.err" </dev/null; }
+spawn 20 "$T/serve.err" serve --workers 2
+started=$?
+SERVE_PID=$SPAWNED P=$PORT
+if [ $started = 0 ]; then ok "serve --port $P: GET /health answers"; else
 	not_ok "serve --port $P: GET /health answers" "$(cat "$T/serve.err")"
 	exit 1
 fi
@@ -171,10 +192,8 @@ tail -1 "$T/serve.out" | grep -q 'stopped' && ok "... and it says so" || not_ok 
 
 # ---- the default worker count, SIGTERM ----
 quiet "$SP" online-deployment update -n blue -e endpoint-online-1 --set instance_count=3
-P=$(free_port) || { not_ok "a free port"; exit 1; }
-TMPDIR=$T/tmp "$SP" serve --port "$P" >"$T/serve.out" 2>"$T/serve.err" </dev/null &
-SERVE_PID=$!
-up "$P" 20 "$SERVE_PID" || not_ok "serve answers again" "$(cat "$T/serve.err")"
+spawn 20 "$T/serve.err" serve || not_ok "serve answers again" "$(cat "$T/serve.err")"
+SERVE_PID=$SPAWNED P=$PORT
 n=$(pgrep -f "score.fcgi --workspace $W " | grep -c .)
 [ "$n" = 3 ] && ok "no --workers: instance_count (3) worker processes" || not_ok "no --workers: instance_count (3) workers" "$n"
 code=$(score "$P" "$KEY")
@@ -199,19 +218,26 @@ instantiate() {
 # httpd INCLUDED [LINE]: lighttpd with the instantiated file included
 # (after LINE), on HPORT.
 httpd() {
-	HPORT=$(free_port) || return 1
+	included=$1 extra=${2:-}
+	if spawn 20 "$T/httpd-error.log" httpd_exec; then
+		HTTPD_PID=$SPAWNED HPORT=$PORT
+		return 0
+	fi
+	echo "# lighttpd did not start:"
+	sed 's/^/#   /' "$T/httpd-error.log" | tail -5
+	return 1
+}
+httpd_exec() {
 	cat >"$T/main.conf" <<CONF
 server.bind = "127.0.0.1"
-server.port = $HPORT
+server.port = $PORT
 server.document-root = "$T/www"
 server.errorlog = "$T/httpd-error.log"
-${2:-}
-include "$1"
+$extra
+include "$included"
 CONF
-	lighttpd -D -f "$T/main.conf" </dev/null 2>>"$T/httpd-error.log" &
-	HTTPD_PID=$!
-	up "$HPORT" 20 "$HTTPD_PID" ||
-		{ echo "# lighttpd did not start:"; sed 's/^/#   /' "$T/httpd-error.log" | tail -5; return 1; }
+	: >"$T/httpd-error.log"
+	exec lighttpd -D -f "$T/main.conf" </dev/null 2>>"$T/httpd-error.log"
 }
 
 # settings FILE: its lines that are not comments.
@@ -274,14 +300,18 @@ if [ "$(printf '%s\n' "$line" | grep -c .)" != 1 ] || ! printf '%s' "$line" | gr
 	not_ok "README.md holds one curl line for endpoint-online-1 on 127.0.0.1:8080" "$line"
 	exit 1
 fi
-P=$(free_port) || { not_ok "a free port"; exit 1; }
 mkdir -p "$T/run"
-# As a user types it: the release build (SAN= undoes `make test SAN=1`'s
-# SAN=1, which make exports), not a sub-make of `make test`.
-TMPDIR=$T/run setsid env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory run PORT="$P" SAN= \
-	>"$T/run.out" 2>&1 </dev/null &
-RUN_PGID=$!
-if up "$P" 240 "$RUN_PGID"; then ok "make run PORT=$P serves"; else
+# As a user types it, in a session of its own: the release build (SAN=
+# undoes `make test SAN=1`'s SAN=1, which make exports), not a sub-make.
+make_run() {
+	export TMPDIR="$T/run"
+	exec setsid env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory run PORT="$PORT" SAN= \
+		>"$T/run.out" 2>&1 </dev/null
+}
+spawn 240 "$T/run.out" make_run
+started=$?
+RUN_PGID=$SPAWNED P=$PORT
+if [ $started = 0 ]; then ok "make run PORT=$P serves"; else
 	not_ok "make run PORT=$P serves" "$(tail -20 "$T/run.out")"
 	exit 1
 fi
