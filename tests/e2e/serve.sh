@@ -17,7 +17,9 @@ cleanup() {
 	pkill -KILL -f "$T/" 2>/dev/null
 	rm -rf "$T"
 }
-trap cleanup EXIT INT TERM
+# A signal (a closed pipe too) ends the test, and the exit cleans up.
+trap cleanup EXIT
+trap 'exit 1' HUP INT PIPE TERM
 
 quiet() { "$@" >/dev/null 2>"$T/cli-err" || { echo "# $*: $(cat "$T/cli-err")"; return 1; }; }
 
