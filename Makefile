@@ -3,6 +3,8 @@
 #   make              build everything into build/release
 #   make test         install missing Debian packages, build, run the suite
 #   make test SAN=1   the same suite built with ASan + UBSan (build/san)
+#   make run          build, then serve the tutorial's four endpoints on
+#                     127.0.0.1:8080 (PORT=... for another) until Ctrl-C
 #   make deps         install (as root) or list the missing Debian packages
 #   make fixtures     re-train the fixture models (needs python3-torch; slow)
 #   make bench        speed figures of this machine (bench/run.sh)
@@ -114,6 +116,17 @@ build-tests: $(PROGRAMS) $(UNIT_TESTS) $(BENCH_PROGRAMS)
 
 fixtures:
 	@sh tools/make_fixtures.sh
+
+# The tutorial's four endpoints in the demo workspace build/run-workspace
+# (made once, then reused), served by `scorepoint serve` in the foreground
+# (tools/run_demo.sh).  It runs lighttpd, and prints curl lines.
+DEPS_RUN := lighttpd curl
+PORT ?= 8080
+.PHONY: run
+run: deps
+	@sh tools/deps.sh $(DEPS_RUN)
+	@$(MAKE) --no-print-directory all
+	@sh tools/run_demo.sh $(BUILD) $(PORT)
 
 # Speed figures (bench/run.sh); never part of `make test`.
 .PHONY: bench
