@@ -226,14 +226,15 @@ start_socket_activation() {
 	# ExecStart= is split on spaces, as systemd does for a line without quotes.
 	set -- "$@" $(unit_value "$u" ExecStart)
 	"$@" >>"$d/service.log" 2>&1 &
-	track_pid $!
+	SD_PID=$!
+	track_pid $SD_PID
 	wait_for test -S "$sock" || { echo "# no socket $sock: $(cat "$d/service.log")"; return 1; }
 	chown "$(unit_value "$s" SocketUser):$(unit_value "$s" SocketGroup)" "$sock" &&
 		chmod "$(unit_value "$s" SocketMode)" "$sock"
 }
 
 # ---- the same checks on every server ----
-FIRST=
+FIRST= SD_PID=
 # score NAME FILE [CREDENTIAL]: POST FILE to endpoint-online-1's scoring
 # URI; body to $T/NAME.out, headers to $T/NAME.hdr, status to stdout.
 score() {
@@ -272,12 +273,32 @@ check_server() {
 		not_ok "$name: a 200-row request (1.75 MB): 200, 200 x 10 logits" "$code" "$(head -c 400 "$T/$name.out")"
 	[ "$(log_lines)" -ge $((before + 3)) ] && ok "$name: score.fcgi logged the requests in the workspace" ||
 		not_ok "$name: score.fcgi logged the requests in the workspace" "$before -> $(log_lines)"
+	[ -z "$SD_PID" ] || check_activated "$name"
+}
+
+# check_activated NAME: the socket-activated process is the one that
+# answered (its pid is LISTEN_PID: the exec chain kept it), and it runs
+# with the unit's User=, NoNewPrivileges= and read-only workspace.
+check_activated() {
+	grep -q "\"request_id\": \"servers-$1\"" "$W/logs/requests.log" &&
+		! grep "\"request_id\": \"servers-$1\"" "$W/logs/requests.log" | grep -vq "\"pid\": $SD_PID," &&
+		ok "$1: every answer came from the activated process (pid = LISTEN_PID)" ||
+		not_ok "$1: every answer came from the activated process (pid = LISTEN_PID)" "pid $SD_PID" \
+			"$(grep "servers-$1" "$W/logs/requests.log")"
+	st=/proc/$SD_PID/status mi=/proc/$SD_PID/mountinfo
+	[ "$(awk '/^Uid:/ { print $2 }' $st)" = "$(id -u $RUN_USER)" ] && grep -q '^NoNewPrivs:[[:space:]]*1' $st &&
+		awk -v w="$W" '$5 == w { split($6, o, ","); if (o[1] == "ro") r++ } $5 == w "/logs" { split($6, o, ","); if (o[1] == "rw") l++ }
+			END { exit !(r && l) }' $mi &&
+		ok "$1: it runs as $RUN_USER, no new privileges, the workspace read-only but logs/" ||
+		not_ok "$1: it runs as $RUN_USER, no new privileges, the workspace read-only but logs/" \
+			"$(grep -E '^(Uid|NoNewPrivs):' $st 2>&1)" "$(grep -F " $W" $mi 2>&1)"
 }
 
 # stop_server NAME: stop everything started for it, and make sure that no
 # score.fcgi outlives its server.
 stop_server() {
 	stop_tracked
+	SD_PID=
 	if wait_for sh -c "! pgrep -f '^$T/bin/score.fcgi' >/dev/null"; then
 		ok "$1: stopped, no score.fcgi left"
 	else
