@@ -31,7 +31,7 @@ endif
 
 # Debian packages: to build, and to run the test suite.
 DEPS_BUILD := gcc make pkg-config libc6-dev libfcgi-dev libjsmn-dev libyaml-dev libopenblas-dev libssl-dev
-DEPS_TEST := lighttpd curl procps wrk openssl
+DEPS_TEST := lighttpd curl procps wrk openssl apache2 libapache2-mod-fcgid nginx spawn-fcgi systemd perl mount
 DEPS_BENCH := wrk lighttpd curl python3 valgrind
 # pkg-config names (jsmn is a header-only library and ships no .pc file).
 PKGS := fcgi yaml-0.1 openblas libcrypto
