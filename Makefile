@@ -3,6 +3,8 @@
 #   make              build everything into build/release
 #   make test         install missing Debian packages, build, run the suite
 #   make test SAN=1   the same suite built with ASan + UBSan (build/san)
+#   make run          build, then serve the tutorial's four endpoints on
+#                     127.0.0.1:8080 (PORT=... for another) until Ctrl-C
 #   make deps         install (as root) or list the missing Debian packages
 #   make fixtures     re-train the fixture models (needs python3-torch; slow)
 #   make bench        speed figures of this machine (bench/run.sh)
@@ -30,7 +32,7 @@ endif
 
 # Debian packages: to build, and to run the test suite.
 DEPS_BUILD := gcc make pkg-config libc6-dev libfcgi-dev libjsmn-dev libyaml-dev libopenblas-dev libssl-dev
-DEPS_TEST := lighttpd curl procps wrk openssl util-linux
+DEPS_TEST := lighttpd curl procps wrk openssl apache2 libapache2-mod-fcgid nginx spawn-fcgi systemd perl mount util-linux
 DEPS_BENCH := wrk lighttpd curl python3 valgrind
 # pkg-config names (jsmn is a header-only library and ships no .pc file).
 PKGS := fcgi yaml-0.1 openblas libcrypto
@@ -115,6 +117,17 @@ build-tests: $(PROGRAMS) $(UNIT_TESTS) $(BENCH_PROGRAMS)
 
 fixtures:
 	@sh tools/make_fixtures.sh
+
+# The tutorial's four endpoints in the demo workspace build/run-workspace
+# (made once, then reused), served by `scorepoint serve` in the foreground
+# (tools/run_demo.sh).  It runs lighttpd, and prints curl lines.
+DEPS_RUN := lighttpd curl
+PORT ?= 8080
+.PHONY: run
+run: deps
+	@sh tools/deps.sh $(DEPS_RUN)
+	@$(MAKE) --no-print-directory all
+	@sh tools/run_demo.sh $(BUILD) $(PORT)
 
 # Speed figures (bench/run.sh); never part of `make test`.
 .PHONY: bench

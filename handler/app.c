@@ -1014,10 +1014,9 @@ static void route_endpoint(struct call *c)
 	const struct ws_endpoint *e = ws_endpoint(&c->a->ws, p, n);
 	const char *rest = p + n;
 
-	if (!e || !*rest) {
+	if (!e) {
 		c->route = MR_OTHER;
-		fail(c, 404, "ENDPOINT_NOT_FOUND", e ? "no route %.200s; try %.200s/score" :
-		     "no route %.200s: no such endpoint", c->path, c->path);
+		fail(c, 404, "ENDPOINT_NOT_FOUND", "no route %.200s: no such endpoint", c->path);
 		return;
 	}
 	c->endpoint = e->name;
@@ -1032,7 +1031,9 @@ static void route_endpoint(struct call *c)
 	}
 	if (!route_model(c, rest)) {
 		c->route = MR_OTHER;
-		fail(c, 404, "ENDPOINT_NOT_FOUND", "no route %.200s", c->path);
+		fail(c, 404, "ENDPOINT_NOT_FOUND", "no route %.200s; the endpoint's routes are /%s/score, "
+		     "/%s/invocations, /%s/swagger.json and /%s/v2/models/MODEL[/infer]", c->path, e->name, e->name,
+		     e->name, e->name);
 	}
 	if (c->status != 200 || (c->route != MR_SCORE && c->route != MR_INVOCATIONS))
 		c->a->mirror.endpoint = NULL;

@@ -6,6 +6,7 @@
 #include "model/name.h"
 #include "model/ws_spec.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,29 @@ int cli_parse(struct cli *c, const struct cli_verb *v, int argc, char **argv)
 	if (ws_dir(c->val[O_WORKSPACE], c->dir, sizeof c->dir, err, sizeof err) < 0)
 		return cli_usage_fail(c, "%s", err);
 	return -1;
+}
+
+/* $SCOREPOINT_SCORE_FCGI, else score.fcgi next to this program. */
+int cli_find_handler(char *out, size_t len)
+{
+	const char *env = getenv("SCOREPOINT_SCORE_FCGI");
+	char self[PATH_MAX];
+
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+	} else {
+		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+		if (n <= 0)
+			return cli_fail("cannot find score.fcgi: set SCOREPOINT_SCORE_FCGI");
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		*slash = '\0';
+		if ((size_t)snprintf(out, len, "%s/score.fcgi", self) >= len)
+			return cli_fail("cannot find score.fcgi: path too long");
+	}
+	if (access(out, X_OK) < 0)
+		return cli_fail("%s: %s (set SCOREPOINT_SCORE_FCGI to the handler)", out, strerror(errno));
+	return 0;
 }
 
 /* ---- usage ---- */

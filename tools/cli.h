@@ -22,7 +22,7 @@ enum cli_opt {
 	O_FILE, O_NAME, O_ENDPOINT, O_AUTH_MODE, O_TRAFFIC, O_MIRROR, O_SET, O_KEY_TYPE,
 	O_REQUEST_FILE, O_DEPLOYMENT, O_YES, O_ALL_TRAFFIC, O_LINES, O_CONTAINER, O_PATH,
 	O_VERSION, O_TYPE, O_LABELS, O_POSTPROCESS, O_LABEL, O_DESCRIPTION, O_MODEL_URI,
-	O_INPUT_PATH, O_CONTENT_TYPE, O_OUTPUT_PATH,
+	O_INPUT_PATH, O_CONTENT_TYPE, O_OUTPUT_PATH, O_HOST, O_PORT, O_WORKERS, O_LIGHTTPD,
 	/* on every verb */
 	O_WORKSPACE, O_OUTPUT, O_QUERY, O_HELP, O_IGNORED, O_IGNORED_FLAG,
 	O_COUNT
@@ -98,6 +98,11 @@ struct ws_node *cli_model_json(const struct ws_model *m);
 
 /* Load the workspace (no lock) for a read-only verb; 0 or a refusal. */
 int cli_load(const struct cli *c, struct ws *w);
+
+/* score.fcgi: $SCOREPOINT_SCORE_FCGI, else the one next to this program
+ * (/proc/self/exe), into out[len]; 0, or a refusal (1) when it is not
+ * there or not executable. */
+int cli_find_handler(char *out, size_t len);
 
 /* ws_commit(), its refusal printed: 0, or 1. */
 int cli_commit(struct ws_txn *t);

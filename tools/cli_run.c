@@ -224,29 +224,6 @@ out:
 
 /* ---- invoke ---- */
 
-/* score.fcgi: $SCOREPOINT_SCORE_FCGI, else next to this program. */
-static int find_handler(char *out, size_t len)
-{
-	const char *env = getenv("SCOREPOINT_SCORE_FCGI");
-	char self[PATH_MAX];
-
-	if (env && *env) {
-		snprintf(out, len, "%s", env);
-	} else {
-		ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-		if (n <= 0)
-			return cli_fail("cannot find score.fcgi: set SCOREPOINT_SCORE_FCGI");
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		*slash = '\0';
-		if ((size_t)snprintf(out, len, "%s/score.fcgi", self) >= len)
-			return cli_fail("cannot find score.fcgi: path too long");
-	}
-	if (access(out, X_OK) < 0)
-		return cli_fail("%s: %s (set SCOREPOINT_SCORE_FCGI to the handler)", out, strerror(errno));
-	return 0;
-}
-
 /* Inherited variables a CGI request must not carry from our own environment. */
 static int request_var(const char *kv)
 {
@@ -360,7 +337,7 @@ int cli_endpoint_invoke(struct cli *c)
 	if (rc || (rc = cli_need(c, O_REQUEST_FILE)) || (rc = cli_name("--name", c->val[O_NAME])) ||
 	    (c->val[O_DEPLOYMENT] && (rc = cli_name("--deployment-name", c->val[O_DEPLOYMENT]))))
 		return rc;
-	if ((rc = find_handler(handler, sizeof handler)) || (rc = cli_load(c, &w)))
+	if ((rc = cli_find_handler(handler, sizeof handler)) || (rc = cli_load(c, &w)))
 		return rc;
 	rc = 1;
 	const struct ws_endpoint *e = ws_endpoint(&w, c->val[O_NAME], strlen(c->val[O_NAME]));

@@ -5,6 +5,7 @@
  * verbs are in tools/cli_*.c.
  */
 #include "tools/cli.h"
+#include "tools/cli_serve.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -137,6 +138,15 @@ static const struct cli_flag predict_flags[] = {
 	F_END
 };
 
+static const struct cli_flag serve_flags[] = {
+	{ "host", 0, O_HOST, 1, "ADDRESS  listen on this IP address (default 127.0.0.1; 0.0.0.0: every interface)" },
+	{ "port", 0, O_PORT, 1, "PORT  listen on this port (default 8080)" },
+	{ "workers", 0, O_WORKERS, 1, "N  score.fcgi processes (default: the deployments' instance_count summed, "
+	  "at most 4 per CPU)" },
+	{ "lighttpd", 0, O_LIGHTTPD, 1, "PATH  the lighttpd program (default: lighttpd on PATH or in /usr/sbin)" },
+	F_END
+};
+
 static const struct cli_verb verbs[] = {
 	{ "model", "create", cli_model_create, "Register a model: convert it into the workspace once.", model_create_flags },
 	{ "model", "list", cli_model_list, "List the registered models.", model_list_flags },
@@ -167,6 +177,14 @@ static const struct cli_verb verbs[] = {
 	  dep_delete_flags },
 	{ NULL, "predict", cli_predict, "Score a file with a model, no server: the tutorial's `mlflow models predict`.",
 	  predict_flags },
+	{ NULL, "serve", cli_serve,
+	  "Serve the workspace's endpoints with lighttpd and score.fcgi until Ctrl-C.\n\n"
+	  "Records --host and --port in the workspace (the address scoring_uri names), runs\n"
+	  "`lighttpd -D` in the foreground with `score.fcgi --workspace DIR` as its FastCGI\n"
+	  "backend and prints each endpoint's scoring URI, then the request log's new lines.\n"
+	  "Endpoints, deployments, keys and traffic changed meanwhile are served at once.\n"
+	  "Ctrl-C or SIGTERM stops lighttpd and every worker; the exit status is then 0.",
+	  serve_flags },
 };
 
 int main(int argc, char **argv)
@@ -188,8 +206,8 @@ int main(int argc, char **argv)
 		known_group |= verbs[i].group && strcmp(verbs[i].group, group) == 0;
 	}
 	if (!known_group) {
-		fprintf(stderr, "scorepoint: unknown command \"%s\": use model, online-endpoint, online-deployment "
-			"or predict (see scorepoint --help)\n", group);
+		fprintf(stderr, "scorepoint: unknown command \"%s\": use model, online-endpoint, online-deployment, "
+			"predict or serve (see scorepoint --help)\n", group);
 		return 2;
 	}
 	if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {

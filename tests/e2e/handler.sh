@@ -177,6 +177,17 @@ REQUEST_METHOD=POST REQUEST_URI=/score CONTENT_TYPE=application/json CONTENT_LEN
 	"$S" --model "$T/m.blob" --metrics-file "$T/metrics-cgi" --log - <fixtures/test_data/images_azureml.json >"$T/cgi-out"
 head -1 "$T/cgi-out" | grep -q '^Status: 400' && grep -q 'malformed JSON' "$T/cgi-out" &&
 	ok "CGI: CONTENT_LENGTH shorter than the body" || not_ok "CGI: CONTENT_LENGTH shorter than the body" "$(head -c 300 "$T/cgi-out")"
+# Oversize: the default cap (64 MiB) is refused from CONTENT_LENGTH, before
+# reading; a lowered cap refuses the tutorial's 26 KB body.
+REQUEST_METHOD=POST REQUEST_URI=/score CONTENT_TYPE=application/json CONTENT_LENGTH=$((64 * 1048576 + 1)) \
+	"$S" --model "$T/m.blob" --metrics-file "$T/metrics-cgi" --log - <fixtures/test_data/images_azureml.json >"$T/cgi-out"
+head -1 "$T/cgi-out" | grep -q '^Status: 413' && grep -q '"PAYLOAD_TOO_LARGE"' "$T/cgi-out" &&
+	grep -q 'the limit is 67108864' "$T/cgi-out" && ok "CGI: a body over 64 MiB: 413 before reading it" ||
+	not_ok "CGI: a body over 64 MiB: 413" "$(head -c 300 "$T/cgi-out")"
+REQUEST_METHOD=POST REQUEST_URI=/score CONTENT_TYPE=application/json CONTENT_LENGTH=$len \
+	"$S" --model "$T/m.blob" --max-body 4096 --metrics-file "$T/metrics-cgi" --log - <fixtures/test_data/images_azureml.json >"$T/cgi-out"
+head -1 "$T/cgi-out" | grep -q '^Status: 413' && grep -q 'the limit is 4096' "$T/cgi-out" &&
+	ok "CGI: --max-body 4096: 413 for the 26 KB request" || not_ok "CGI: --max-body 4096: 413" "$(head -c 300 "$T/cgi-out")"
 REQUEST_METHOD=GET REQUEST_URI=/nope "$S" --model "$T/m.blob" --metrics-file "$T/metrics-cgi" --log - </dev/null >"$T/cgi-out"
 head -1 "$T/cgi-out" | grep -q '^Status: 404' && ok "CGI 404" || not_ok "CGI 404" "$(head -3 "$T/cgi-out")"
 out=$("$S" --model "$T/nonexistent.blob" --cgi 2>&1 </dev/null); rc=$?

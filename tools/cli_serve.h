@@ -1,0 +1,71 @@
+/*
+ * cli_serve.h - `scorepoint serve`: the embedded default server.
+ *
+ * It records --host and --port in the workspace's config (the address
+ * every scoring_uri names), writes a lighttpd configuration into a private
+ * directory (0700, removed on exit) and runs `lighttpd -D -f CONF` in the
+ * foreground, with `score.fcgi --workspace DIR` as its mod_fastcgi backend
+ * (N processes).  SIGINT and SIGTERM are forwarded to lighttpd; the verb
+ * then waits for lighttpd and every worker and returns 0.
+ *
+ * The pieces below the verb are pure (no process, no file) so that the unit
+ * tests can check them.
+ */
+#ifndef SCOREPOINT_CLI_SERVE_H
+#define SCOREPOINT_CLI_SERVE_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "model/ws.h"
+#include "tools/cli.h"
+
+#define SERVE_MAX_WORKERS 1000    /* --workers, as instance_count */
+#define SERVE_WORKERS_PER_CPU 4   /* the default's ceiling, per online CPU */
+/* lighttpd's server.max-request-size, in KiB: score.fcgi's default body
+ * cap (64 MiB, --max-body), so that lighttpd refuses no body it would take. */
+#define SERVE_MAX_REQUEST_KB 65536
+
+/* An address to listen on. */
+struct serve_addr {
+	struct sockaddr_storage sa;   /* family, address and port */
+	socklen_t len;
+	unsigned port;
+	char text[64];                /* canonical, without brackets: "127.0.0.1", "::1" */
+};
+
+/* Parse host, an IPv4 or IPv6 literal ("::1" or "[::1]"; not a name), and
+ * port (1..65535) into a.  0, or -1 when host is not an address. */
+int serve_addr_parse(const char *host, unsigned port, struct serve_addr *a);
+
+/* "127.0.0.1:8080" or "[::1]:8080" into out[len]. */
+void serve_addr_format(const struct serve_addr *a, char *out, size_t len);
+
+/* The default number of workers: the sum of instance_count over every
+ * deployment of w (docs/workspace.md), at least 1 and at most
+ * SERVE_WORKERS_PER_CPU * ncpu (ncpu < 1 counts as 1). */
+unsigned serve_default_workers(const struct ws *w, long ncpu);
+
+/* What lighttpd's configuration says.  Every pointer is borrowed. */
+struct serve_conf {
+	const char *dir;              /* the private directory: sockets, uploads, metrics */
+	const struct serve_addr *addr;
+	const char *handler;          /* score.fcgi, absolute */
+	const char *workspace;        /* absolute */
+	unsigned workers;
+};
+
+/*
+ * Write lighttpd's configuration for sc to f.  Returns 0, or -1 with one
+ * line in err when a path cannot go into it: lighttpd splits bin-path at
+ * blanks and its strings have no escape but \", so a path holding a blank,
+ * a double quote or a control character is refused, as is a write error.
+ */
+int serve_conf_write(FILE *f, const struct serve_conf *sc, char *err, size_t errlen);
+
+/* The verb: the exit status (0 after SIGINT or SIGTERM, 1 after a refusal
+ * or when lighttpd stops by itself, 2 on a usage error). */
+int cli_serve(struct cli *c);
+
+#endif
