@@ -281,3 +281,29 @@ out=$(ep_env SCOREPOINT_WORKSPACE="$T/empty" LIGHTTPD=true sh "$EP" 2>&1)
 rc=$?
 [ $rc = 0 ] && check_contains "entrypoint: a workspace without state.yaml is served, with a warning" \
 	"has no state.yaml" "$out" || not_ok "entrypoint: a workspace without state.yaml is served, with a warning" "exit $rc: $out"
+
+# ---- deploy/k8s/README.md's blue and green workspaces -----------------------
+# One workspace with endpoint 4's two deployments, copied; green's copy sends
+# the endpoint's traffic to green.  One key serves both; each copy answers
+# from its own deployment (score.fcgi as CGI).
+W=$T/ws4
+if "$SP" model create --path fixtures/model --name model-online-4 --version 1 --type mlflow_model --workspace "$W" >/dev/null &&
+	"$SP" online-endpoint create -f deploy/examples/endpoint_4/cloud/endpoint.yml --workspace "$W" >/dev/null &&
+	"$SP" online-deployment create -f deploy/examples/endpoint_4/cloud/deployment-blue.yml --all-traffic --workspace "$W" >/dev/null &&
+	"$SP" online-deployment create -f deploy/examples/endpoint_4/cloud/deployment-green.yml --workspace "$W" >/dev/null &&
+	cp -a "$W" "$T/ws-blue" && cp -a "$W" "$T/ws-green" &&
+	"$SP" online-endpoint update --name endpoint-online-4 --traffic "blue=0 green=100" --workspace "$T/ws-green" >/dev/null; then
+	ok "blue/green: two workspaces made as deploy/k8s/README.md says"
+else
+	not_ok "blue/green: two workspaces made as deploy/k8s/README.md says"
+fi
+KEY4=$("$SP" online-endpoint get-credentials --name endpoint-online-4 --query primaryKey -o tsv --workspace "$W")
+for color in blue green; do
+	REQUEST_METHOD=POST REQUEST_URI=/endpoint-online-4/score CONTENT_TYPE=application/json \
+		CONTENT_LENGTH=$(wc -c <$REQ) HTTP_AUTHORIZATION="Bearer $KEY4" \
+		"$BUILD/score.fcgi" --cgi --workspace "$T/ws-$color" --log - <$REQ >"$T/cgi-$color"
+	sed '1,/^\r*$/d' "$T/cgi-$color" >"$T/body-$color"
+	head -n 1 "$T/cgi-$color" | grep -q '^Status: 200' && grep -q "^azureml-model-deployment: $color" "$T/cgi-$color" &&
+		logits_like "$T/body-$color" $WANT && ok "blue/green: the $color workspace answers the key from $color" ||
+		not_ok "blue/green: the $color workspace answers the key from $color" "$(head -c 400 "$T/cgi-$color")"
+done
