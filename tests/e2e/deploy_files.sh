@@ -2,8 +2,11 @@
 # (no Docker daemon), checked for structure, its build stage replayed in a
 # scratch folder, and its entry point run outside a container against a
 # workspace made with the CLI, on a loopback port, then stopped by SIGTERM
-# (idle, and with a request in flight).  The Kubernetes manifests are
-# checked by tests/unit/test_deploy_yaml.c.
+# (idle, and with a request in flight); deploy/k8s/README.md's blue and
+# green workspaces; the man pages (groff -ww, every option of every
+# --help); make install and uninstall into a DESTDIR, and the installed CLI
+# finding the installed score.fcgi.  The Kubernetes manifests are checked
+# by tests/unit/test_deploy_yaml.c.
 . tests/e2e/lib.sh
 DF=deploy/container/Dockerfile
 EP=deploy/container/entrypoint.sh
@@ -307,3 +310,84 @@ for color in blue green; do
 		logits_like "$T/body-$color" $WANT && ok "blue/green: the $color workspace answers the key from $color" ||
 		not_ok "blue/green: the $color workspace answers the key from $color" "$(head -c 400 "$T/cgi-$color")"
 done
+
+# ---- man pages --------------------------------------------------------------
+# groff's every warning (-ww) fails; every long option and every verb of
+# each program's --help is in its page.
+for m in man/*.1; do
+	warnings=$(groff -man -Tutf8 -ww -z "$m" 2>&1)
+	[ -z "$warnings" ] && ok "$m: groff -man -ww renders it without a warning" ||
+		not_ok "$m: groff -man -ww renders it without a warning" "$warnings"
+done
+# The page's text with \- as - and no font changes.
+page() { sed 's/\\-/-/g; s/\\f[BIRP]//g; s/\\(dq/"/g' "man/$1.1"; }
+# covers PAGE HELP-TEXT: the long options of HELP-TEXT missing from PAGE.
+covers() {
+	for o in $(printf '%s\n' "$2" | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
+		page "$1" | grep -qE -- "$o([^a-z0-9-]|\$)" || printf ' %s' "$o"
+	done
+}
+help=$("$BUILD/score.fcgi" --help)
+missing=$(covers score.fcgi "$help")
+for v in $(printf '%s\n' "$help" | grep -oE '\[SCOREPOINT_[A-Z_]+\]' | tr -d '[]'); do
+	page score.fcgi | grep -qw "$v" || missing="$missing $v"
+done
+[ -z "$missing" ] && ok "score.fcgi.1: every option and variable of score.fcgi --help" ||
+	not_ok "score.fcgi.1: every option and variable of score.fcgi --help" "missing:$missing"
+missing=$(covers pth2blob "$("$BUILD/pth2blob" --help)")
+[ -z "$missing" ] && ok "pth2blob.1: every option of pth2blob --help" ||
+	not_ok "pth2blob.1: every option of pth2blob --help" "missing:$missing"
+missing=
+verbs=$("$SP" --help | awk '/^  [a-z]/ { print $1 ($1 == "predict" ? "" : ":" $2) }')
+for gv in $verbs; do
+	g=${gv%%:*} v=
+	[ "$gv" = "$g" ] || v=${gv#*:}
+	page scorepoint | grep -qx "\.SS $g${v:+ $v}" || missing="$missing [section $g $v]"
+	missing="$missing$(covers scorepoint "$("$SP" $g $v --help)")"
+done
+[ -n "$verbs" ] && [ -z "$missing" ] && ok "scorepoint.1: a section and every option of each verb's --help ($(echo $verbs | wc -w) verbs)" ||
+	not_ok "scorepoint.1: a section and every option of each verb's --help" "missing:$missing"
+
+# ---- make install / uninstall -----------------------------------------------
+case $BUILD in */san) san=1 ;; *) san= ;; esac
+R=$T/root
+mk() { env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make --no-print-directory SAN=$san PREFIX=/usr DESTDIR="$R" "$@"; }
+if out=$(mk install 2>&1); then ok "make install PREFIX=/usr DESTDIR=..."; else not_ok "make install PREFIX=/usr DESTDIR=..." "$out"; fi
+bad=
+for f in bin/pth2blob bin/scorepoint bin/score.fcgi; do
+	[ "$(stat -c %a "$R/usr/$f" 2>/dev/null)" = 755 ] && cmp -s "$R/usr/$f" "$BUILD/${f#bin/}" || bad="$bad $f"
+done
+for f in share/man/man1/score.fcgi.1 share/man/man1/pth2blob.1 share/man/man1/scorepoint.1 \
+	share/doc/scorepoint/README.md share/doc/scorepoint/docs/cli.md share/doc/scorepoint/docs/workspace.md \
+	share/doc/scorepoint/examples/endpoint_4/cloud/deployment-green.yml; do
+	[ "$(stat -c %a "$R/usr/$f" 2>/dev/null)" = 644 ] || bad="$bad $f"
+done
+for d in bin share/man/man1 share/doc/scorepoint share/doc/scorepoint/examples/endpoint_1/cloud; do
+	[ "$(stat -c %a "$R/usr/$d" 2>/dev/null)" = 755 ] || bad="$bad $d/"
+done
+[ -z "$bad" ] && ok "make install: programs 0755 in bin, man pages and docs 0644" ||
+	not_ok "make install: programs 0755 in bin, man pages and docs 0644" "wrong or missing:$bad" "$(cd "$R" && find . | sort)"
+grep -q '/usr/share/doc/scorepoint' "$R/usr/share/man/man1/scorepoint.1" && ! grep -q /usr/local "$R/usr/share/man/man1/"*.1 &&
+	[ -z "$(groff -man -Tutf8 -ww -z "$R/usr/share/man/man1/score.fcgi.1" 2>&1)" ] &&
+	ok "make install: the man pages name PREFIX's docs" || not_ok "make install: the man pages name PREFIX's docs"
+
+# The installed CLI runs the installed score.fcgi, next to itself.
+out=$(env -u SCOREPOINT_SCORE_FCGI "$R/usr/bin/scorepoint" online-endpoint invoke --name endpoint-online-1 \
+	--request-file $REQ --workspace "$T/ws" 2>&1 >"$T/invoked")
+[ $? = 0 ] && logits_like "$T/invoked" $WANT && ok "installed: scorepoint online-endpoint invoke scores through score.fcgi" ||
+	not_ok "installed: scorepoint online-endpoint invoke scores through score.fcgi" "$out" "$(head -c 300 "$T/invoked")"
+mv "$R/usr/bin/score.fcgi" "$T/score.fcgi.away"
+out=$(env -u SCOREPOINT_SCORE_FCGI "$R/usr/bin/scorepoint" online-endpoint invoke --name endpoint-online-1 \
+	--request-file $REQ --workspace "$T/ws" 2>&1)
+rc=$?
+mv "$T/score.fcgi.away" "$R/usr/bin/score.fcgi"
+[ $rc = 1 ] && check_contains "installed: ... the score.fcgi in its own bin, not another" "$R/usr/bin/score.fcgi" "$out" ||
+	not_ok "installed: ... the score.fcgi in its own bin, not another" "exit $rc: $out"
+
+if out=$(mk uninstall 2>&1); then
+	left=$(find "$R" -type f; [ -d "$R/usr/share/doc/scorepoint" ] && echo "$R/usr/share/doc/scorepoint/")
+	[ -z "$left" ] && ok "make uninstall removes every file and the doc folder" ||
+		not_ok "make uninstall removes every file and the doc folder" "left: $left"
+else
+	not_ok "make uninstall removes every file and the doc folder" "$out"
+fi
