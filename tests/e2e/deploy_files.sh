@@ -64,7 +64,8 @@ stage 1 | instr COPY | while read -r line; do
 		shift
 	done
 done
-if out=$(cd "$T/src" && env -u MAKEFLAGS -u MAKELEVEL make -s -j2 all 2>&1); then
+# As the Dockerfile runs it: a release build, whatever SAN this suite has.
+if out=$(cd "$T/src" && env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s -j2 SAN= all 2>&1); then
 	ok "Dockerfile: the build stage's COPYs are enough for make"
 else
 	not_ok "Dockerfile: the build stage's COPYs are enough for make" "$out"
