@@ -52,12 +52,25 @@ static const struct ws_node *seq(const struct ws_node *n, const char *path)
 	return v && v->type == WS_SEQ ? v : NULL;
 }
 
+/* The next object of `kind` from docs[*i] on, advancing *i past it; NULL
+ * at the end.  for (size_t i = 0; (o = each("Service", &i));) ... */
+static const struct doc *each(const char *kind, size_t *i)
+{
+	while (*i < ndocs) {
+		const struct doc *o = &docs[(*i)++];
+		if (o->kind && o->name && strcmp(o->kind, kind) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+/* The object of `kind` named `name` (any name if NULL), or NULL. */
 static const struct doc *find(const char *kind, const char *name)
 {
-	for (size_t i = 0; i < ndocs; i++)
-		if (docs[i].kind && docs[i].name && strcmp(docs[i].kind, kind) == 0 &&
-		    (!name || strcmp(docs[i].name, name) == 0))
-			return &docs[i];
+	const struct doc *o;
+	for (size_t i = 0; (o = each(kind, &i));)
+		if (!name || strcmp(o->name, name) == 0)
+			return o;
 	return NULL;
 }
 
@@ -250,13 +263,10 @@ static void check_container(const struct doc *o, const struct ws_node *pod, cons
 static void test_deployments(void)
 {
 	long uid = image_uid();
+	const struct doc *o;
 	size_t n = 0;
 
-	for (size_t i = 0; i < ndocs; i++) {
-		const struct doc *o = &docs[i];
-		if (!o->kind || strcmp(o->kind, "Deployment") != 0)
-			continue;
-		n++;
+	for (size_t i = 0; (o = each("Deployment", &i)); n++) {
 		CHECKF(strcmp(o->api, "apps/v1") == 0, "%s: %s", o->file, o->api);
 		const struct ws_node *pod = ws_node_path(o->root, "spec.template.spec");
 		CHECKF(selects(ws_node_path(o->root, "spec.selector.matchLabels"),
@@ -273,20 +283,18 @@ static void test_deployments(void)
 /* The Deployment whose pods the Service selects; NULL if none. */
 static const struct doc *selected(const struct doc *svc)
 {
-	for (size_t i = 0; i < ndocs; i++)
-		if (docs[i].kind && strcmp(docs[i].kind, "Deployment") == 0 &&
-		    selects(ws_node_path(svc->root, "spec.selector"),
-			    ws_node_path(docs[i].root, "spec.template.metadata.labels")))
-			return &docs[i];
+	const struct doc *o;
+	for (size_t i = 0; (o = each("Deployment", &i));)
+		if (selects(ws_node_path(svc->root, "spec.selector"),
+			    ws_node_path(o->root, "spec.template.metadata.labels")))
+			return o;
 	return NULL;
 }
 
 static void test_services(void)
 {
-	for (size_t i = 0; i < ndocs; i++) {
-		const struct doc *o = &docs[i];
-		if (!o->kind || strcmp(o->kind, "Service") != 0)
-			continue;
+	const struct doc *o;
+	for (size_t i = 0; (o = each("Service", &i));) {
 		const struct doc *dep = selected(o);
 		CHECKF(dep != NULL, "%s selects no Deployment's pods", o->file);
 		const struct ws_node *cs = dep ? seq(dep->root, "spec.template.spec.containers") : NULL;
@@ -301,13 +309,10 @@ static void test_services(void)
 
 static void test_autoscalers(void)
 {
+	const struct doc *o;
 	size_t n = 0;
 
-	for (size_t i = 0; i < ndocs; i++) {
-		const struct doc *o = &docs[i];
-		if (!o->kind || strcmp(o->kind, "HorizontalPodAutoscaler") != 0)
-			continue;
-		n++;
+	for (size_t i = 0; (o = each("HorizontalPodAutoscaler", &i)); n++) {
 		CHECKF(strcmp(o->api, "autoscaling/v2") == 0, "%s: %s", o->file, o->api);
 		CHECKF(is_text(o->root, "spec.scaleTargetRef.kind", "Deployment") &&
 			       is_text(o->root, "spec.scaleTargetRef.apiVersion", "apps/v1"),
