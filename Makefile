@@ -10,6 +10,8 @@
 #   make bench        speed figures of this machine (bench/run.sh)
 #   make bench-convert  pth2blob time against model size
 #   make soak         60 s (SOAK_SECONDS) of checked load through lighttpd
+#   make install      the programs, man pages and docs under PREFIX (/usr/local),
+#                     staged under DESTDIR if set; make uninstall removes them
 #
 # Everything built lands under build/, which git ignores.
 
@@ -32,7 +34,7 @@ endif
 
 # Debian packages: to build, and to run the test suite.
 DEPS_BUILD := gcc make pkg-config libc6-dev libfcgi-dev libjsmn-dev libyaml-dev libopenblas-dev libssl-dev
-DEPS_TEST := lighttpd curl procps wrk openssl apache2 libapache2-mod-fcgid nginx spawn-fcgi systemd perl mount util-linux
+DEPS_TEST := lighttpd curl procps wrk openssl apache2 libapache2-mod-fcgid nginx spawn-fcgi systemd perl mount util-linux groff-base
 DEPS_BENCH := wrk lighttpd curl python3 valgrind
 # pkg-config names (jsmn is a header-only library and ships no .pc file).
 PKGS := fcgi yaml-0.1 openblas libcrypto
@@ -149,6 +151,48 @@ soak: deps
 bench-convert: deps
 	@$(MAKE) --no-print-directory all
 	@sh bench/convert.sh $(BUILD)
+
+# Installation.  The three programs go side by side into BINDIR: the CLI's
+# `online-endpoint invoke` runs the score.fcgi next to itself.  Man pages
+# name the docs under /usr/local; they are installed with PREFIX's paths.
+PREFIX ?= /usr/local
+BINDIR = $(PREFIX)/bin
+MAN1DIR = $(PREFIX)/share/man/man1
+DOCDIR = $(PREFIX)/share/doc/scorepoint
+MAN_PAGES := $(wildcard man/*.1)
+DOC_FILES := README.md $(wildcard docs/*.md) $(wildcard deploy/examples/*/cloud/*.yml)
+# Where each doc lands under DOCDIR: docs/ as is, the examples under examples/.
+doc_dest = $(patsubst deploy/examples/%,examples/%,$(1))
+DOC_DIRS := $(patsubst %/,%,$(filter-out ./,$(sort $(dir $(call doc_dest,$(DOC_FILES))))))
+
+.PHONY: install uninstall
+install: all
+	install -d -m 0755 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MAN1DIR) $(DESTDIR)$(DOCDIR) \
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(DOC_DIRS))
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)
+	@mkdir -p $(BUILD)/man
+	@for p in $(MAN_PAGES); do \
+		sed 's|/usr/local/|$(PREFIX)/|g' $$p >$(BUILD)/$$p || exit 1; \
+		echo "install -m 0644 $$p $(DESTDIR)$(MAN1DIR)"; \
+		install -m 0644 $(BUILD)/$$p $(DESTDIR)$(MAN1DIR) || exit 1; \
+	done
+	@for f in $(DOC_FILES); do \
+		d=$(DESTDIR)$(DOCDIR)/$$(echo $$f | sed 's|^deploy/examples/|examples/|'); \
+		echo "install -m 0644 $$f $$d"; \
+		install -m 0644 $$f $$d || exit 1; \
+	done
+
+# Removes what install put there, and DOCDIR's folders once empty.
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGRAMS)))
+	rm -f $(addprefix $(DESTDIR)$(MAN1DIR)/,$(notdir $(MAN_PAGES)))
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(call doc_dest,$(DOC_FILES)))
+	@for d in $(DOC_DIRS); do \
+		while [ "$$d" != . ]; do echo "$$d"; d=$$(dirname "$$d"); done; \
+	done | sort -ru | while read -r d; do \
+		[ ! -d "$(DESTDIR)$(DOCDIR)/$$d" ] || rmdir --ignore-fail-on-non-empty "$(DESTDIR)$(DOCDIR)/$$d" || exit 1; \
+	done
+	[ ! -d $(DESTDIR)$(DOCDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build
