@@ -57,7 +57,7 @@ static const struct cli_flag ep_list_flags[] = {
 };
 static const struct cli_flag ep_update_flags[] = {
 	{ "name", 'n', O_NAME, 1, "NAME  the endpoint" },
-	{ "traffic", 'r', O_TRAFFIC, 1, "\"blue=90 green=10\"  live traffic: sums to 100 (or 0)" },
+	{ "traffic", 'r', O_TRAFFIC, 1, "SPLIT  live traffic, e.g. \"blue=90 green=10\": sums to 100 (or 0)" },
 	{ "mirror-traffic", 0, O_MIRROR, 1, "\"green=10\"  copy up to 50 % to one deployment (=0 stops)" },
 	{ "file", 'f', O_FILE, 1, "FILE  a managedOnlineEndpoint YAML file replacing the endpoint's keys" },
 	{ "set", 0, O_SET, 1, "KEY=VALUE  set one key (repeatable), e.g. description=..." },

@@ -339,7 +339,7 @@ missing=$(covers pth2blob "$("$BUILD/pth2blob" --help)")
 [ -z "$missing" ] && ok "pth2blob.1: every option of pth2blob --help" ||
 	not_ok "pth2blob.1: every option of pth2blob --help" "missing:$missing"
 missing=
-verbs=$("$SP" --help | awk '/^  [a-z]/ { print $1 ($1 == "predict" ? "" : ":" $2) }')
+verbs=$("$SP" --help | awk '/^  [a-z]/ { print $1 ($2 ~ /^[A-Z]/ ? "" : ":" $2) }')
 for gv in $verbs; do
 	g=${gv%%:*} v=
 	[ "$gv" = "$g" ] || v=${gv#*:}
