@@ -8,9 +8,10 @@
 # runs it (bench/lib.sh), then the stand-in with the same wrk script, the
 # same bodies and the same route (POST /score, the Azure ML body).  Reported
 # per cell: requests/s, rows/s, p50/p99, non-2xx and wrk errors, the server's
-# CPU time per request (workers plus lighttpd or the gunicorn master), and
-# the ratio score.fcgi / Python of requests/s, next to the targets where
-# there is one.  Then cold start: the stand-in from the exec of gunicorn to
+# CPU time per request (workers plus lighttpd or the gunicorn master), the
+# ratio score.fcgi / Python of requests/s, next to the targets where there
+# is one, and the ratio of CPU time per request (steadier when other
+# programs share the machine).  Then cold start: the stand-in from the exec of gunicorn to
 # its first 200 answer (median of 5 starts), next to score.fcgi as a CGI
 # program (bench/coldstart), and where the stand-in's time goes in process
 # (bench/python-reference/stages.py).  Markdown on stdout; the figures in
@@ -81,7 +82,7 @@ check() {
 
 echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(. /etc/os-release && echo "$PRETTY_NAME");" \
 	"$(dpkg-query -W -f='${Package} ${Version}, ' python3-flask gunicorn python3-pandas python3-torch | sed 's/, $//')."
-echo "${secs} s per wrk run; ratios are computed within this run."
+echo "${secs} s per wrk run; ratios are computed within this run; load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
 echo "Checks against torch's logits (fixtures/expected, within 1e-4):"
 echo
@@ -113,8 +114,8 @@ printf '"python_cold_start_ms": %s,\n"python_cold_start_runs_ms": "%s",\n"cgi_co
 	"$py_cold" "$(echo $starts)" "$cgi_cold" >>"$T/py.lines"
 
 echo
-echo "| rows | concurrency | score.fcgi requests/s | Python requests/s | score.fcgi / Python | target | score.fcgi rows/s | Python rows/s | score.fcgi p50 / p99 (ms) | Python p50 / p99 (ms) | non-2xx + errors: score.fcgi / Python | server CPU (us/req): score.fcgi / Python |"
-echo "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
+echo "| rows | concurrency | score.fcgi requests/s | Python requests/s | score.fcgi / Python | target | score.fcgi rows/s | Python rows/s | score.fcgi p50 / p99 (ms) | Python p50 / p99 (ms) | non-2xx + errors: score.fcgi / Python | server CPU (us/req): score.fcgi / Python | CPU per request, Python / score.fcgi |"
+echo "|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"
 for rows in 1 2 200; do
 	for c in 1 8 32; do
 		serve "$PWD/$build/score.fcgi --model $T/m.blob --log - --metrics-file $T/metrics"
@@ -132,9 +133,9 @@ for rows in 1 2 200; do
 			ratio = $8 > 0 ? $1 / $8 : 0
 			t = ""
 			if (target != "") t = sprintf("≥ %dx: %s", target, ratio >= target ? "met" : "not met")
-			printf "| %s | %s | %s | %s | %.0fx | %s | %.0f | %.0f | %s / %s | %s / %s | %d / %d | %.0f / %.0f |\n",
+			printf "| %s | %s | %s | %s | %.0fx | %s | %.0f | %.0f | %s / %s | %s / %s | %d / %d | %.0f / %.0f | %.0fx |\n",
 				rows, c, $1, $8, ratio, t, $1 * rows, $8 * rows, $2, $3, $9, $10,
-				$4 + $7, $11 + $14, $5 + $6, $12 + $13 }'
+				$4 + $7, $11 + $14, $5 + $6, $12 + $13, $5 + $6 > 0 ? ($12 + $13) / ($5 + $6) : 0 }'
 		echo "$s $p" | awk -v k="r${rows}_c$c" -v target="$target" '{
 			split("score python", name, " ")
 			for (i = 0; i < 2; i++) {
@@ -152,6 +153,8 @@ echo
 echo "Cold start, 2-row request: the stand-in $py_cold ms from the exec of gunicorn to its first 200 answer" \
 	"(median of 5 starts: $(echo $starts | sed 's/ / ms, /g') ms; curl polls every 10 ms);" \
 	"score.fcgi as CGI $cgi_cold ms from exec to complete response (median of 200, bench/coldstart)."
+echo
+echo "Load average after the matrix: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores; other programs on the machine slow both servers, not always alike)."
 echo
 echo "Where the stand-in's time goes, in process (median of 20 runs, ms; bench/python-reference/stages.py):"
 echo
