@@ -11,11 +11,11 @@
 # CPU time per request (workers plus lighttpd or the gunicorn master), the
 # ratio score.fcgi / Python of requests/s, next to the targets where there
 # is one, and the ratio of CPU time per request (steadier when other
-# programs share the machine).  Then cold start: the stand-in from the exec of gunicorn to
-# its first 200 answer (median of 5 starts), next to score.fcgi as a CGI
-# program (bench/coldstart), and where the stand-in's time goes in process
-# (bench/python-reference/stages.py).  Markdown on stdout; the figures in
-# BUILD_DIR/bench/python.json.
+# programs share the machine).  Then cold start: the stand-in from the exec
+# of gunicorn to its first 200 answer (median of 5 starts), next to
+# score.fcgi as a CGI program (bench/coldstart), and where the stand-in's
+# time goes in process (bench/python-reference/stages.py).  Markdown on
+# stdout; the figures in BUILD_DIR/bench/python.json.
 set -eu
 build=$1
 secs=${2:-5}
