@@ -130,12 +130,14 @@ for rows in 1 2 200; do
 		[ "$c" = 8 ] && [ "$rows" = 2 ] && target=200
 		[ "$c" = 8 ] && [ "$rows" = 200 ] && target=25
 		echo "$s $p" | awk -v rows="$rows" -v c="$c" -v target="$target" '{
-			ratio = $8 > 0 ? $1 / $8 : 0
+			# No answer in the run: no ratio.
+			ratio = $8 > 0 ? sprintf("%.0fx", $1 / $8) : "n/a"
 			t = ""
-			if (target != "") t = sprintf("≥ %dx: %s", target, ratio >= target ? "met" : "not met")
-			printf "| %s | %s | %s | %s | %.0fx | %s | %.0f | %.0f | %s / %s | %s / %s | %d / %d | %.0f / %.0f | %.0fx |\n",
+			if (target != "") t = sprintf("≥ %dx: %s", target, $8 > 0 && $1 / $8 >= target ? "met" : "not met")
+			cpu = $5 + $6 > 0 && $12 + $13 > 0 ? sprintf("%.0fx", ($12 + $13) / ($5 + $6)) : "n/a"
+			printf "| %s | %s | %s | %s | %s | %s | %.0f | %.0f | %s / %s | %s / %s | %d / %d | %.0f / %.0f | %s |\n",
 				rows, c, $1, $8, ratio, t, $1 * rows, $8 * rows, $2, $3, $9, $10,
-				$4 + $7, $11 + $14, $5 + $6, $12 + $13, $5 + $6 > 0 ? ($12 + $13) / ($5 + $6) : 0 }'
+				$4 + $7, $11 + $14, $5 + $6, $12 + $13, cpu }'
 		echo "$s $p" | awk -v k="r${rows}_c$c" -v target="$target" '{
 			split("score python", name, " ")
 			for (i = 0; i < 2; i++) {
@@ -143,8 +145,10 @@ for rows in 1 2 200; do
 				printf "\"%s_%s_rps\": %s,\n\"%s_%s_p50_ms\": %s,\n\"%s_%s_p99_ms\": %s,\n", n, k, $(o + 1), n, k, $(o + 2), n, k, $(o + 3)
 				printf "\"%s_%s_non2xx\": %s,\n\"%s_%s_errors\": %s,\n\"%s_%s_cpu_us\": %.1f,\n", n, k, $(o + 4), n, k, $(o + 7), n, k, $(o + 5) + $(o + 6)
 			}
-			printf "\"ratio_python_%s\": %.3f,\n", k, $8 > 0 ? $1 / $8 : 0
-			printf "\"ratio_cpu_python_%s\": %.3f,\n", k, $5 + $6 > 0 ? ($12 + $13) / ($5 + $6) : 0
+			# (a bare ">" among the arguments of printf would redirect it)
+			ratio = $8 > 0 ? sprintf("%.3f", $1 / $8) : "null"
+			cpu = $5 + $6 > 0 && $12 + $13 > 0 ? sprintf("%.3f", ($12 + $13) / ($5 + $6)) : "null"
+			printf "\"ratio_python_%s\": %s,\n\"ratio_cpu_python_%s\": %s,\n", k, ratio, k, cpu
 			if (target != "") printf "\"target_ratio_python_%s\": %s,\n", k, target }' >>"$T/py.lines"
 	done
 done
