@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/python.sh BUILD_DIR SECONDS - score.fcgi against a stand-in for the
 # Python scoring stack (bench/python-reference: Flask + gunicorn following
-# MLflow's scoring path, 2 sync workers, one torch thread each), in one run.
+# MLflow's scoring path, 2 sync workers, one thread each), in one run.
 # First both are checked against torch's logits (the bench stops if either
 # is wrong).  Then, for bodies of 1, 2 and 200 rows at concurrency 1, 8 and
 # 32, each for SECONDS: score.fcgi through lighttpd exactly as bench/http.sh
@@ -44,7 +44,7 @@ py_serve() {
 		URL="http://127.0.0.1:$port"
 		: >"$T/gunicorn.log"
 		t0=$(now_ns)
-		"$py" /usr/bin/gunicorn --chdir "$ref" --workers 2 --bind "127.0.0.1:$port" --timeout 60 \
+		OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$py" /usr/bin/gunicorn --chdir "$ref" --workers 2 --bind "127.0.0.1:$port" --timeout 60 \
 			app:app 2>>"$T/gunicorn.log" & pid=$!
 		started_ms=
 		while kill -0 "$pid" 2>/dev/null && [ $(( $(now_ns) - t0 )) -lt 60000000000 ]; do
