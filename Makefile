@@ -8,6 +8,11 @@
 #   make deps         install (as root) or list the missing Debian packages
 #   make fixtures     re-train the fixture models (needs python3-torch; slow)
 #   make bench        speed figures of this machine (bench/run.sh)
+#   make bench-python score.fcgi against a stand-in for the Python scoring
+#                     stack (Flask + gunicorn + pandas + torch following
+#                     MLflow's scoring path, bench/python-reference), in one
+#                     run: requests/s ratios and cold starts (bench/python.sh;
+#                     BENCH_SECONDS per wrk run, default 5)
 #   make bench-convert  pth2blob time against model size
 #   make soak         60 s (SOAK_SECONDS) of checked load through lighttpd
 #   make install      the programs, man pages and docs under PREFIX (/usr/local),
@@ -36,6 +41,8 @@ endif
 DEPS_BUILD := gcc make pkg-config libc6-dev libfcgi-dev libjsmn-dev libyaml-dev libopenblas-dev libssl-dev
 DEPS_TEST := lighttpd curl procps wrk openssl apache2 libapache2-mod-fcgid nginx spawn-fcgi systemd perl mount util-linux groff-base
 DEPS_BENCH := wrk lighttpd curl python3 valgrind
+# `make bench-python`: the stand-in's Debian packages, and what drives it.
+DEPS_PYTHON := python3-flask gunicorn python3-pandas python3-torch python3-yaml wrk lighttpd curl
 # pkg-config names (jsmn is a header-only library and ships no .pc file).
 PKGS := fcgi yaml-0.1 openblas libcrypto
 
@@ -145,6 +152,15 @@ SOAK_SECONDS ?= 60
 soak: deps
 	@$(MAKE) --no-print-directory all
 	@SOAK_SECONDS=$(SOAK_SECONDS) sh tests/soak/soak.sh $(BUILD)
+
+# score.fcgi against the Python stand-in (bench/python.sh); not part of
+# `make test` or `make bench`.
+BENCH_SECONDS ?= 5
+.PHONY: bench-python
+bench-python: deps
+	@sh tools/deps.sh $(DEPS_PYTHON)
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/coldstart
+	@sh bench/python.sh $(BUILD) $(BENCH_SECONDS)
 
 # Conversion speed against model size (see bench/convert.sh).
 .PHONY: bench-convert

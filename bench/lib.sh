@@ -1,0 +1,69 @@
+# bench/lib.sh - what bench/http.sh and bench/python.sh share; sourced (not
+# run) from the top of the checkout, with `build` (the build folder) and
+# `secs` (seconds per wrk run) set.  It makes the temporary folder $T
+# (removed on exit, with the server in $pid stopped), the tutorial's blob
+# $T/m.blob, and the request bodies $T/rows1.json, rows2.json and
+# rows200.json; then defines
+#   serve PROGRAM  lighttpd (mod_fastcgi, 2 processes of PROGRAM) on a free
+#                  loopback port: sets URL and pid
+#   stop           stops the server in $pid
+#   ticks PID...   their CPU time (user + system, in clock ticks)
+#   run PROGRAM BODY CONCURRENCY   wrk posting BODY to $URL/score for $secs
+#                  seconds: "rps p50 p99 non2xx worker_us front_us errors",
+#                  the last three being the CPU time per request of the
+#                  server's child processes and of the server process itself
+#                  and wrk's socket errors (timeouts included).  $WRK_TIMEOUT,
+#                  if set, is wrk's --timeout.
+T=$(mktemp -d "${TMPDIR:-/tmp}/sp-bench.XXXXXX")
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT INT TERM
+"$build/pth2blob" -q --name m fixtures/model "$T/m.blob"
+
+# The bodies: split-orient JSON of 1, 2 and 200 rows.
+sed 's/"index":\[0,1\]/"index":[0]/; s/\],\[[^]]*\]\]}}$/]]}}/' fixtures/test_data/images_azureml.json >"$T/rows1.json"
+cp fixtures/test_data/images_azureml.json "$T/rows2.json"
+cp fixtures/test_data/batch200_azureml_split.json "$T/rows200.json"
+hz=$(getconf CLK_TCK)
+
+serve() {   # serve PROGRAM: lighttpd on a free loopback port; sets URL and pid
+	for try in 1 2 3 4 5; do
+		port=$(( ($(od -An -N2 -tu2 /dev/urandom) % 20000) + 30000 ))
+		cat >"$T/l.conf" <<CONF
+server.modules = ( "mod_fastcgi" )
+server.bind = "127.0.0.1"
+server.port = $port
+server.document-root = "$T"
+server.errorlog = "$T/error.log"
+server.max-request-size = 65536
+fastcgi.server = ( "/" => (( "socket" => "$T/s.sock", "bin-path" => "$1",
+	"bin-environment" => ( "OPENBLAS_NUM_THREADS" => "1" ),
+	"max-procs" => 2, "min-procs" => 2, "check-local" => "disable" )) )
+CONF
+		rm -f "$T"/s.sock*
+		lighttpd -D -f "$T/l.conf" & pid=$!
+		URL="http://127.0.0.1:$port"
+		for i in $(seq 50); do
+			curl -s -o /dev/null -X POST --data-binary @"$T/rows1.json" "$URL/score" && return 0
+			sleep 0.1
+		done
+		kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=
+	done
+	return 1
+}
+stop() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; }
+ticks() { for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk '{ s += $1 } END { print s + 0 }'; }
+
+# run PROGRAM BODY CONCURRENCY: "rps p50 p99 non2xx worker_us front_us errors"
+run() {
+	workers=$(pgrep -P "$pid" | tr '\n' ' ')
+	w0=$(ticks $workers) l0=$(ticks "$pid")
+	r=$(BODY=$2 wrk -t$([ "$3" -gt 1 ] && echo 2 || echo 1) -c"$3" -d"${secs}s" ${WRK_TIMEOUT:+--timeout "$WRK_TIMEOUT"} \
+		-s bench/post.lua "$URL/score" | sed -n 's/^RESULT //p')
+	w1=$(ticks $workers) l1=$(ticks "$pid")
+	echo "$r" | awk -v w=$((w1 - w0)) -v l=$((l1 - l0)) -v hz="$hz" -v s="$secs" '{
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		n = v["rps"] * s
+		printf "%s %s %s %s %.1f %.1f %s\n", v["rps"], v["p50_ms"], v["p99_ms"], v["non2xx"],
+			n ? w * 1e6 / hz / n : 0, n ? l * 1e6 / hz / n : 0, v["errors"] }'
+}
