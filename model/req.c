@@ -180,8 +180,9 @@ static size_t numeric_array(struct req_ctx *c, const char *b, size_t i, size_t l
 		const char *stop;
 		double d;
 		size_t j;
-		/* "0.0" and "0" are half of an image's pixels: read them as such. */
-		if (b[i] == '0' && len - i > 3 && b[i + 1] == '.' && b[i + 2] == '0' &&
+		/* "0.0" and "0" are half of an image's pixels: read them as such.
+		 * i may be len here (a body ending in ","): test the length first. */
+		if (len - i > 3 && b[i] == '0' && b[i + 1] == '.' && b[i + 2] == '0' &&
 		    (b[i + 3] == ',' || b[i + 3] == ']')) {
 			d = 0.0;
 			j = i + 3;

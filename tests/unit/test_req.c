@@ -443,6 +443,32 @@ static void test_csv(void)
 	req_ctx_free(&c);
 }
 
+/* Bodies that end inside an array of numbers, each in a block of exactly
+ * its length (found by tests/fuzz/fuzz_req.c: the "0.0" shortcut read the
+ * byte after a body ending in ","; ASan in `make test SAN=1` sees it). */
+static void test_truncated_arrays(void)
+{
+	static const char *bodies[] = {
+		"{\"input_data\": [[0,0.0,",
+		"{\"input_data\": [[0.0,",
+		"{\"input_data\": [[1, ",
+		"{\"input_data\": [[1,2,3],[0",
+		"{\"input_data\": [[1,2,3],[0.0",
+	};
+	struct req_ctx c;
+	req_ctx_init(&c, NULL);
+	for (size_t k = 0; k < sizeof bodies / sizeof bodies[0]; k++) {
+		size_t n = strlen(bodies[k]);
+		char *b = malloc(n);
+		memcpy(b, bodies[k], n);
+		struct req_result r;
+		struct req_error e;
+		CHECKF(req_decode_json(&c, &s3, b, n, 0, &r, &e) == -1 && e.code == REQ_E_JSON, "%s", bodies[k]);
+		free(b);
+	}
+	req_ctx_free(&c);
+}
+
 int main(void)
 {
 	setup();
@@ -457,6 +483,7 @@ int main(void)
 	RUN(test_malformed_json);
 	RUN(test_caps);
 	RUN(test_csv);
+	RUN(test_truncated_arrays);
 	req_schema_free(&s784);
 	req_schema_free(&s3);
 	req_schema_free(&s3anon);
