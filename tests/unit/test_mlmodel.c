@@ -180,6 +180,29 @@ static void test_fixture_model(void)
 	mlmodel_free(&m);
 }
 
+/* mlmodel_load_mem reads the same model from the MLmodel's text, and
+ * names the file in its messages. */
+static void test_load_mem(void)
+{
+	struct mlmodel m;
+	char err[512];
+	size_t n;
+	char *text = unit_slurp("fixtures/model/MLmodel", &n);
+
+	CHECK(text != NULL);
+	if (!text)
+		return;
+	CHECKF(mlmodel_load_mem("fixtures/model", text, n, &m, err, sizeof err) == 0, "%s", err);
+	CHECK_INT(m.ncolumns, 784);
+	CHECK_INT(m.output_width, 10);
+	CHECK_STR(m.model_path, "fixtures/model/data/model.pth");
+	mlmodel_free(&m);
+	CHECK(mlmodel_load_mem("fixtures/model", "flavors: [1\n", 12, &m, err, sizeof err) == -1);
+	CHECK_CONTAINS(err, "fixtures/model/MLmodel:");
+	CHECK_CONTAINS(err, "YAML error");
+	free(text);
+}
+
 int main(void)
 {
 	if (!mkdtemp(root))
@@ -189,6 +212,7 @@ int main(void)
 	RUN(test_pyfunc_wrapper);
 	RUN(test_errors);
 	RUN(test_fixture_model);
+	RUN(test_load_mem);
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	if (system(cmd) != 0)
