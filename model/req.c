@@ -89,7 +89,8 @@ int req_schema_find(const struct req_schema *s, const char *name, size_t len)
 		return -1;
 	for (uint32_t h = hash(name, len) & s->mask; s->slots[h]; h = (h + 1) & s->mask) {
 		const char *c = s->columns[s->slots[h] - 1];
-		if (strncmp(c, name, len) == 0 && c[len] == '\0')
+		/* name may hold a NUL (a CSV header): strncmp would stop there. */
+		if (strnlen(c, len + 1) == len && memcmp(c, name, len) == 0)
 			return (int)s->slots[h] - 1;
 	}
 	return -1;
