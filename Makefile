@@ -7,6 +7,8 @@
 #   make fixtures     re-train the fixture models (needs python3-torch; slow)
 #   make bench        speed figures of this machine (bench/run.sh)
 #   make bench-convert  pth2blob time against model size
+#   make fuzz         every libFuzzer target of tests/fuzz for FUZZ_SECONDS
+#                     each (default 30), built with clang into build/fuzz
 #
 # Everything built lands under build/, which git ignores.
 
@@ -31,6 +33,7 @@ endif
 DEPS_BUILD := gcc make pkg-config libc6-dev libfcgi-dev libjsmn-dev libyaml-dev libopenblas-dev libssl-dev
 DEPS_TEST := lighttpd curl procps wrk openssl
 DEPS_BENCH := wrk lighttpd curl python3 valgrind
+DEPS_FUZZ := clang libclang-rt-14-dev
 # pkg-config names (jsmn is a header-only library and ships no .pc file).
 PKGS := fcgi yaml-0.1 openblas libcrypto
 
@@ -128,7 +131,43 @@ bench-convert: deps
 	@$(MAKE) --no-print-directory all
 	@sh bench/convert.sh $(BUILD)
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over the model and tools
+# libraries, rebuilt with clang and the fuzzer's instrumentation in their
+# own folder, so build/release and build/san are left alone.
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD := build/fuzz
+FUZZ_CC := clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -O1 -g $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
+# The CLI is not fuzzed (and clang's -Wformat-nonliteral reads its
+# printf-like helpers more strictly than gcc).
+FUZZ_TOOLS_SRC := $(filter-out tools/cli%,$(TOOLS_SRC))
+FUZZ_LIBS := $(FUZZ_BUILD)/libtools.a $(FUZZ_BUILD)/libmodel.a
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/libmodel.a: $(call fuzz_obj,$(MODEL_SRC))
+$(FUZZ_BUILD)/libtools.a: $(call fuzz_obj,$(FUZZ_TOOLS_SRC))
+$(FUZZ_LIBS):
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIBS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+.PHONY: fuzz build-fuzz
+fuzz:
+	@sh tools/deps.sh $(DEPS_BUILD) $(DEPS_FUZZ)
+	@$(MAKE) --no-print-directory build-fuzz
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+build-fuzz: $(FUZZ_TARGETS)
+
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
