@@ -740,7 +740,7 @@ static int columns(struct walk *w, int obj)
 		const jsmntok_t *v = &w->t[names[j] + 1];
 		const struct req_span *sp = v->type == JSMN_ARRAY && v->size == 0 ? span_at(c, (size_t)v->start) : NULL;
 		size_t len = sp ? sp->count : v->type == JSMN_ARRAY ? (size_t)v->size : 0;
-		char nb[64];
+		char nb[64], nb0[64];
 		if (sp && sp->cols) {
 			req_fail(w->e, REQ_E_TYPE, "column %s: strings where numbers belong",
 				 col_name(w, j, names, nb, sizeof nb));
@@ -757,7 +757,7 @@ static int columns(struct walk *w, int obj)
 				goto out;
 		} else if (len != rows) {
 			req_fail(w->e, REQ_E_SHAPE, "column %s has %zu values; column %s has %zu",
-			      col_name(w, j, names, nb, sizeof nb), len, w->s->columns[c->map[0] >= 0 ? c->map[0] : 0], rows);
+			      col_name(w, j, names, nb, sizeof nb), len, col_name(w, 0, names, nb0, sizeof nb0), rows);
 			goto out;
 		}
 		int col = c->map[j];

@@ -469,6 +469,23 @@ static void test_truncated_arrays(void)
 	req_ctx_free(&c);
 }
 
+/* Columns of unequal lengths name the request's first column as given
+ * (found by tests/fuzz/fuzz_req.c: the message took that name from the
+ * model's column list, a NULL pointer for a model without column names,
+ * and the wrong entry when the first column was one the model ignores). */
+static void test_column_lengths_message(void)
+{
+	struct req_ctx c;
+	req_ctx_init(&c, NULL);
+	check_error(&c, &s3anon, "{\"inputs\": {\"a\":[1,4],\"b\":[2],\"c\":[3,6]}}", REQ_MLFLOW, REQ_E_SHAPE,
+		    "column b has 1 values; column a has 2");
+	check_error(&c, &s3anon, "{\"input_data\": {\"a\":[1,4],\"b\":[2,5],\"c\":[3]}}", 0, REQ_E_SHAPE,
+		    "column c has 1 values; column a has 2");
+	check_error(&c, &s3, "{\"inputs\": {\"x\":[1,2],\"a\":[1],\"b\":[2],\"c\":[3]}}", REQ_MLFLOW, REQ_E_SHAPE,
+		    "column a has 1 values; column x has 2");
+	req_ctx_free(&c);
+}
+
 /* Look up "b\0" followed by each byte value (one at least lands in the
  * probe chain of "b"): none is a model column. */
 static int nul_names_found(const struct req_schema *s)
@@ -538,6 +555,7 @@ int main(void)
 	RUN(test_csv);
 	RUN(test_truncated_arrays);
 	RUN(test_name_with_nul);
+	RUN(test_column_lengths_message);
 	req_schema_free(&s784);
 	req_schema_free(&s3);
 	req_schema_free(&s3anon);
