@@ -45,6 +45,18 @@ static inline char *fuzz_cstr(const uint8_t *data, size_t size)
 	return s;
 }
 
+/* A malloc'd copy of data[0, size) in a block of exactly that size (at
+ * least 1), so that ASan reports any read past the input. */
+static inline char *fuzz_copy(const uint8_t *data, size_t size)
+{
+	char *p = malloc(size ? size : 1);
+	if (!p)
+		abort();
+	if (size)
+		memcpy(p, data, size);
+	return p;
+}
+
 /*
  * The request schemas the decoders are fuzzed against, built once:
  * 0: three named columns a, b, c; 1: three columns without names;

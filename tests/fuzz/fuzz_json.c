@@ -158,14 +158,11 @@ static int reference(const char *js, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *js = malloc(size ? size : 1);
+	char *js = fuzz_copy(data, size);
 	jsmntok_t *t = NULL;
 	jsmn_parser p;
 	int ok = 0;
 
-	if (!js)
-		abort();
-	memcpy(js, data, size);
 	if (json_depth_ok(js, size)) {
 		jsmn_init(&p);
 		int n = jsmn_parse(&p, js, size, NULL, 0);

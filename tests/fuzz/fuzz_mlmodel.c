@@ -17,11 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mlmodel m;
 	char err[1024];
-	char *text = malloc(size ? size : 1);
+	char *text = fuzz_copy(data, size);
 
-	if (!text)
-		abort();
-	memcpy(text, data, size);
 	if (mlmodel_load_mem(DIR, text, size, &m, err, sizeof err) == 0) {
 		FUZZ_CHECK(strncmp(m.model_path, DIR "/", sizeof DIR) == 0 && !strstr(m.model_path, ".."),
 			   "model path \"%s\"", m.model_path);

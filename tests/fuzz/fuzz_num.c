@@ -92,6 +92,21 @@ static double reference(const char *s, int *whole)
 	return d;
 }
 
+/* An accepted text (status NUM_OK or NUM_ERANGE, value v) against strtod:
+ * read whole, the same bits, or an infinity for NUM_ERANGE. */
+static void check_accepted(const char *what, const char *text, enum num_status st, double v)
+{
+	int whole;
+	double ref = reference(text, &whole);
+	FUZZ_CHECK(whole, "%s accepted \"%s\", which strtod does not read whole", what, text);
+	if (st == NUM_OK) {
+		FUZZ_CHECK(same_bits(v, ref), "%s \"%s\": num_parse %a, strtod %a", what, text, v, ref);
+		check_format(v);
+	} else {
+		FUZZ_CHECK(isinf(ref), "%s \"%s\": NUM_ERANGE, strtod %a", what, text, ref);
+	}
+}
+
 static int nonfinite_word(const char *s)
 {
 	while (*s == ' ' || *s == '\t')
@@ -109,8 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *text = fuzz_cstr(data, size);
 	const char *end = text + size;
-	int nul = memchr(data, '\0', size) != NULL, whole;
-	double j = 0, cv = 0, ref;
+	int nul = memchr(data, '\0', size) != NULL;
+	double j = 0, cv = 0;
 
 	if (size >= 8) {
 		double raw;
@@ -130,14 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(js == NUM_OK || js == NUM_ERANGE, "\"%s\": status %d", text, js);
 	if (js == NUM_OK || js == NUM_ERANGE) {
 		FUZZ_CHECK(gram && size <= NUM_MAX_TEXT, "\"%s\" accepted (status %d)", text, js);
-		ref = reference(text, &whole);
-		FUZZ_CHECK(whole, "strtod stops early in \"%s\"", text);
-		if (js == NUM_OK) {
-			FUZZ_CHECK(same_bits(j, ref), "\"%s\": num_parse %a, strtod %a", text, j, ref);
-			check_format(j);
-		} else {
-			FUZZ_CHECK(isinf(ref), "\"%s\": NUM_ERANGE, strtod %a", text, ref);
-		}
+		check_accepted("JSON", text, js, j);
 	}
 
 	/* The one-pass prefix parser the request decoder uses. */
@@ -163,14 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (cs == NUM_OK || cs == NUM_ERANGE) {
 		FUZZ_CHECK(!nul && strspn(text, " \t+-.0123456789eE") == size, "CSV accepted \"%s\" (status %d)",
 			   text, cs);
-		ref = reference(text, &whole);
-		FUZZ_CHECK(whole, "CSV accepted \"%s\", which strtod does not read whole", text);
-		if (cs == NUM_OK) {
-			FUZZ_CHECK(same_bits(cv, ref), "CSV \"%s\": num_parse %a, strtod %a", text, cv, ref);
-			check_format(cv);
-		} else {
-			FUZZ_CHECK(isinf(ref), "CSV \"%s\": NUM_ERANGE, strtod %a", text, ref);
-		}
+		check_accepted("CSV", text, cs, cv);
 	}
 	if (cs == NUM_ENONFINITE)
 		FUZZ_CHECK(!nul && nonfinite_word(text), "\"%s\" called non-finite", text);

@@ -67,7 +67,7 @@ static void walk(const struct pkl_node *n, unsigned depth, size_t *budget)
 	}
 }
 
-static void run(const uint8_t *buf, size_t size, const struct pkl_limits *lim)
+static void run(const char *buf, size_t size, const struct pkl_limits *lim)
 {
 	struct pkl_doc doc;
 	char err[256];
@@ -86,10 +86,7 @@ static void run(const uint8_t *buf, size_t size, const struct pkl_limits *lim)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t *buf = malloc(size ? size : 1);
-	if (!buf)
-		abort();
-	memcpy(buf, data, size);
+	char *buf = fuzz_copy(data, size);
 	run(buf, size, &pkl_default_limits);
 	run(buf, size, &tight);
 	free(buf);

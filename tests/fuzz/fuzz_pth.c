@@ -13,13 +13,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	unsigned char *buf = malloc(size ? size : 1);
+	char *buf = fuzz_copy(data, size);
 	struct pth_model m;
 	char err[512];
 
-	if (!buf)
-		abort();
-	memcpy(buf, data, size);
 	memset(&m, 0, sizeof m);
 	const char *arch = (size & 1) ? "linear,relu,linear,leaky_relu:0.2,linear,elu:0.7" : NULL;
 	if (pth_load_mem(buf, size, arch, &m, err, sizeof err) == 0) {

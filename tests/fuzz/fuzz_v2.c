@@ -16,10 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned sel = data[0];
 	const struct req_schema *s = fuzz_schema(sel & 3);
 	size_t len = size - 1;
-	char *body = malloc(len ? len : 1);
-	if (!body)
-		abort();
-	memcpy(body, data + 1, len);
+	char *body = fuzz_copy(data + 1, len);
 
 	struct req_ctx c;
 	struct v2_request a, b;

@@ -79,11 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ws_node *root = NULL;
 	char err[512];
-	char *text = malloc(size ? size : 1);
+	char *text = fuzz_copy(data, size);
 
-	if (!text)
-		abort();
-	memcpy(text, data, size);
 	err[0] = '\0';
 	int rc = ws_yaml_parse(text, size, "f.yml", &root, err, sizeof err);
 	if (rc < 0) {

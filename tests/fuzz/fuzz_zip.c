@@ -12,13 +12,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	unsigned char *buf = malloc(size ? size : 1);
+	unsigned char *buf = (unsigned char *)fuzz_copy(data, size);
 	char err[256], name[ZIP_PREFIX_MAX + 64];
 	struct zip z;
 
-	if (!buf)
-		abort();
-	memcpy(buf, data, size);
 	zip_sniff(buf, size, err, sizeof err);
 	if (zip_open_mem(&z, buf, size, err, sizeof err) == 0) {
 		FUZZ_CHECK(z.prefix_len < ZIP_PREFIX_MAX, "prefix of %zu bytes", z.prefix_len);
