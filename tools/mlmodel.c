@@ -118,11 +118,14 @@ out:
 
 /* ---- signature (JSON inside YAML strings) ---- */
 
-/* Tokenize js; *toks is malloc'd. Returns the token count or -1. */
+/* Tokenize js, which must be valid JSON (jsmn alone takes {"type":} as
+ * a key without a value, and the walk would read past the tokens); *toks
+ * is malloc'd. Returns the token count or -1. */
 static int tokenize(const char *js, jsmntok_t **toks)
 {
 	jsmn_parser p;
-	size_t len = strlen(js);
+	size_t len = strlen(js), bad;
+	const char *why;
 	int n;
 
 	if (!json_depth_ok(js, len))
@@ -135,7 +138,8 @@ static int tokenize(const char *js, jsmntok_t **toks)
 	if (!*toks)
 		return -1;
 	jsmn_init(&p);
-	if (jsmn_parse(&p, js, len, *toks, (unsigned)n) != n || (*toks)[0].type != JSMN_ARRAY) {
+	if (jsmn_parse(&p, js, len, *toks, (unsigned)n) != n || (*toks)[0].type != JSMN_ARRAY ||
+	    json_validate(js, len, *toks, n, &bad, &why) < 0) {
 		free(*toks);
 		*toks = NULL;
 		return -1;
