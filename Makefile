@@ -17,6 +17,8 @@
 #   make soak         60 s (SOAK_SECONDS) of checked load through lighttpd
 #   make install      the programs, man pages and docs under PREFIX (/usr/local),
 #                     staged under DESTDIR if set; make uninstall removes them
+#   make fuzz         every libFuzzer target of tests/fuzz for FUZZ_SECONDS
+#                     each (default 30), built with clang into build/fuzz
 #
 # Everything built lands under build/, which git ignores.
 
@@ -43,6 +45,7 @@ DEPS_TEST := lighttpd curl procps wrk openssl apache2 libapache2-mod-fcgid nginx
 DEPS_BENCH := wrk lighttpd curl python3 valgrind
 # `make bench-python`: the stand-in's Debian packages, and what drives it.
 DEPS_PYTHON := python3-flask gunicorn python3-pandas python3-torch python3-yaml wrk lighttpd curl
+DEPS_FUZZ := clang libclang-rt-14-dev
 # pkg-config names (jsmn is a header-only library and ships no .pc file).
 PKGS := fcgi yaml-0.1 openblas libcrypto
 
@@ -210,7 +213,43 @@ uninstall:
 	done
 	[ ! -d $(DESTDIR)$(DOCDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over the model and tools
+# libraries, rebuilt with clang and the fuzzer's instrumentation in their
+# own folder, so build/release and build/san are left alone.
+FUZZ_SECONDS ?= 30
+FUZZ_BUILD := build/fuzz
+FUZZ_CC := clang
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 -O1 -g $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
+# The CLI is not fuzzed (and clang's -Wformat-nonliteral reads its
+# printf-like helpers more strictly than gcc).
+FUZZ_TOOLS_SRC := $(filter-out tools/cli%,$(TOOLS_SRC))
+FUZZ_LIBS := $(FUZZ_BUILD)/libtools.a $(FUZZ_BUILD)/libmodel.a
+
+$(FUZZ_BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/libmodel.a: $(call fuzz_obj,$(MODEL_SRC))
+$(FUZZ_BUILD)/libtools.a: $(call fuzz_obj,$(FUZZ_TOOLS_SRC))
+$(FUZZ_LIBS):
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIBS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+.PHONY: fuzz build-fuzz
+fuzz:
+	@sh tools/deps.sh $(DEPS_BUILD) $(DEPS_FUZZ)
+	@$(MAKE) --no-print-directory build-fuzz
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+build-fuzz: $(FUZZ_TARGETS)
+
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

@@ -89,7 +89,8 @@ int req_schema_find(const struct req_schema *s, const char *name, size_t len)
 		return -1;
 	for (uint32_t h = hash(name, len) & s->mask; s->slots[h]; h = (h + 1) & s->mask) {
 		const char *c = s->columns[s->slots[h] - 1];
-		if (strncmp(c, name, len) == 0 && c[len] == '\0')
+		/* name may hold a NUL (a CSV header): strncmp would stop there. */
+		if (strnlen(c, len + 1) == len && memcmp(c, name, len) == 0)
 			return (int)s->slots[h] - 1;
 	}
 	return -1;
@@ -180,8 +181,9 @@ static size_t numeric_array(struct req_ctx *c, const char *b, size_t i, size_t l
 		const char *stop;
 		double d;
 		size_t j;
-		/* "0.0" and "0" are half of an image's pixels: read them as such. */
-		if (b[i] == '0' && len - i > 3 && b[i + 1] == '.' && b[i + 2] == '0' &&
+		/* "0.0" and "0" are half of an image's pixels: read them as such.
+		 * i may be len here (a body ending in ","): test the length first. */
+		if (len - i > 3 && b[i] == '0' && b[i + 1] == '.' && b[i + 2] == '0' &&
 		    (b[i + 3] == ',' || b[i + 3] == ']')) {
 			d = 0.0;
 			j = i + 3;
@@ -738,7 +740,7 @@ static int columns(struct walk *w, int obj)
 		const jsmntok_t *v = &w->t[names[j] + 1];
 		const struct req_span *sp = v->type == JSMN_ARRAY && v->size == 0 ? span_at(c, (size_t)v->start) : NULL;
 		size_t len = sp ? sp->count : v->type == JSMN_ARRAY ? (size_t)v->size : 0;
-		char nb[64];
+		char nb[64], nb0[64];
 		if (sp && sp->cols) {
 			req_fail(w->e, REQ_E_TYPE, "column %s: strings where numbers belong",
 				 col_name(w, j, names, nb, sizeof nb));
@@ -755,7 +757,7 @@ static int columns(struct walk *w, int obj)
 				goto out;
 		} else if (len != rows) {
 			req_fail(w->e, REQ_E_SHAPE, "column %s has %zu values; column %s has %zu",
-			      col_name(w, j, names, nb, sizeof nb), len, w->s->columns[c->map[0] >= 0 ? c->map[0] : 0], rows);
+			      col_name(w, j, names, nb, sizeof nb), len, col_name(w, 0, names, nb0, sizeof nb0), rows);
 			goto out;
 		}
 		int col = c->map[j];

@@ -71,21 +71,32 @@ static const char *yscalar(yaml_node_t *n)
 	return s;
 }
 
-static int load_yaml(const char *path, yaml_document_t *doc, char *err, size_t errlen)
+/* Parse the MLmodel at path, or text[0, len) in its place when text is not
+ * NULL (path then only names it in messages). */
+static int load_yaml(const char *path, const void *text, size_t len, yaml_document_t *doc,
+		     char *err, size_t errlen)
 {
 	yaml_parser_t parser;
 	struct stat st;
-	FILE *f = fopen(path, "rb");
+	FILE *f = NULL;
 	int rc = -1;
 
-	if (!f)
-		return err_set(err, errlen, "%s: %s", path, strerror(errno));
-	if (fstat(fileno(f), &st) < 0 || st.st_size > (off_t)MLMODEL_MAX_BYTES) {
-		fclose(f);
-		return err_set(err, errlen, "%s: larger than %u bytes", path, MLMODEL_MAX_BYTES);
+	if (text) {
+		if (len > MLMODEL_MAX_BYTES)
+			return err_set(err, errlen, "%s: larger than %u bytes", path, MLMODEL_MAX_BYTES);
+	} else {
+		if (!(f = fopen(path, "rb")))
+			return err_set(err, errlen, "%s: %s", path, strerror(errno));
+		if (fstat(fileno(f), &st) < 0 || st.st_size > (off_t)MLMODEL_MAX_BYTES) {
+			fclose(f);
+			return err_set(err, errlen, "%s: larger than %u bytes", path, MLMODEL_MAX_BYTES);
+		}
 	}
 	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
+	if (f)
+		yaml_parser_set_input_file(&parser, f);
+	else
+		yaml_parser_set_input_string(&parser, text, len);
 	if (!yaml_parser_load(&parser, doc)) {
 		err_set(err, errlen, "%s:%zu: YAML error: %s", path, parser.problem_mark.line + 1,
 		     parser.problem ? parser.problem : "unreadable");
@@ -100,17 +111,21 @@ static int load_yaml(const char *path, yaml_document_t *doc, char *err, size_t e
 	rc = 0;
 out:
 	yaml_parser_delete(&parser);
-	fclose(f);
+	if (f)
+		fclose(f);
 	return rc;
 }
 
 /* ---- signature (JSON inside YAML strings) ---- */
 
-/* Tokenize js; *toks is malloc'd. Returns the token count or -1. */
+/* Tokenize js, which must be valid JSON (jsmn alone takes {"type":} as
+ * a key without a value, and the walk would read past the tokens); *toks
+ * is malloc'd. Returns the token count or -1. */
 static int tokenize(const char *js, jsmntok_t **toks)
 {
 	jsmn_parser p;
-	size_t len = strlen(js);
+	size_t len = strlen(js), bad;
+	const char *why;
 	int n;
 
 	if (!json_depth_ok(js, len))
@@ -123,7 +138,8 @@ static int tokenize(const char *js, jsmntok_t **toks)
 	if (!*toks)
 		return -1;
 	jsmn_init(&p);
-	if (jsmn_parse(&p, js, len, *toks, (unsigned)n) != n || (*toks)[0].type != JSMN_ARRAY) {
+	if (jsmn_parse(&p, js, len, *toks, (unsigned)n) != n || (*toks)[0].type != JSMN_ARRAY ||
+	    json_validate(js, len, *toks, n, &bad, &why) < 0) {
 		free(*toks);
 		*toks = NULL;
 		return -1;
@@ -259,7 +275,8 @@ static int has_suffix(const char *s, const char *suf)
 	return n >= k && strcmp(s + n - k, suf) == 0;
 }
 
-static int load_dir(const char *dir, struct mlmodel *m, int depth, char *err, size_t errlen);
+static int load_dir(const char *dir, const void *text, size_t len, struct mlmodel *m, int depth,
+		    char *err, size_t errlen);
 
 /* The python_function-only wrapper of the tutorial's endpoint 2. */
 static int pyfunc_artifacts(const char *dir, const char *file, yaml_document_t *doc, yaml_node_t *arts,
@@ -283,7 +300,7 @@ static int pyfunc_artifacts(const char *dir, const char *file, yaml_document_t *
 			/* The inner MLflow model knows the output width; keep the outer columns. */
 			struct mlmodel inner;
 			memset(&inner, 0, sizeof inner);
-			if (load_dir(full, &inner, depth + 1, err, errlen) < 0)
+			if (load_dir(full, NULL, 0, &inner, depth + 1, err, errlen) < 0)
 				return -1;
 			snprintf(m->model_path, sizeof m->model_path, "%s", inner.model_path);
 			if (!m->output_width)
@@ -303,7 +320,9 @@ static int pyfunc_artifacts(const char *dir, const char *file, yaml_document_t *
 		    file);
 }
 
-static int load_dir(const char *dir, struct mlmodel *m, int depth, char *err, size_t errlen)
+/* The MLflow model in dir, whose MLmodel text is given when text is not NULL. */
+static int load_dir(const char *dir, const void *text, size_t len, struct mlmodel *m, int depth,
+		    char *err, size_t errlen)
 {
 	yaml_document_t doc;
 	char file[PATH_MAX];
@@ -314,7 +333,7 @@ static int load_dir(const char *dir, struct mlmodel *m, int depth, char *err, si
 		return err_set(err, errlen, "%s: MLflow models nested too deep", dir);
 	if ((size_t)snprintf(file, sizeof file, "%s/MLmodel", dir) >= sizeof file)
 		return err_set(err, errlen, "%s: path too long", dir);
-	if (load_yaml(file, &doc, err, errlen) < 0)
+	if (load_yaml(file, text, len, &doc, err, errlen) < 0)
 		return -1;
 	yaml_node_t *root = yaml_document_get_root_node(&doc);
 	yaml_node_t *flavors = ymap_get(&doc, root, "flavors");
@@ -352,8 +371,14 @@ out:
 
 int mlmodel_load(const char *dir, struct mlmodel *m, char *err, size_t errlen)
 {
+	return mlmodel_load_mem(dir, NULL, 0, m, err, errlen);
+}
+
+int mlmodel_load_mem(const char *dir, const void *text, size_t len, struct mlmodel *m, char *err,
+		     size_t errlen)
+{
 	memset(m, 0, sizeof *m);
-	if (load_dir(dir, m, 0, err, errlen) < 0) {
+	if (load_dir(dir, text, len, m, 0, err, errlen) < 0) {
 		mlmodel_free(m);
 		return -1;
 	}

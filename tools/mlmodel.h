@@ -28,6 +28,11 @@ struct mlmodel {
  * line where there is one, and what is wrong.  Free with mlmodel_free().
  */
 int mlmodel_load(const char *dir, struct mlmodel *m, char *err, size_t errlen);
+/* The same with the MLmodel file's text[0, len) given in memory (dir still
+ * anchors model_data and artifacts, which are read from disk); for tests
+ * and fuzzing.  text NULL: read DIR/MLmodel. */
+int mlmodel_load_mem(const char *dir, const void *text, size_t len, struct mlmodel *m, char *err,
+		     size_t errlen);
 void mlmodel_free(struct mlmodel *m);
 
 /* True when `path` is a directory holding an MLmodel file. */

@@ -180,6 +180,51 @@ static void test_fixture_model(void)
 	mlmodel_free(&m);
 }
 
+/* mlmodel_load_mem reads the same model from the MLmodel's text, and
+ * names the file in its messages. */
+static void test_load_mem(void)
+{
+	struct mlmodel m;
+	char err[512];
+	size_t n;
+	char *text = unit_slurp("fixtures/model/MLmodel", &n);
+
+	CHECK(text != NULL);
+	if (!text)
+		return;
+	CHECKF(mlmodel_load_mem("fixtures/model", text, n, &m, err, sizeof err) == 0, "%s", err);
+	CHECK_INT(m.ncolumns, 784);
+	CHECK_INT(m.output_width, 10);
+	CHECK_STR(m.model_path, "fixtures/model/data/model.pth");
+	mlmodel_free(&m);
+	CHECK(mlmodel_load_mem("fixtures/model", "flavors: [1\n", 12, &m, err, sizeof err) == -1);
+	CHECK_CONTAINS(err, "fixtures/model/MLmodel:");
+	CHECK_CONTAINS(err, "YAML error");
+	free(text);
+}
+
+/* A signature that jsmn tokenizes but is not JSON is refused (found by
+ * tests/fuzz/fuzz_mlmodel.c: {"type":} made the walk read past the
+ * tokens). */
+static void test_signature_not_json(void)
+{
+	static const char *sigs[] = {
+		"[{\"type\": \"double\", \"name\": \"a\"}, {\"type\":}]",
+		"[{\"type\": \"double\", \"name\"}]",
+		"[{\"type\": \"double\" \"name\": \"a\"}]",
+		"[{\"type\": \"tensor\", \"tensor-spec\": {\"shape\": [-1, 3,]}}]",
+	};
+	char text[512], err[512];
+	struct mlmodel m;
+
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		int n = snprintf(text, sizeof text, "flavors:\n  pytorch:\n    model_data: data\nsignature:\n  inputs: '%s'\n",
+				 sigs[i]);
+		CHECKF(mlmodel_load_mem("fixtures/model", text, (size_t)n, &m, err, sizeof err) == -1, "%s", sigs[i]);
+		CHECK_CONTAINS(err, "signature.inputs: not a JSON array");
+	}
+}
+
 int main(void)
 {
 	if (!mkdtemp(root))
@@ -189,6 +234,8 @@ int main(void)
 	RUN(test_pyfunc_wrapper);
 	RUN(test_errors);
 	RUN(test_fixture_model);
+	RUN(test_load_mem);
+	RUN(test_signature_not_json);
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	if (system(cmd) != 0)

@@ -443,6 +443,102 @@ static void test_csv(void)
 	req_ctx_free(&c);
 }
 
+/* Bodies that end inside an array of numbers, each in a block of exactly
+ * its length (found by tests/fuzz/fuzz_req.c: the "0.0" shortcut read the
+ * byte after a body ending in ","; ASan in `make test SAN=1` sees it). */
+static void test_truncated_arrays(void)
+{
+	static const char *bodies[] = {
+		"{\"input_data\": [[0,0.0,",
+		"{\"input_data\": [[0.0,",
+		"{\"input_data\": [[1, ",
+		"{\"input_data\": [[1,2,3],[0",
+		"{\"input_data\": [[1,2,3],[0.0",
+	};
+	struct req_ctx c;
+	req_ctx_init(&c, NULL);
+	for (size_t k = 0; k < sizeof bodies / sizeof bodies[0]; k++) {
+		size_t n = strlen(bodies[k]);
+		char *b = malloc(n);
+		memcpy(b, bodies[k], n);
+		struct req_result r;
+		struct req_error e;
+		CHECKF(req_decode_json(&c, &s3, b, n, 0, &r, &e) == -1 && e.code == REQ_E_JSON, "%s", bodies[k]);
+		free(b);
+	}
+	req_ctx_free(&c);
+}
+
+/* Columns of unequal lengths name the request's first column as given
+ * (found by tests/fuzz/fuzz_req.c: the message took that name from the
+ * model's column list, a NULL pointer for a model without column names,
+ * and the wrong entry when the first column was one the model ignores). */
+static void test_column_lengths_message(void)
+{
+	struct req_ctx c;
+	req_ctx_init(&c, NULL);
+	check_error(&c, &s3anon, "{\"inputs\": {\"a\":[1,4],\"b\":[2],\"c\":[3,6]}}", REQ_MLFLOW, REQ_E_SHAPE,
+		    "column b has 1 values; column a has 2");
+	check_error(&c, &s3anon, "{\"input_data\": {\"a\":[1,4],\"b\":[2,5],\"c\":[3]}}", 0, REQ_E_SHAPE,
+		    "column c has 1 values; column a has 2");
+	check_error(&c, &s3, "{\"inputs\": {\"x\":[1,2],\"a\":[1],\"b\":[2],\"c\":[3]}}", REQ_MLFLOW, REQ_E_SHAPE,
+		    "column a has 1 values; column x has 2");
+	req_ctx_free(&c);
+}
+
+/* Look up "b\0" followed by each byte value (one at least lands in the
+ * probe chain of "b"): none is a model column. */
+static int nul_names_found(const struct req_schema *s)
+{
+	int found = 0;
+	for (int k = 0; k < 256; k++) {
+		char name[3] = { 'b', '\0', (char)k };
+		found += req_schema_find(s, name, sizeof name) >= 0;
+	}
+	return found;
+}
+
+/* A column name holding a NUL is no model column (found by
+ * tests/fuzz/fuzz_req.c from a CSV header: strncmp stopped at the NUL, so
+ * "b\0x" matched a column "b" followed by zero bytes, and the check after
+ * it read past the column's name, which ASan in `make test SAN=1` sees
+ * with names malloc'd to their exact size). */
+static void test_name_with_nul(void)
+{
+	static const char padded[] = "b\0\0\0";   /* "b", then zero bytes past it */
+	static const char csv[] = "a,b\0,c\n1,2,3\n";
+	const char *cols[3] = { "a", padded, "c" };
+	char *exact[3];
+	struct blob_model m;
+	struct req_schema s;
+	struct req_ctx c;
+	struct req_result r;
+	struct req_error e;
+
+	memset(&m, 0, sizeof m);
+	m.input_width = m.ncolumns = 3;
+	m.columns = cols;
+	CHECK(req_schema_init(&s, &m) == 0);
+	CHECK_INT(nul_names_found(&s), 0);
+	CHECK_INT(req_schema_find(&s, "b", 1), 1);
+	req_ctx_init(&c, NULL);
+	CHECK(req_decode_csv(&c, &s, csv, sizeof csv - 1, &r, &e) == -1);
+	CHECKF(e.code == REQ_E_COLUMNS, "%s", e.msg);
+	req_ctx_free(&c);
+	req_schema_free(&s);
+	for (int i = 0; i < 3; i++) {
+		exact[i] = malloc(2);
+		exact[i][0] = (char)('a' + i);
+		exact[i][1] = '\0';
+	}
+	m.columns = (const char **)exact;
+	CHECK(req_schema_init(&s, &m) == 0);
+	CHECK_INT(nul_names_found(&s), 0);
+	req_schema_free(&s);
+	for (int i = 0; i < 3; i++)
+		free(exact[i]);
+}
+
 int main(void)
 {
 	setup();
@@ -457,6 +553,9 @@ int main(void)
 	RUN(test_malformed_json);
 	RUN(test_caps);
 	RUN(test_csv);
+	RUN(test_truncated_arrays);
+	RUN(test_name_with_nul);
+	RUN(test_column_lengths_message);
 	req_schema_free(&s784);
 	req_schema_free(&s3);
 	req_schema_free(&s3anon);
