@@ -8,6 +8,7 @@
  *
  *   coldstart RUNS BODY_FILE PROGRAM [ARGS...]
  */
+#include "bench/timing.h"
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -18,19 +19,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 /* One run: seconds from spawn to exit, or -1 when the answer was not 200. */
 static double once(const char *body, char **argv)
@@ -49,7 +37,7 @@ static double once(const char *body, char **argv)
 	posix_spawn_file_actions_addopen(&fa, 0, body, O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_addclose(&fa, out[0]);
-	double t0 = now();
+	double t0 = bench_now();
 	int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
@@ -64,7 +52,7 @@ static double once(const char *body, char **argv)
 	}
 	close(out[0]);
 	waitpid(pid, &status, 0);
-	double t = now() - t0;
+	double t = bench_now() - t0;
 	if (got < 11 || memcmp(head, "Status: 200", 11) != 0 || !WIFEXITED(status) || WEXITSTATUS(status))
 		return -1;
 	return t;
@@ -91,7 +79,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	qsort(t, (size_t)runs, sizeof *t, cmp);
+	qsort(t, (size_t)runs, sizeof *t, bench_cmp_double);
 	printf("median_ms=%.3f p10_ms=%.3f p90_ms=%.3f runs=%d\n", t[runs / 2] * 1e3, t[runs / 10] * 1e3,
 	       t[runs * 9 / 10] * 1e3, runs);
 	free(t);

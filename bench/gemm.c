@@ -7,25 +7,13 @@
  *
  *   build/release/bench/gemm MODEL.blob ROWS
  */
+#include "bench/timing.h"
 #include "model/blob.h"
 #include "model/fwd.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
 
 int main(int argc, char **argv)
 {
@@ -65,21 +53,21 @@ int main(int argc, char **argv)
 	double tf[REPS], tg[REPS];
 	struct fwd_scratch s = { 0 };
 	for (int r = -3; r < REPS; r++) {   /* three warm-up rounds */
-		double t0 = now();
+		double t0 = bench_now();
 		if (!fwd_run(m, x, rows, &s))
 			return 1;
-		double t1 = now();
+		double t1 = bench_now();
 		for (uint32_t i = 0; i < m->nops; i++)
 			if (m->ops[i].kind == BLOB_OP_LINEAR)
 				fwd_sgemm_rowmajor_nt(rows, m->ops[i].out, m->ops[i].in, a, m->ops[i].weight, 0, b);
-		double t2 = now();
+		double t2 = bench_now();
 		if (r >= 0) {
 			tf[r] = t1 - t0;
 			tg[r] = t2 - t1;
 		}
 	}
-	qsort(tf, REPS, sizeof *tf, cmp);
-	qsort(tg, REPS, sizeof *tg, cmp);
+	qsort(tf, REPS, sizeof *tf, bench_cmp_double);
+	qsort(tg, REPS, sizeof *tg, bench_cmp_double);
 	printf("forward_ms=%.3f forward_gflops=%.2f sgemm_ms=%.3f sgemm_gflops=%.2f ratio=%.3f core=%s\n",
 	       tf[REPS / 2] * 1e3, flop / tf[REPS / 2] / 1e9, tg[REPS / 2] * 1e3, flop / tg[REPS / 2] / 1e9,
 	       tg[REPS / 2] / tf[REPS / 2], fwd_blas_core());

@@ -12,6 +12,7 @@
  * bench/run.sh counts its instructions under valgrind for two values of
  * REPS, so the difference is the work per request without the set-up.
  */
+#include "bench/timing.h"
 #include "bench/naive.h"
 #include "model/enc.h"
 #include "model/fwd.h"
@@ -21,13 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static char *slurp(const char *path, size_t *n)
 {
@@ -87,16 +81,9 @@ struct timing {
 	double decode, forward, encode, total, naive;
 };
 
-/* Median of `reps` runs of each stage, in seconds. */
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
 static double median(double *v, int n)
 {
-	qsort(v, (size_t)n, sizeof *v, cmp);
+	qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
 	return v[n / 2];
 }
 
@@ -115,21 +102,21 @@ static void measure(const struct blob_model *m, const struct req_schema *s, cons
 	req_ctx_init(&c, &lim);
 	enc_init(&b, 0);
 	for (int i = 0; i < reps; i++) {
-		double t0 = now();
+		double t0 = bench_now();
 		if (req_decode_json(&c, s, body, len, 0, &r, &e) < 0) {
 			fprintf(stderr, "decode: %s\n", e.msg);
 			exit(1);
 		}
-		double t1 = now();
+		double t1 = bench_now();
 		const float *y = fwd_run(m, r.x, r.rows, &fs);
-		double t2 = now();
+		double t2 = bench_now();
 		enc_reset(&b);
 		enc_row_dicts(&b, y, r.rows, m->output_width);
-		double t3 = now();
+		double t3 = bench_now();
 		char *out;
 		size_t out_len;
 		naive_score(nm, body, len, &out, &out_len);
-		double t4 = now();
+		double t4 = bench_now();
 		if (i == 0 && (out_len != b.len || memcmp(out, b.p, b.len) != 0))
 			fprintf(stderr, "note: baseline and scorepoint responses differ (%zu vs %zu bytes)\n",
 				out_len, b.len);
