@@ -387,10 +387,12 @@ static const char *tok_text(const struct walk *w, int i, char *buf, size_t len)
 /* Name request column j for messages. */
 static const char *col_name(const struct walk *w, int j, const int *names, char *buf, size_t len)
 {
-	if (names && names[j] >= 0)
-		return tok_text(w, names[j], buf, len);
+	/* The model's name first: a request whose split-orient "columns" came
+	 * from the cache has no names, and must be told the same. */
 	if (w->named && w->s->ncolumns && w->c->map[j] >= 0)
 		snprintf(buf, len, "%s", w->s->columns[w->c->map[j]]);
+	else if (names && names[j] >= 0)
+		return tok_text(w, names[j], buf, len);
 	else
 		snprintf(buf, len, "%d", j);
 	return buf;
@@ -647,7 +649,9 @@ static int split(struct walk *w, int obj)
 			rc = map_names(w, names, (uint32_t)w->t[cols].size);
 			if (rc == 0)
 				rc = check_missing(w, SIZE_MAX);
-			if (rc == 0 && req_reserve(&c->cols_text, &c->cols_cap, tlen + 1, 1) == 0) {
+			/* Not for a model without column names: its messages name
+			 * the request's columns, which a cached list has not. */
+			if (rc == 0 && w->s->ncolumns && req_reserve(&c->cols_text, &c->cols_cap, tlen + 1, 1) == 0) {
 				memcpy(c->cols_text, text, tlen);
 				c->cols_len = tlen;
 				c->cols_n = (uint32_t)w->t[cols].size;

@@ -486,6 +486,30 @@ static void test_column_lengths_message(void)
 	req_ctx_free(&c);
 }
 
+/* The same body gets the same error from a fresh context and from one
+ * whose column list is cached (found by tests/fuzz/fuzz_req.c: the second
+ * message named a column by its index, or by its escaped text the first
+ * time). */
+static void test_cached_columns_same_error(void)
+{
+	static const struct {
+		const struct req_schema *s;
+		const char *body, *frag;
+	} cases[] = {
+		{ &s3anon, "{\"input_data\": {\"columns\": [\"061\",\"b\",\"c\"], \"data\": [[1,2,3],[1e39,5,6]]}}",
+		  "row 1, column 061: 1e39 is outside float32's range" },
+		{ &s3, "{\"input_data\": {\"columns\": [\"\\u0061\",\"b\",\"c\"], \"data\": [[1,2,3],[null,5,6]]}}",
+		  "row 1, column a: null where a number belongs" },
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		struct req_ctx c;
+		req_ctx_init(&c, NULL);
+		check_error(&c, cases[k].s, cases[k].body, 0, REQ_E_TYPE, cases[k].frag);
+		check_error(&c, cases[k].s, cases[k].body, 0, REQ_E_TYPE, cases[k].frag);
+		req_ctx_free(&c);
+	}
+}
+
 /* Look up "b\0" followed by each byte value (one at least lands in the
  * probe chain of "b"): none is a model column. */
 static int nul_names_found(const struct req_schema *s)
@@ -556,6 +580,7 @@ int main(void)
 	RUN(test_truncated_arrays);
 	RUN(test_name_with_nul);
 	RUN(test_column_lengths_message);
+	RUN(test_cached_columns_same_error);
 	req_schema_free(&s784);
 	req_schema_free(&s3);
 	req_schema_free(&s3anon);
