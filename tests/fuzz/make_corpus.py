@@ -91,6 +91,13 @@ SMALL = [
     (CSV, 'c,"b",a,extra\r\n3, 2 ,1,x\r\n6,+5.,.4,"y,z"\r\n'),
     (CSV, 'a,b,c\n1,nan,3\n'),
 ]
+# What fuzzing found (each fixed, with a unit test in tests/unit/test_req.c).
+SMALL += [
+    (JSON, '{"input_data": [[0,0.0,'),
+    (CSV, 'a,b\0,c\n1,2,3\n'),
+    (MLFLOW, '{"inputs": {"a":[1,4],"b":[2],"c":[3,6]}}'),
+    (JSON, '{"input_data": {"columns": ["061","b","\\u0063"], "data": [[1,2,3],[1e39,5,6]]}}'),
+]
 for i, (mode, body) in enumerate(SMALL):
     add("fuzz_req", sel(mode, S_ABC) + body.encode(), "abc-%02d" % i)
     add("fuzz_req", sel(mode, S_ANON, tight=i % 2 == 1) + body.encode(), "anon-%02d" % i)
@@ -194,6 +201,8 @@ add("fuzz_mlmodel", "artifact_path: model\nflavors:\n  pytorch:\n    model_data:
     "small-columns")
 add("fuzz_mlmodel", "flavors:\n  pytorch:\n    model_data: data\nsignature:\n  inputs: '[{\"type\": \"tensor\","
     " \"tensor-spec\": {\"dtype\": \"float32\", \"shape\": [-1, 28, 28]}}]'\n", "small-tensor")
+add("fuzz_mlmodel", "flavors:\n  pytorch:\n    model_data: data\nsignature:\n  inputs: '[{\"type\": \"double\","
+    " \"name\": \"a\"}, {\"type\":}]'\n", "found-key-without-value")   # tests/unit/test_mlmodel.c
 add("fuzz_mlmodel", "flavors:\n  python_function:\n    artifacts:\n      model:\n        path: artifacts/model.pth\n"
     "        uri: /tmp/model.pth\n    loader_module: mlflow.pyfunc.model\n", "pyfunc")
 
