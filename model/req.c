@@ -8,6 +8,11 @@
 #include "model/req.h"
 #include "model/req_int.h"
 #include "model/num.h"
+#include "model/num_f32.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <math.h>
 #include <stdarg.h>
@@ -117,6 +122,7 @@ void req_ctx_free(struct req_ctx *c)
 	free(c->tok);
 	free(c->spans);
 	free(c->nums);
+	free(c->seps);
 	free(c->x);
 	free(c->map);
 	free(c->seen);
@@ -151,16 +157,87 @@ int req_reserve(void *bufp, size_t *cap, size_t need, size_t size)
 
 /* ---- the scanner: numeric arrays out, skeleton left ---- */
 
-static const unsigned char is_numch[256] = {
-	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
-	['7'] = 1, ['8'] = 1, ['9'] = 1, ['-'] = 1, ['+'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1,
-};
-
 static inline size_t ws(const char *b, size_t i, size_t len)
 {
 	while (i < len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t'))
 		i++;
 	return i;
+}
+
+/* Set bits of x (without a popcnt instruction, which SSE2 machines lack). */
+static inline size_t popcount64(uint64_t x)
+{
+	x -= (x >> 1) & 0x5555555555555555u;
+	x = (x & 0x3333333333333333u) + ((x >> 2) & 0x3333333333333333u);
+	x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Fu;
+	return (size_t)((x * 0x0101010101010101u) >> 56);
+}
+
+/*
+ * Pass 1 of numeric_array: the offsets from b[from] of the ',' separators
+ * and of the closing ']' of the array whose values start there, into seps
+ * (which has room for most + 64); returns their count, the ']' last, or 0
+ * when there is no ']' or there are more than `most`.  SSE2 compares 64
+ * bytes at a time, and the first 8 positions of a block are written
+ * without a branch; strings and nested arrays are not looked for: they
+ * make a value that pass 2 refuses.
+ */
+static size_t separators(const char *b, size_t from, size_t len, uint32_t *seps, size_t most)
+{
+	size_t n = 0, k = from;
+
+	if (len - from > UINT32_MAX)
+		len = from + UINT32_MAX;   /* a longer array goes to the general path */
+#if defined(__SSE2__)
+	const __m128i comma = _mm_set1_epi8(','), close = _mm_set1_epi8(']');
+	for (; len - k >= 64 && n <= most; k += 64) {
+		uint64_t mc = 0, mb = 0;
+		for (unsigned q = 0; q < 4; q++) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + k + 16 * q));
+			mc |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)) << 16 * q;
+			mb |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, close)) << 16 * q;
+		}
+		mb &= -mb;                       /* the first ']' */
+		mc = mb ? (mc & (mb - 1)) | mb : mc;
+		uint32_t base = (uint32_t)(k - from);
+		size_t cnt = popcount64(mc);
+		_Pragma("GCC unroll 8")
+		for (unsigned j = 0; j < 8; j++) {   /* past cnt: written over later */
+			seps[n + j] = base + (uint32_t)__builtin_ctzll(mc | 1ull << 63);
+			mc &= mc - 1;
+		}
+		for (size_t j = 8; j < cnt; j++) {
+			seps[n + j] = base + (uint32_t)__builtin_ctzll(mc);
+			mc &= mc - 1;
+		}
+		n += cnt;
+		if (mb)
+			return n <= most ? n : 0;
+	}
+#endif
+	for (; k < len && n <= most; k++) {
+		if (b[k] == ',' || b[k] == ']') {
+			seps[n++] = (uint32_t)(k - from);
+			if (b[k] == ']')
+				return n <= most ? n : 0;
+		}
+	}
+	return 0;
+}
+
+/* One value of a numeric array, b[a, e), the general way: the number may
+ * have any JSON form and white space around it. */
+static int array_value(const char *b, size_t a, size_t e, float *out)
+{
+	const char *stop;
+	double d;
+
+	a = ws(b, a, e);
+	if (a >= e || num_parse_json_prefix(b + a, b + e, &d, &stop) != NUM_OK ||
+	    ws(b, (size_t)(stop - b), e) != e)
+		return 0;
+	*out = (float)d;
+	return !isinf(*out);
 }
 
 /*
@@ -169,53 +246,36 @@ static inline size_t ws(const char *b, size_t i, size_t len)
  * surprise (another type, bad grammar, a value float32 cannot hold, an
  * empty array) nothing is kept and 0 is returned, leaving the array to the
  * general path, which reports errors with their position.
+ *
+ * Two passes: the separators first, then each value between two of them,
+ * so that reading one number does not wait for the one before it to end.
  */
-static size_t numeric_array(struct req_ctx *c, const char *b, size_t i, size_t len, int *nomem)
+static size_t numeric_array(struct req_ctx *c, const char *b, size_t i, size_t len)
 {
-	size_t start_n = c->nnums;
-
 	i = ws(b, i + 1, len);
 	if (i >= len || !(b[i] == '-' || (b[i] >= '0' && b[i] <= '9')))
 		return 0;
-	for (;;) {
-		const char *stop;
-		double d;
-		size_t j;
-		/* "0.0" and "0" are half of an image's pixels: read them as such.
-		 * i may be len here (a body ending in ","): test the length first. */
-		if (len - i > 3 && b[i] == '0' && b[i + 1] == '.' && b[i + 2] == '0' &&
-		    (b[i + 3] == ',' || b[i + 3] == ']')) {
-			d = 0.0;
-			j = i + 3;
-		} else {
-			if (num_parse_json_prefix(b + i, b + len, &d, &stop) != NUM_OK)
-				goto undo;
-			j = (size_t)(stop - b);
-			if (j < len && is_numch[(unsigned char)b[j]])
-				goto undo;   /* "1.2.3", "1e5e": the general path says why */
-		}
-		float f = (float)d;
-		if (isinf(f) || c->nnums >= c->lim.max_values)
-			goto undo;   /* the general path reports it, with its position */
-		if (c->nnums == c->nums_cap &&
-		    req_reserve(&c->nums, &c->nums_cap, c->nnums + 1, sizeof *c->nums) < 0) {
-			*nomem = 1;
-			goto undo;
-		}
-		c->nums[c->nnums++] = f;
-		/* "1,2,3" without spaces is the common case: test it first. */
-		i = j < len && b[j] == ',' ? j : ws(b, j, len);
-		if (i < len && b[i] == ']')
-			return i + 1;
-		if (i >= len || b[i] != ',')
-			goto undo;
-		i++;
-		if (i < len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t'))
-			i = ws(b, i, len);
+	size_t most = c->lim.max_values - c->nnums;
+	if (most > c->seps_cap - 64)
+		most = c->seps_cap - 64;
+	size_t ntok = separators(b, i, len, c->seps, most);
+	if (!ntok || c->nums_cap - c->nnums < ntok)
+		return 0;
+	float *out = c->nums + c->nnums;
+	size_t a = i;
+	for (size_t t = 0; t < ntok; t++) {
+		size_t e = i + c->seps[t];
+		/* "0.0" is half of an image's pixels, in runs; then the common
+		 * form without a loop, away from the body's end. */
+		if (e - a == 3 && b[a] == '0' && b[a + 1] == '.' && b[a + 2] == '0')
+			out[t] = 0.0f;
+		else if (!(len - a >= NUM_F32_AFTER && num_f32_token(b + a, b + e, &out[t])) &&
+			 !array_value(b, a, e, &out[t]))
+			return 0;   /* the general path reports it, with its position */
+		a = e + 1;
 	}
-undo:
-	c->nnums = start_n;
-	return 0;
+	c->nnums += ntok;
+	return i + c->seps[ntok - 1] + 1;
 }
 
 /* Copy a JSON string starting at b[i] == '"' to the skeleton; returns the
@@ -245,7 +305,6 @@ static int scan(struct req_ctx *c, const struct req_schema *s, const char *b, si
 		struct req_error *e)
 {
 	size_t i = 0, o = 0;
-	int nomem = 0;
 
 	c->nspans = 0;
 	c->nnums = 0;
@@ -253,7 +312,8 @@ static int scan(struct req_ctx *c, const struct req_schema *s, const char *b, si
 	 * len / 2 of them up front keeps growth out of the number loop. */
 	size_t most = len / 2 + 1 < c->lim.max_values ? len / 2 + 1 : c->lim.max_values;
 	if (req_reserve(&c->skel, &c->skel_cap, len + 1, 1) < 0 ||
-	    req_reserve(&c->nums, &c->nums_cap, most, sizeof *c->nums) < 0)
+	    req_reserve(&c->nums, &c->nums_cap, most, sizeof *c->nums) < 0 ||
+	    req_reserve(&c->seps, &c->seps_cap, most + 64, sizeof *c->seps) < 0)
 		return req_fail(e, REQ_E_NOMEM, "out of memory for a %zu-byte body", len);
 	int depth = 0;
 	while (i < len) {
@@ -286,9 +346,7 @@ static int scan(struct req_ctx *c, const struct req_schema *s, const char *b, si
 		}
 		if (ch == '[') {
 			size_t first = c->nnums;
-			size_t next = numeric_array(c, b, i, len, &nomem);
-			if (nomem)
-				return req_fail(e, REQ_E_NOMEM, "out of memory for the request's numbers");
+			size_t next = numeric_array(c, b, i, len);
 			if (next) {
 				if (req_reserve(&c->spans, &c->span_cap, c->nspans + 1, sizeof *c->spans) < 0)
 					return req_fail(e, REQ_E_NOMEM, "out of memory");

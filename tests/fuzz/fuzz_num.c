@@ -15,8 +15,12 @@
  *  - num_format of any finite double (the input's first 8 bytes, and every
  *    double parsed) reads back as the same bits, in fewer than
  *    NUM_FORMAT_MAX bytes.
+ *  - num_f32_token (the request decoder's hot path) takes only JSON
+ *    numbers, and gives (float) of num_parse's double, bit for bit; it
+ *    refuses none of the -?D.F form except near a float32 halfway point.
  */
 #include "model/num.h"
+#include "model/num_f32.h"
 #include "tests/fuzz/fuzz.h"
 
 #include <math.h>
@@ -163,6 +167,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(ps == NUM_OK && stop == end && same_bits(pv, j),
 			   "\"%s\": prefix parser status %d, %a, stopped at %td", text, ps, pv,
 			   stop ? stop - text : -1);
+
+	/* The float32 hot path, over the text with NUM_F32_AFTER bytes of
+	 * the body after it. */
+	char *room = malloc(size + NUM_F32_AFTER);
+	memcpy(room, text, size);
+	memset(room + size, ',', NUM_F32_AFTER);
+	float f;
+	if (num_f32_token(room, room + size, &f)) {
+		float want = (float)j;
+		FUZZ_CHECK(js == NUM_OK && memcmp(&f, &want, sizeof f) == 0,
+			   "\"%s\": num_f32_token %a, (float) of num_parse %a (status %d)", text, (double)f,
+			   (double)want, js);
+	}
+	free(room);
 
 	/* CSV */
 	enum num_status cs = num_parse(text, end, NUM_CSV, &cv);

@@ -563,6 +563,137 @@ static void test_name_with_nul(void)
 		free(exact[i]);
 }
 
+/* ---- numeric arrays: the hot path against strtod ---- */
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15u;
+static uint32_t rnd(uint32_t n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state % n);
+}
+
+/* One number's text, of a kind the decoder's paths split on. */
+static void number_text(char out[64])
+{
+	char dig[24];
+	int nd = 1 + (int)rnd(19);
+	float f = (float)rnd(10000000) / 1e6f, g;
+	double h;
+
+	for (int i = 0; i < nd; i++)
+		dig[i] = (char)('0' + rnd(10));
+	dig[nd] = '\0';
+	switch (rnd(12)) {
+	case 0: snprintf(out, 64, "0.0"); break;
+	case 1: snprintf(out, 64, "%s%u.%s", rnd(2) ? "-" : "", rnd(10), dig); break;
+	case 2: snprintf(out, 64, "%.17g", (double)f); break;
+	case 3:   /* a float32 halfway point: ties to even, two roundings */
+		g = nextafterf(f, 20.0f);
+		h = ((double)f + (double)g) / 2;
+		snprintf(out, 64, "%.*f", 16 + (int)rnd(4), h);
+		break;
+	case 4:   /* next to one, a double or two away */
+		g = nextafterf(f, 20.0f);
+		h = ((double)f + (double)g) / 2;
+		h = rnd(2) ? nextafter(h, 0.0) : nextafter(nextafter(h, 20.0), 20.0);
+		snprintf(out, 64, "%.17g", h);
+		break;
+	case 5: snprintf(out, 64, "%d", (int)rnd(2000) - 1000); break;
+	case 6: snprintf(out, 64, "%u.%se%s%u", rnd(10), dig, rnd(2) ? "-" : "+", rnd(30)); break;
+	case 7: snprintf(out, 64, "%s%.9g%s", rnd(2) ? " " : "", (double)f, rnd(2) ? "\n " : ""); break;
+	case 8: snprintf(out, 64, "-0.%s", rnd(2) ? "0" : dig); break;
+	case 9: snprintf(out, 64, "0.%s%s", dig, "1234567890123"); break;
+	case 10: snprintf(out, 64, "%u%s.%s", 1 + rnd(9), dig, dig); break;
+	default: snprintf(out, 64, "%.*f", (int)rnd(20), (double)f * (rnd(2) ? 1 : -1)); break;
+	}
+}
+
+/* Every value of a list-shaped body equals (float)strtod of its text, bit
+ * for bit (so -0.0 and ties to even count): what json.loads and then
+ * torch.tensor(dtype=float32) give. */
+static void test_numeric_values(void)
+{
+	enum { N = 3000 };
+	static char text[N][64];
+	struct blob_model m = { .input_width = N };
+	struct req_schema s;
+	struct req_ctx c;
+	size_t cap = N * 66 + 64, o = 0;
+	char *body = malloc(cap);
+
+	req_schema_init(&s, &m);
+	req_ctx_init(&c, NULL);
+	for (int round = 0; round < 20; round++) {
+		o = (size_t)snprintf(body, cap, "{\"input_data\": [[");
+		for (int i = 0; i < N; i++) {
+			number_text(text[i]);
+			o += (size_t)snprintf(body + o, cap - o, "%s%s", i ? "," : "", text[i]);
+		}
+		o += (size_t)snprintf(body + o, cap - o, "]]}");
+		struct req_result r;
+		struct req_error e;
+		int rc = req_decode_json(&c, &s, body, o, 0, &r, &e);
+		CHECKF(rc == 0, "round %d: %s", round, e.msg);
+		if (rc)
+			break;
+		int bad = 0;
+		for (int i = 0; i < N && bad < 5; i++) {
+			float want = (float)strtod(text[i], NULL);
+			if (memcmp(&want, &r.x[i], sizeof want) != 0) {
+				bad++;
+				CHECKF(0, "\"%s\": %.9g, want %.9g", text[i], (double)r.x[i], (double)want);
+			}
+		}
+	}
+	req_ctx_free(&c);
+	req_schema_free(&s);
+	free(body);
+}
+
+/* Arrays the two-pass reader must leave to the general path, which names
+ * the error; and blocks of more than 8 values per 64 bytes. */
+static void test_numeric_arrays(void)
+{
+	static const struct { const char *body; const char *frag; } bad[] = {
+		{ "{\"input_data\": [[1,,2]]}", "byte 19" },
+		{ "{\"input_data\": [[1 2, 3]]}", "byte 19" },
+		{ "{\"input_data\": [[1, \"a,b]\", 2]]}", "string" },
+		{ "{\"input_data\": [[0.5e, 1, 2]]}", "byte" },
+		{ "{\"input_data\": [[1.2.3, 1, 2]]}", "byte" },
+		{ "{\"input_data\": [[01, 1, 2]]}", "byte" },
+		{ "{\"input_data\": [[-, 1, 2]]}", "byte" },
+		{ "{\"input_data\": [[1, 2, 3e999]]}", "range" },
+		{ "{\"input_data\": [[0.00000000000000000000000000000000000000000000000000000000001, 1, 1e39]]}", "float32" },
+		{ "{\"input_data\": [[1, 2, 3,]]}", "byte" },
+	};
+	struct req_ctx c;
+	char body[4096];
+	req_ctx_init(&c, NULL);
+	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+		struct req_result r;
+		struct req_error e;
+		int rc = decode(&c, &s3anon, bad[k].body, 0, &r, &e);
+		CHECKF(rc < 0, "accepted %s", bad[k].body);
+		if (rc < 0)
+			CHECKF(strstr(e.msg, bad[k].frag) != NULL, "%s: \"%s\" lacks \"%s\"", bad[k].body, e.msg,
+			       bad[k].frag);
+	}
+	/* 784 one-digit values: 32 per 64-byte block. */
+	size_t o = (size_t)snprintf(body, sizeof body, "{\"input_data\": [[");
+	for (int i = 0; i < 784; i++)
+		o += (size_t)snprintf(body + o, sizeof body - o, "%s%d", i ? "," : "", i % 10);
+	snprintf(body + o, sizeof body - o, "]]}");
+	struct req_result r;
+	struct req_error e;
+	int rc = decode(&c, &s784, body, 0, &r, &e);
+	CHECKF(rc == 0, "%s", e.msg);
+	for (int i = 0; i < 784 && rc == 0; i++)
+		CHECKF(r.x[i] == (float)(i % 10), "x[%d] = %g", i, (double)r.x[i]);
+	req_ctx_free(&c);
+}
+
 int main(void)
 {
 	setup();
@@ -581,6 +712,8 @@ int main(void)
 	RUN(test_name_with_nul);
 	RUN(test_column_lengths_message);
 	RUN(test_cached_columns_same_error);
+	RUN(test_numeric_values);
+	RUN(test_numeric_arrays);
 	req_schema_free(&s784);
 	req_schema_free(&s3);
 	req_schema_free(&s3anon);
