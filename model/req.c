@@ -527,6 +527,7 @@ static int map_names(struct walk *w, const int *names, uint32_t n)
 		return req_fail(w->e, REQ_E_NOMEM, "out of memory for %u columns", n);
 	w->ncols = n;
 	w->named = 1;
+	c->map_identity = 0;
 	memset(c->seen, 0, s->width);
 	if (!s->ncolumns) {
 		/* A model without column names reads named columns in order. */
@@ -535,8 +536,10 @@ static int map_names(struct walk *w, const int *names, uint32_t n)
 				     "and reads exactly %u values per row, in order", n, s->width);
 		for (uint32_t j = 0; j < n; j++)
 			c->map[j] = (int32_t)j;
+		c->map_identity = 1;
 		return 0;
 	}
+	uint32_t same = 0;   /* request column j is model column j */
 	for (uint32_t j = 0; j < n; j++) {
 		const jsmntok_t *t = &w->t[names[j]];
 		int k;
@@ -558,7 +561,9 @@ static int map_names(struct walk *w, const int *names, uint32_t n)
 		if (c->seen[k])
 			return req_fail(w->e, REQ_E_COLUMNS, "column %s is given twice", s->columns[k]);
 		c->seen[k] = 1;
+		same += (uint32_t)k == j;
 	}
+	c->map_identity = n == s->width && same == n;
 	return 0;
 }
 
@@ -614,7 +619,9 @@ static int row_from_list(struct walk *w, int i, size_t row, const int *names)
 	size_t count = sp ? sp->count : (size_t)t->size;
 	if (count != w->ncols)
 		return req_fail(w->e, REQ_E_SHAPE, "row %zu has %zu values; expected %u", row, count, w->ncols);
-	if (sp && !w->named) {
+	/* Positional, or named in the model's own order (as clients send
+	 * them): the row as it was read. */
+	if (sp && (!w->named || c->map_identity)) {
 		memcpy(dst, c->nums + sp->first, width * sizeof *dst);
 		return 0;
 	}
@@ -1080,6 +1087,7 @@ static int csv_header(struct walk *w, struct csv *p, uint32_t *nfields)
 	int more = 1;
 
 	c->cols_schema = NULL;   /* the header's mapping replaces the cached list's */
+	c->map_identity = 0;
 	if (req_reserve(&c->seen, &c->seen_cap, s->width, 1) < 0)
 		return req_fail(w->e, REQ_E_NOMEM, "out of memory");
 	memset(c->seen, 0, s->width);

@@ -113,6 +113,7 @@ struct req_ctx {
 	size_t x_cap;
 	int32_t *map;        /* request column -> model column (-1: ignored) */
 	size_t map_cap;
+	int map_identity;    /* map[j] == j for every model column */
 	unsigned char *seen; /* model column -> given */
 	size_t seen_cap;
 	/* The last split-orient "columns" list that mapped cleanly: clients

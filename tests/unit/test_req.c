@@ -227,6 +227,20 @@ static void test_column_cache(void)
 		    REQ_E_TYPE, "row 0, column b: null");
 	/* Another schema never uses this one's cache. */
 	check_error(&c, &s784, split, 0, REQ_E_COLUMNS, "784 of the model's 784 columns are missing");
+	/* The model's own order is copied row by row; each other order, and an
+	 * extra column the model ignores, after it and before it still map. */
+	const char *inorder = "{\"input_data\": {\"columns\": [\"a\",\"b\",\"c\"], \"data\": [[1,2,3],[4,5,6]]}}";
+	const char *extra = "{\"input_data\": {\"columns\": [\"a\",\"b\",\"c\",\"z\"], \"data\": [[1,2,3,9],[4,5,6,9]]}}";
+	const char *twisted = "{\"input_data\": {\"columns\": [\"a\",\"c\",\"b\"], \"data\": [[1,3,2],[4,6,5]]}}";
+	check_ok3(&c, inorder, 0, 2, w2);
+	check_ok3(&c, inorder, 0, 2, w2);
+	check_ok3(&c, split, 0, 2, w2);
+	check_ok3(&c, inorder, 0, 2, w2);
+	check_ok3(&c, extra, 0, 2, w2);
+	check_ok3(&c, twisted, 0, 2, w2);
+	CHECK(req_decode_csv(&c, &s3, "b,a,c\n2,1,3\n5,4,6\n", 18, &r, &e) == 0 && r.x[0] == 1 && r.x[1] == 2);
+	check_ok3(&c, twisted, 0, 2, w2);
+	check_ok3(&c, inorder, 0, 2, w2);
 	req_ctx_free(&c);
 }
 
