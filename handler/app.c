@@ -337,15 +337,18 @@ static void header(struct call *c, const char *name, const char *value)
 static void send(struct call *c, int status, const char *type)
 {
 	struct app *a = c->a;
-	char line[64];
 
 	c->status = status;
 	enc_reset(&a->head);
-	snprintf(line, sizeof line, "%d %s", status, reason(status));
-	header(c, "Status", line);
+	enc_raw(&a->head, "Status: ", 8);
+	enc_uint(&a->head, (uint64_t)status);
+	enc_raw(&a->head, " ", 1);
+	enc_cstr(&a->head, reason(status));
+	enc_raw(&a->head, "\r\n", 2);
 	header(c, "Content-Type", type);
-	snprintf(line, sizeof line, "%zu", a->out.len);
-	header(c, "Content-Length", line);
+	enc_raw(&a->head, "Content-Length: ", 16);
+	enc_uint(&a->head, a->out.len);
+	enc_raw(&a->head, "\r\n", 2);
 	header(c, "x-request-id", c->request_id);
 	if (c->client_id[0])
 		header(c, "x-ms-client-request-id", c->client_id);
@@ -478,7 +481,11 @@ static int media_type(const char *ct, char *type, size_t len)
 	size_t skip = strspn(ct, " \t");
 	if (n < skip)
 		n = skip;
-	snprintf(type, len, "%.*s", (int)(n - skip), ct + skip);
+	n -= skip;
+	if (n > len - 1)
+		n = len - 1;
+	memcpy(type, ct + skip, n);
+	type[n] = '\0';
 	for (char *p = type; *p; p++)
 		*p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
 	const char *p = ct + strcspn(ct, ";");
@@ -1115,10 +1122,13 @@ void app_handle(struct app *a, struct io *io)
 		c.method = "GET";
 	request_id(&c);
 	size_t plen = c.path_full ? strcspn(c.path_full, "?#") : 0;
-	snprintf(c.path, sizeof c.path, "%.*s", (int)(plen < sizeof c.path ? plen : sizeof c.path - 1),
-		 c.path_full ? c.path_full : "/");
+	if (plen > sizeof c.path - 1)
+		plen = sizeof c.path - 1;
+	if (plen)
+		memcpy(c.path, c.path_full, plen);
+	c.path[plen] = '\0';
 	if (!c.path[0])
-		snprintf(c.path, sizeof c.path, "/");
+		memcpy(c.path, "/", 2);
 	if (strlen(c.method) > 16 || strspn(c.method, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(c.method)) {
 		c.method = "?";
 		fail(&c, 400, "BAD_REQUEST", "malformed request method");

@@ -198,15 +198,22 @@ void enc_row_dicts(struct enc_buf *b, const float *y, size_t rows, size_t w)
 	enc_raw(b, "]", 1);
 }
 
+void enc_uint(struct enc_buf *b, uint64_t v)
+{
+	char tmp[20], *p = tmp + sizeof tmp;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	enc_raw(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
 static void index_or_label(struct enc_buf *b, size_t i, const char *const *labels)
 {
-	char tmp[24];
-	if (labels) {
+	if (labels)
 		enc_string(b, labels[i]);
-	} else {
-		snprintf(tmp, sizeof tmp, "%zu", i);
-		enc_cstr(b, tmp);
-	}
+	else
+		enc_uint(b, i);
 }
 
 void enc_labels(struct enc_buf *b, const float *y, size_t rows, size_t w,

@@ -10,6 +10,7 @@
 #define SCOREPOINT_ENC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* A growing output buffer with a hard cap; reused across requests. */
 struct enc_buf {
@@ -36,6 +37,7 @@ void enc_free(struct enc_buf *b);
 void enc_raw(struct enc_buf *b, const char *s, size_t n);
 void enc_cstr(struct enc_buf *b, const char *s);   /* raw, NUL-terminated */
 void enc_string(struct enc_buf *b, const char *s); /* as a JSON string literal */
+void enc_uint(struct enc_buf *b, uint64_t v);      /* decimal digits */
 /* repr(v); a non-finite v writes "null" and makes enc_status() NONFINITE. */
 void enc_number(struct enc_buf *b, double v);
 
