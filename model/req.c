@@ -122,7 +122,6 @@ void req_ctx_free(struct req_ctx *c)
 	free(c->tok);
 	free(c->spans);
 	free(c->nums);
-	free(c->seps);
 	free(c->x);
 	free(c->map);
 	free(c->seen);
@@ -164,67 +163,6 @@ static inline size_t ws(const char *b, size_t i, size_t len)
 	return i;
 }
 
-/* Set bits of x (without a popcnt instruction, which SSE2 machines lack). */
-static inline size_t popcount64(uint64_t x)
-{
-	x -= (x >> 1) & 0x5555555555555555u;
-	x = (x & 0x3333333333333333u) + ((x >> 2) & 0x3333333333333333u);
-	x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Fu;
-	return (size_t)((x * 0x0101010101010101u) >> 56);
-}
-
-/*
- * Pass 1 of numeric_array: the offsets from b[from] of the ',' separators
- * and of the closing ']' of the array whose values start there, into seps
- * (which has room for most + 64); returns their count, the ']' last, or 0
- * when there is no ']' or there are more than `most`.  SSE2 compares 64
- * bytes at a time, and the first 8 positions of a block are written
- * without a branch; strings and nested arrays are not looked for: they
- * make a value that pass 2 refuses.
- */
-static size_t separators(const char *b, size_t from, size_t len, uint32_t *seps, size_t most)
-{
-	size_t n = 0, k = from;
-
-	if (len - from > UINT32_MAX)
-		len = from + UINT32_MAX;   /* a longer array goes to the general path */
-#if defined(__SSE2__)
-	const __m128i comma = _mm_set1_epi8(','), close = _mm_set1_epi8(']');
-	for (; len - k >= 64 && n <= most; k += 64) {
-		uint64_t mc = 0, mb = 0;
-		for (unsigned q = 0; q < 4; q++) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + k + 16 * q));
-			mc |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)) << 16 * q;
-			mb |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, close)) << 16 * q;
-		}
-		mb &= -mb;                       /* the first ']' */
-		mc = mb ? (mc & (mb - 1)) | mb : mc;
-		uint32_t base = (uint32_t)(k - from);
-		size_t cnt = popcount64(mc);
-		_Pragma("GCC unroll 8")
-		for (unsigned j = 0; j < 8; j++) {   /* past cnt: written over later */
-			seps[n + j] = base + (uint32_t)__builtin_ctzll(mc | 1ull << 63);
-			mc &= mc - 1;
-		}
-		for (size_t j = 8; j < cnt; j++) {
-			seps[n + j] = base + (uint32_t)__builtin_ctzll(mc);
-			mc &= mc - 1;
-		}
-		n += cnt;
-		if (mb)
-			return n <= most ? n : 0;
-	}
-#endif
-	for (; k < len && n <= most; k++) {
-		if (b[k] == ',' || b[k] == ']') {
-			seps[n++] = (uint32_t)(k - from);
-			if (b[k] == ']')
-				return n <= most ? n : 0;
-		}
-	}
-	return 0;
-}
-
 /* One value of a numeric array, b[a, e), the general way: the number may
  * have any JSON form and white space around it. */
 static int array_value(const char *b, size_t a, size_t e, float *out)
@@ -240,6 +178,18 @@ static int array_value(const char *b, size_t a, size_t e, float *out)
 	return !isinf(*out);
 }
 
+/* The value b[a, e) of a numeric array (e a ',' or ']'); 0 if it is not
+ * one.  "0.0" is half of an image's pixels, in runs; then the common form
+ * without a loop, away from the body's end; then any other. */
+static inline int array_item(const char *b, size_t a, size_t e, size_t len, float *out)
+{
+	if (e - a == 3 && b[a] == '0' && b[a + 1] == '.' && b[a + 2] == '0') {
+		*out = 0.0f;
+		return 1;
+	}
+	return (len - a >= NUM_F32_AFTER && num_f32_token(b + a, b + e, out)) || array_value(b, a, e, out);
+}
+
 /*
  * Try to read b[i] == '[' as an array of plain numbers.  On success the
  * values are appended to nums and the index after ']' is returned; on any
@@ -247,35 +197,59 @@ static int array_value(const char *b, size_t a, size_t e, float *out)
  * empty array) nothing is kept and 0 is returned, leaving the array to the
  * general path, which reports errors with their position.
  *
- * Two passes: the separators first, then each value between two of them,
- * so that reading one number does not wait for the one before it to end.
+ * The separators (',' and the closing ']') are found 64 bytes at a time
+ * (SSE2 compares and a bit mask), and the values between them are read
+ * from the mask, so that reading one number does not wait for the one
+ * before it to end.  Strings and nested arrays are not looked for: they
+ * make a value array_item refuses.
  */
 static size_t numeric_array(struct req_ctx *c, const char *b, size_t i, size_t len)
 {
 	i = ws(b, i + 1, len);
 	if (i >= len || !(b[i] == '-' || (b[i] >= '0' && b[i] <= '9')))
 		return 0;
-	size_t most = c->lim.max_values - c->nnums;
-	if (most > c->seps_cap - 64)
-		most = c->seps_cap - 64;
-	size_t ntok = separators(b, i, len, c->seps, most);
-	if (!ntok || c->nums_cap - c->nnums < ntok)
-		return 0;
+	size_t most = c->lim.max_values - c->nnums, n = 0, a = i, k = i;
+	if (most > c->nums_cap - c->nnums)
+		most = c->nums_cap - c->nnums;
 	float *out = c->nums + c->nnums;
-	size_t a = i;
-	for (size_t t = 0; t < ntok; t++) {
-		size_t e = i + c->seps[t];
-		/* "0.0" is half of an image's pixels, in runs; then the common
-		 * form without a loop, away from the body's end. */
-		if (e - a == 3 && b[a] == '0' && b[a + 1] == '.' && b[a + 2] == '0')
-			out[t] = 0.0f;
-		else if (!(len - a >= NUM_F32_AFTER && num_f32_token(b + a, b + e, &out[t])) &&
-			 !array_value(b, a, e, &out[t]))
-			return 0;   /* the general path reports it, with its position */
-		a = e + 1;
+#if defined(__SSE2__)
+	const __m128i comma = _mm_set1_epi8(','), close = _mm_set1_epi8(']');
+	for (; len - k >= 64; k += 64) {
+		uint64_t mc = 0, mb = 0;
+		for (unsigned q = 0; q < 4; q++) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + k + 16 * q));
+			mc |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)) << 16 * q;
+			mb |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, close)) << 16 * q;
+		}
+		mb &= -mb;                       /* the first ']' */
+		mc = mb ? (mc & (mb - 1)) | mb : mc;
+		while (mc) {
+			size_t e = k + (size_t)__builtin_ctzll(mc);
+			mc &= mc - 1;
+			if (n == most || !array_item(b, a, e, len, &out[n]))
+				return 0;   /* the general path reports it, with its position */
+			n++;
+			a = e + 1;
+		}
+		if (mb) {
+			c->nnums += n;
+			return a;
+		}
 	}
-	c->nnums += ntok;
-	return i + c->seps[ntok - 1] + 1;
+#endif
+	for (; k < len; k++) {
+		if (b[k] != ',' && b[k] != ']')
+			continue;
+		if (n == most || !array_item(b, a, k, len, &out[n]))
+			return 0;
+		n++;
+		a = k + 1;
+		if (b[k] == ']') {
+			c->nnums += n;
+			return a;
+		}
+	}
+	return 0;
 }
 
 /* Copy a JSON string starting at b[i] == '"' to the skeleton; returns the
@@ -312,8 +286,7 @@ static int scan(struct req_ctx *c, const struct req_schema *s, const char *b, si
 	 * len / 2 of them up front keeps growth out of the number loop. */
 	size_t most = len / 2 + 1 < c->lim.max_values ? len / 2 + 1 : c->lim.max_values;
 	if (req_reserve(&c->skel, &c->skel_cap, len + 1, 1) < 0 ||
-	    req_reserve(&c->nums, &c->nums_cap, most, sizeof *c->nums) < 0 ||
-	    req_reserve(&c->seps, &c->seps_cap, most + 64, sizeof *c->seps) < 0)
+	    req_reserve(&c->nums, &c->nums_cap, most, sizeof *c->nums) < 0)
 		return req_fail(e, REQ_E_NOMEM, "out of memory for a %zu-byte body", len);
 	int depth = 0;
 	while (i < len) {

@@ -107,8 +107,6 @@ struct req_ctx {
 	size_t nspans, span_cap;
 	float *nums;
 	size_t nnums, nums_cap;
-	uint32_t *seps;      /* a numeric array's separators (numeric_array) */
-	size_t seps_cap;
 	float *x;
 	size_t x_cap;
 	int32_t *map;        /* request column -> model column (-1: ignored) */
