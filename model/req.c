@@ -944,9 +944,7 @@ int req_decode_json(struct req_ctx *c, const struct req_schema *s, const char *b
 			     "expected a JSON object such as {\"input_data\": ...}");
 	int found = -1, nfound = 0;
 	enum req_key key = REQ_KEY_CSV;
-	char keys[200];
-	size_t used = 0;
-	keys[0] = '\0';
+	unsigned char hit[24];   /* data_keys indices found, in order, for the message */
 	for (int i = 1, k = 0; k < c->tok[0].size; k++, i = json_skip(c->tok, i)) {
 		for (size_t d = 0; d < sizeof data_keys / sizeof data_keys[0]; d++) {
 			if (!json_eq(c->skel, c->tok, i, data_keys[d].name))
@@ -955,15 +953,23 @@ int req_decode_json(struct req_ctx *c, const struct req_schema *s, const char *b
 				continue;
 			found = i + 1;
 			key = data_keys[d].key;
+			if ((size_t)nfound < sizeof hit)
+				hit[nfound] = (unsigned char)d;
 			nfound++;
-			int m = snprintf(keys + used, sizeof keys - used, "%s'%s'", used ? ", " : "", data_keys[d].name);
-			if (m > 0 && used + (size_t)m < sizeof keys)
-				used += (size_t)m;
 		}
 		if (json_eq(c->skel, c->tok, i, "params") && params(&w, i + 1, &r->top_k) < 0)
 			return -1;
 	}
 	if (nfound != 1) {
+		char keys[200];
+		size_t used = 0;
+		keys[0] = '\0';
+		for (int h = 0; h < nfound && (size_t)h < sizeof hit; h++) {
+			int m = snprintf(keys + used, sizeof keys - used, "%s'%s'", used ? ", " : "",
+					 data_keys[hit[h]].name);
+			if (m > 0 && used + (size_t)m < sizeof keys)
+				used += (size_t)m;
+		}
 		if (flags & REQ_MLFLOW)
 			return req_fail(e, REQ_E_SHAPE, MLFLOW_KEYS_MSG " Received dictionary with input fields: [%s].", keys);
 		return req_fail(e, REQ_E_SHAPE, nfound ? "the body has more than one of input_data, dataframe_split, "
