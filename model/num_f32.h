@@ -8,13 +8,13 @@
  *
  * The result is the float32 nearest to the double nearest to the text, as
  * json.loads then torch.tensor(dtype=float32) make it (two roundings).  It
- * computes d = D + F16 * 1e-16 + F3 * 1e-19 in double (F16 the first 16
- * fraction digits padded with zeros, F3 the next 3), whose error is at most
- * a few units in the last place (ulp) of the double; rounding d to float32
- * gives the same float as rounding the exact double unless the exact double
- * is within those ulps of a float32 halfway point.  So when d is within 8
- * ulps of one (its 29 bits below float32's mantissa near 0x10000000), it
- * takes nothing, and the exact path decides.
+ * computes d = (D * 10^16 + F16) * 1e-16 + F3 * 1e-19 in double (F16 the
+ * first 16 fraction digits padded with zeros, F3 the next 3), whose error
+ * is at most a few units in the last place (ulp) of the double; rounding d
+ * to float32 gives the same float as rounding the exact double unless the
+ * exact double is within those ulps of a float32 halfway point.  So when d
+ * is within 8 ulps of one (its 29 bits below float32's mantissa near
+ * 0x10000000), it takes nothing, and the exact path decides.
  *
  * The caller has found the number's end (the next ',' or ']'), so numbers
  * are read independently of one another.  The first 16 fraction bytes are
@@ -53,18 +53,19 @@ static inline int num_f32_token(const char *p, const char *end, float *out)
 
 	if (!((d0 <= 9) & (s[1] == '.') & (n - 1 < 19)))
 		return 0;
-	unsigned k = n < 16 ? (unsigned)n : 16;
+	size_t k = n < 16 ? n : 16;
 	__m128i a = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)f), _mm_set1_epi8('0'));
-	if (~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(a, nine), a)) & ((1u << k) - 1))
+	__m128i keep = _mm_loadu_si128((const __m128i *)(const void *)(first + 16 - k));
+	if (_mm_movemask_epi8(_mm_andnot_si128(_mm_cmpeq_epi8(_mm_min_epu8(a, nine), a), keep)))
 		return 0;   /* not all digits */
-	a = _mm_and_si128(a, _mm_loadu_si128((const __m128i *)(const void *)(first + 16 - k)));
+	a = _mm_and_si128(a, keep);
 	__m128i lo = _mm_madd_epi16(_mm_unpacklo_epi8(a, zero), _mm_setr_epi16(10, 1, 10, 1, 10, 1, 10, 1));
 	__m128i hi = _mm_madd_epi16(_mm_unpackhi_epi8(a, zero), _mm_setr_epi16(10, 1, 10, 1, 10, 1, 10, 1));
 	a = _mm_madd_epi16(_mm_packs_epi32(lo, hi), _mm_setr_epi16(100, 1, 100, 1, 100, 1, 100, 1));
 	a = _mm_madd_epi16(_mm_packs_epi32(a, a), _mm_setr_epi16(10000, 1, 10000, 1, 10000, 1, 10000, 1));
 	uint64_t halves = (uint64_t)_mm_cvtsi128_si64(a);
-	uint64_t f16 = (halves & 0xFFFFFFFFu) * 100000000u + (halves >> 32);
-	double d = (double)(int64_t)f16 * 1e-16 + (double)d0;
+	uint64_t w = d0 * 10000000000000000u + (halves & 0xFFFFFFFFu) * 100000000u + (halves >> 32);
+	double d = (double)(int64_t)w * 1e-16;
 	if (n > 16) {   /* digits 17 to 19 */
 		static const uint32_t keep3[4] = { 0, 0xFFu, 0xFFFFu, 0xFFFFFFu };
 		uint32_t t, m = keep3[n - 16];
