@@ -39,7 +39,7 @@
  * [p, end) is exactly one number of the form -?D.F with 1 to 19 fraction
  * digits: 1 and *out set; 0 for any other text, or too close to call.
  */
-static inline int num_f32_token(const char *p, const char *end, float *out)
+static inline __attribute__((always_inline)) int num_f32_token(const char *p, const char *end, float *out)
 {
 	/* 16 bytes from first + 16 - n: a mask keeping the first n of 16 */
 	static const unsigned char first[32] = {

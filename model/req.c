@@ -223,6 +223,20 @@ static size_t numeric_array(struct req_ctx *c, const char *b, size_t i, size_t l
 		}
 		mb &= -mb;                       /* the first ']' */
 		mc = mb ? (mc & (mb - 1)) | mb : mc;
+		/* Room for the block's values, and bytes enough after each
+		 * for num_f32_token, tested once for the whole block. */
+		if (most - n >= 64 && len - k >= 64 + NUM_F32_AFTER) {
+			while (mc) {
+				size_t e = k + (size_t)__builtin_ctzll(mc);
+				mc &= mc - 1;
+				if (e - a == 3 && b[a] == '0' && b[a + 1] == '.' && b[a + 2] == '0')
+					out[n] = 0.0f;
+				else if (!num_f32_token(b + a, b + e, &out[n]) && !array_value(b, a, e, &out[n]))
+					return 0;
+				n++;
+				a = e + 1;
+			}
+		}
 		while (mc) {
 			size_t e = k + (size_t)__builtin_ctzll(mc);
 			mc &= mc - 1;
