@@ -178,12 +178,20 @@ static int array_value(const char *b, size_t a, size_t e, float *out)
 	return !isinf(*out);
 }
 
+/* b[a, e) is "0.0" (e is a separator, so 4 bytes from a are there). */
+static inline int is_zero_token(const char *b, size_t a, size_t e)
+{
+	uint32_t w;
+	memcpy(&w, b + a, 4);
+	return e - a == 3 && (w & 0xFFFFFFu) == ('0' | '.' << 8 | '0' << 16);
+}
+
 /* The value b[a, e) of a numeric array (e a ',' or ']'); 0 if it is not
  * one.  "0.0" is half of an image's pixels, in runs; then the common form
  * without a loop, away from the body's end; then any other. */
 static inline int array_item(const char *b, size_t a, size_t e, size_t len, float *out)
 {
-	if (e - a == 3 && b[a] == '0' && b[a + 1] == '.' && b[a + 2] == '0') {
+	if (is_zero_token(b, a, e)) {
 		*out = 0.0f;
 		return 1;
 	}
@@ -229,7 +237,7 @@ static size_t numeric_array(struct req_ctx *c, const char *b, size_t i, size_t l
 			while (mc) {
 				size_t e = k + (size_t)__builtin_ctzll(mc);
 				mc &= mc - 1;
-				if (e - a == 3 && b[a] == '0' && b[a + 1] == '.' && b[a + 2] == '0')
+				if (is_zero_token(b, a, e))
 					out[n] = 0.0f;
 				else if (!num_f32_token(b + a, b + e, &out[n]) && !array_value(b, a, e, &out[n]))
 					return 0;
