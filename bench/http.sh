@@ -54,6 +54,57 @@ for rows in 1 2 200; do
 	done
 done
 
+# The goal of the 2-row request (>= 80% of noop.fcgi's requests/s at
+# concurrency 8 and 32) on a shared machine whose speed drifts within
+# seconds: both servers up at once, wrk alternating between them for
+# $BENCH_ROUNDS pairs of $BENCH_GOAL_SECONDS runs; the medians of each, and
+# the median of the ratios of the pairs, each pair measured seconds apart.
+rounds=${BENCH_ROUNDS:-7}
+gsecs=${BENCH_GOAL_SECONDS:-3}
+serve "$PWD/$build/bench/noop.fcgi" noop
+npid=$pid nurl=$URL pid2=$pid
+serve "$PWD/$build/score.fcgi --model $T/m.blob --log - --metrics-file $T/metrics-goal" score
+spid=$pid surl=$URL
+: >"$T/goal"
+for c in 8 32; do
+	for r in $(seq "$rounds"); do
+		pid=$npid URL=$nurl
+		n=$(secs=$gsecs run noop "$T/rows2.json" "$c")
+		pid=$spid URL=$surl
+		s=$(secs=$gsecs run score "$T/rows2.json" "$c")
+		echo "$c $n $s" >>"$T/goal"
+	done
+done
+pid=$npid; stop; pid=$spid; stop; pid2=
+if awk '$5 != 0 || $8 != 0 || $12 != 0 || $15 != 0 { bad = 1 } END { exit !bad }' "$T/goal"; then
+	echo "the 2-row runs had non-2xx answers or socket errors:" >&2
+	cat "$T/goal" >&2
+	exit 1
+fi
+med() { sort -g | awk '{ v[NR] = $1 } END { printf "%s", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+echo
+echo "The 2-row request against noop.fcgi, both served at once, $rounds alternating pairs of ${gsecs} s runs per concurrency (goal: score.fcgi at >= 80% of noop.fcgi):"
+echo
+echo "| concurrency | noop.fcgi requests/s (median) | score.fcgi requests/s (median) | score.fcgi p50 / p99 (ms, medians) | score / noop (median of pairs) | pairs' range | worker CPU noop / score (us/req, medians) | goal |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---|"
+for c in 8 32; do
+	awk -v c="$c" '$1 == c { print $2, $9, $10, $11, $9 / $2, $6, $13 }' "$T/goal" >"$T/goal$c"
+	nr=$(cut -d' ' -f1 "$T/goal$c" | med)
+	sr=$(cut -d' ' -f2 "$T/goal$c" | med)
+	p50=$(cut -d' ' -f3 "$T/goal$c" | med)
+	p99=$(cut -d' ' -f4 "$T/goal$c" | med)
+	ratio=$(cut -d' ' -f5 "$T/goal$c" | med)
+	lo=$(cut -d' ' -f5 "$T/goal$c" | sort -g | head -1)
+	hi=$(cut -d' ' -f5 "$T/goal$c" | sort -g | tail -1)
+	nw=$(cut -d' ' -f6 "$T/goal$c" | med)
+	sw=$(cut -d' ' -f7 "$T/goal$c" | med)
+	echo "| $c | $nr | $sr | $p50 / $p99 | $(awk -v r="$ratio" 'BEGIN { printf "%.0f%%", 100 * r }') |" \
+		"$(awk -v a="$lo" -v b="$hi" 'BEGIN { printf "%.0f%%-%.0f%%", 100 * a, 100 * b }') | $nw / $sw |" \
+		"$(awk -v r="$ratio" 'BEGIN { print (r >= 0.8 ? "met" : "not met") }') |"
+	printf '"goal_r2_c%s_noop_rps": %s,\n"goal_r2_c%s_score_rps": %s,\n"goal_r2_c%s_ratio": %.3f,\n' \
+		"$c" "$nr" "$c" "$sr" "$c" "$ratio" >&3
+done
+
 if [ -n "$large" ]; then
 	# The large model answers list-shaped rows (it has no column names).
 	sed 's/.*"data":\(\[\[.*\]\]\)}}$/{"input_data": \1}/' "$T/rows2.json" >"$T/list2.json"

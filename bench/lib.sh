@@ -4,8 +4,10 @@
 # (removed on exit, with the server in $pid stopped), the tutorial's blob
 # $T/m.blob, and the request bodies $T/rows1.json, rows2.json and
 # rows200.json; then defines
-#   serve PROGRAM  lighttpd (mod_fastcgi, 2 processes of PROGRAM) on a free
-#                  loopback port: sets URL and pid
+#   serve PROGRAM [NAME]  lighttpd (mod_fastcgi, 2 processes of PROGRAM) on
+#                  a free loopback port: sets URL and pid; NAME (default l)
+#                  names its files in $T, so that two can run at once (the
+#                  caller keeps the other's pid in $pid2, which cleanup stops)
 #   stop           stops the server in $pid
 #   ticks PID...   their CPU time (user + system, in clock ticks)
 #   run PROGRAM BODY CONCURRENCY   wrk posting BODY to $URL/score for $secs
@@ -15,8 +17,8 @@
 #                  and wrk's socket errors (timeouts included).  $WRK_TIMEOUT,
 #                  if set, is wrk's --timeout.
 T=$(mktemp -d "${TMPDIR:-/tmp}/sp-bench.XXXXXX")
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
+pid= pid2=
+cleanup() { for p in $pid $pid2; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT INT TERM
 "$build/pth2blob" -q --name m fixtures/model "$T/m.blob"
 
@@ -26,22 +28,23 @@ cp fixtures/test_data/images_azureml.json "$T/rows2.json"
 cp fixtures/test_data/batch200_azureml_split.json "$T/rows200.json"
 hz=$(getconf CLK_TCK)
 
-serve() {   # serve PROGRAM: lighttpd on a free loopback port; sets URL and pid
+serve() {   # serve PROGRAM [NAME]: lighttpd on a free loopback port; sets URL and pid
+	name=${2:-l}
 	for try in 1 2 3 4 5; do
 		port=$(( ($(od -An -N2 -tu2 /dev/urandom) % 20000) + 30000 ))
-		cat >"$T/l.conf" <<CONF
+		cat >"$T/$name.conf" <<CONF
 server.modules = ( "mod_fastcgi" )
 server.bind = "127.0.0.1"
 server.port = $port
 server.document-root = "$T"
 server.errorlog = "$T/error.log"
 server.max-request-size = 65536
-fastcgi.server = ( "/" => (( "socket" => "$T/s.sock", "bin-path" => "$1",
+fastcgi.server = ( "/" => (( "socket" => "$T/$name.sock", "bin-path" => "$1",
 	"bin-environment" => ( "OPENBLAS_NUM_THREADS" => "1" ),
 	"max-procs" => 2, "min-procs" => 2, "check-local" => "disable" )) )
 CONF
-		rm -f "$T"/s.sock*
-		lighttpd -D -f "$T/l.conf" & pid=$!
+		rm -f "$T/$name.sock"*
+		lighttpd -D -f "$T/$name.conf" & pid=$!
 		URL="http://127.0.0.1:$port"
 		for i in $(seq 50); do
 			curl -s -o /dev/null -X POST --data-binary @"$T/rows1.json" "$URL/score" && return 0
