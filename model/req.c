@@ -178,12 +178,10 @@ static int array_value(const char *b, size_t a, size_t e, float *out)
 	return !isinf(*out);
 }
 
-/* b[a, e) is "0.0" (e is a separator, so 4 bytes from a are there). */
+/* b[a, e) is "0.0". */
 static inline int is_zero_token(const char *b, size_t a, size_t e)
 {
-	uint32_t w;
-	memcpy(&w, b + a, 4);
-	return e - a == 3 && (w & 0xFFFFFFu) == ('0' | '.' << 8 | '0' << 16);
+	return e - a == 3 && memcmp(b + a, "0.0", 3) == 0;
 }
 
 /* The value b[a, e) of a numeric array (e a ',' or ']'); 0 if it is not
