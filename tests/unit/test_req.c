@@ -457,6 +457,18 @@ static void test_csv(void)
 	req_ctx_free(&c);
 }
 
+/* Decode text for s3 from a block of exactly its length. */
+static int decode_exact(struct req_ctx *c, const char *text, struct req_error *e)
+{
+	size_t n = strlen(text);
+	char *b = malloc(n);
+	struct req_result r;
+	memcpy(b, text, n);
+	int rc = req_decode_json(c, &s3, b, n, 0, &r, e);
+	free(b);
+	return rc;
+}
+
 /* Bodies that end inside an array of numbers, each in a block of exactly
  * its length (found by tests/fuzz/fuzz_req.c: the "0.0" shortcut read the
  * byte after a body ending in ","; ASan in `make test SAN=1` sees it). */
@@ -474,26 +486,12 @@ static void test_truncated_arrays(void)
 	 * the "0.0" test once loaded 4 bytes from a 1-byte value). */
 	static const char *ends[] = { "[1,2,3]", "[[1,0.0,2]]", "[[0.0,0.0,0.0]]", "[7]" };
 	struct req_ctx c;
+	struct req_error e;
 	req_ctx_init(&c, NULL);
-	for (size_t k = 0; k < sizeof bodies / sizeof bodies[0]; k++) {
-		size_t n = strlen(bodies[k]);
-		char *b = malloc(n);
-		memcpy(b, bodies[k], n);
-		struct req_result r;
-		struct req_error e;
-		CHECKF(req_decode_json(&c, &s3, b, n, 0, &r, &e) == -1 && e.code == REQ_E_JSON, "%s", bodies[k]);
-		free(b);
-	}
-	for (size_t k = 0; k < sizeof ends / sizeof ends[0]; k++) {
-		size_t n = strlen(ends[k]);
-		char *b = malloc(n);
-		memcpy(b, ends[k], n);
-		struct req_result r;
-		struct req_error e;
-		int rc = req_decode_json(&c, &s3, b, n, 0, &r, &e);
-		CHECKF(rc == 0 || e.code == REQ_E_SHAPE, "%s: %s", ends[k], e.msg);
-		free(b);
-	}
+	for (size_t k = 0; k < sizeof bodies / sizeof bodies[0]; k++)
+		CHECKF(decode_exact(&c, bodies[k], &e) == -1 && e.code == REQ_E_JSON, "%s", bodies[k]);
+	for (size_t k = 0; k < sizeof ends / sizeof ends[0]; k++)
+		CHECKF(decode_exact(&c, ends[k], &e) == 0 || e.code == REQ_E_SHAPE, "%s: %s", ends[k], e.msg);
 	req_ctx_free(&c);
 }
 
