@@ -235,9 +235,21 @@ static size_t numeric_array(struct req_ctx *c, const char *b, size_t i, size_t l
 			while (mc) {
 				size_t e = k + (size_t)__builtin_ctzll(mc);
 				mc &= mc - 1;
-				if (is_zero_token(b, a, e))
-					out[n] = 0.0f;
-				else if (!num_f32_token(b + a, b + e, &out[n]) && !array_value(b, a, e, &out[n]))
+				if (is_zero_token(b, a, e)) {
+					out[n++] = 0.0f;
+					a = e + 1;
+					/* A run of them (an image's border): four at a
+					 * time while they stay inside the block. */
+					while (e + 16 < k + 64 && memcmp(b + a, "0.0,0.0,0.0,0.0,", 16) == 0) {
+						memset(out + n, 0, 4 * sizeof *out);
+						n += 4;
+						e += 16;
+						a = e + 1;
+						mc &= ~(uint64_t)0 << (e - k) << 1;
+					}
+					continue;
+				}
+				if (!num_f32_token(b + a, b + e, &out[n]) && !array_value(b, a, e, &out[n]))
 					return 0;
 				n++;
 				a = e + 1;

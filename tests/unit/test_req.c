@@ -717,6 +717,39 @@ static void test_numeric_arrays(void)
 	CHECKF(rc == 0, "%s", e.msg);
 	for (int i = 0; i < 784 && rc == 0; i++)
 		CHECKF(r.x[i] == (float)(i % 10), "x[%d] = %g", i, (double)r.x[i]);
+	/* Runs of "0.0" of every length from 1 to 40 between other values,
+	 * starting at every offset of a 64-byte block (read four at a time
+	 * inside a block, one at a time across its end). */
+	{
+		static char big[1 << 16];
+		static float want[8192];
+		struct blob_model mz = { .input_width = 0 };
+		struct req_schema sz;
+		size_t nv = 0;
+		int len_o = snprintf(big, sizeof big, "{\"input_data\": [[");
+		size_t zo = (size_t)len_o;
+		for (int pad = 0; pad < 8; pad++) {
+			for (int run = 1; run <= 40; run++) {
+				for (int z = 0; z < run; z++) {
+					zo += (size_t)snprintf(big + zo, sizeof big - zo, "%s0.0", nv ? "," : "");
+					want[nv++] = 0.0f;
+				}
+				zo += (size_t)snprintf(big + zo, sizeof big - zo, ",%.*s1.5", pad % 4, "   ");
+				want[nv++] = 1.5f;
+			}
+		}
+		snprintf(big + zo, sizeof big - zo, "]]}");
+		mz.input_width = (uint32_t)nv;
+		req_schema_init(&sz, &mz);
+		rc = decode(&c, &sz, big, 0, &r, &e);
+		CHECKF(rc == 0 && r.rows == 1, "zero runs: %s", e.msg);
+		for (size_t i = 0; i < nv && rc == 0; i++)
+			if (r.x[i] != want[i]) {
+				CHECKF(0, "zero runs: x[%zu] = %g, want %g", i, (double)r.x[i], (double)want[i]);
+				break;
+			}
+		req_schema_free(&sz);
+	}
 	req_ctx_free(&c);
 }
 
