@@ -13,7 +13,9 @@
  * "skeleton" of the document, with each such array replaced by "[]", for
  * jsmn to tokenize and for the shape logic to walk.  Everything else
  * (strings, records, odd shapes, every error) takes the general path over
- * jsmn tokens, which also reports where a problem is.
+ * jsmn tokens, which also reports where a problem is.  Inside a numeric
+ * array the separators are found 64 bytes at a time and each value is read
+ * on its own (model/num_f32.h for the common -?D.F form).
  */
 #ifndef SCOREPOINT_REQ_H
 #define SCOREPOINT_REQ_H
