@@ -22,22 +22,6 @@
 
 /* ---- helpers ------------------------------------------------------- */
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15u;
-
-/* splitmix64: seeded, so a failure reproduces. */
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9E3779B97F4A7C15u);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rnd_below(uint64_t n)
-{
-	return rnd() % n;
-}
-
 static double from_bits(uint64_t b)
 {
 	double d;
@@ -335,12 +319,12 @@ static void test_format_random(void)
 	long bad = 0;
 
 	for (long i = 0; i < 250000 / SCALE; i++) {
-		double v = from_bits(rnd());
+		double v = from_bits(unit_rand());
 		if (isfinite(v))
 			bad += !format_matches(v, &shown);
 	}
 	for (long i = 0; i < 500000 / SCALE; i++) {
-		uint32_t fb = (uint32_t)rnd();
+		uint32_t fb = (uint32_t)unit_rand();
 		float fl;
 		memcpy(&fl, &fb, sizeof fl);
 		if (isfinite(fl))
@@ -362,7 +346,7 @@ static void test_format_every_exponent(void)
 		uint64_t ms[12] = { 0, 1, 2, 3, mant_max, mant_max - 1, (uint64_t)1 << 51,
 				    ((uint64_t)1 << 51) + 1 };
 		for (int j = 8; j < 12; j++)
-			ms[j] = rnd() & mant_max;
+			ms[j] = unit_rand() & mant_max;
 		for (int j = 0; j < 12; j++) {
 			double v = from_bits(be << 52 | ms[j]);
 			bad += !format_matches(v, &shown);
@@ -374,7 +358,7 @@ static void test_format_every_exponent(void)
 		bad += !format_matches((double)i, &shown);
 		bad += !format_matches((double)i / 1024, &shown);
 		bad += !format_matches((double)i * 1e-3, &shown);
-		bad += !format_matches((double)rnd_below((uint64_t)1 << 53) * 1024, &shown);
+		bad += !format_matches((double)unit_rand_below((uint64_t)1 << 53) * 1024, &shown);
 	}
 	CHECK_INT(bad, 0);
 }
@@ -386,7 +370,7 @@ static void test_format_slow_path(void)
 
 	pthread_once(&g_once, g_init);
 	for (int i = 0; i < 20000 / SCALE; i++) {
-		uint64_t b = rnd() & 0x7FFFFFFFFFFFFFFFu;
+		uint64_t b = unit_rand() & 0x7FFFFFFFFFFFFFFFu;
 		if (i % 4 == 0)         /* powers of two: the asymmetric interval */
 			b &= ~(uint64_t)0x000FFFFFFFFFFFFFu;
 		if ((b >> 52) == 0x7FF || b == 0)
@@ -634,33 +618,33 @@ static void test_parse_long(void)
 static void random_decimal(char *buf)
 {
 	char *p = buf;
-	int nd = 1 + (int)rnd_below(25), point = (int)rnd_below((uint64_t)nd + 1);
+	int nd = 1 + (int)unit_rand_below(25), point = (int)unit_rand_below((uint64_t)nd + 1);
 
-	if (rnd() & 1)
+	if (unit_rand() & 1)
 		*p++ = '-';
 	if (point == 0) {
 		*p++ = '0';
 		*p++ = '.';
-		int zeros = (int)rnd_below(4) == 0 ? (int)rnd_below(30) : 0;
+		int zeros = (int)unit_rand_below(4) == 0 ? (int)unit_rand_below(30) : 0;
 		while (zeros--)
 			*p++ = '0';
 	}
 	for (int i = 0; i < nd; i++) {
 		if (i == point && point > 0)
 			*p++ = '.';
-		int digit = (int)rnd_below(10);
+		int digit = (int)unit_rand_below(10);
 		if (i == 0 && point != 0 && digit == 0)
-			digit = 1 + (int)rnd_below(9);
+			digit = 1 + (int)unit_rand_below(9);
 		*p++ = (char)('0' + digit);
 	}
-	switch (rnd_below(3)) {
+	switch (unit_rand_below(3)) {
 	case 0:
 		break;
 	case 1:
-		p += sprintf(p, "e%d", (int)rnd_below(61) - 30);
+		p += sprintf(p, "e%d", (int)unit_rand_below(61) - 30);
 		break;
 	default:
-		p += sprintf(p, rnd() & 1 ? "E%+d" : "e%d", (int)rnd_below(701) - 350);
+		p += sprintf(p, unit_rand() & 1 ? "E%+d" : "e%d", (int)unit_rand_below(701) - 350);
 		break;
 	}
 	*p = '\0';
@@ -686,14 +670,14 @@ static void test_parse_random(void)
 	}
 	/* Shortest reprs of random doubles and floats read back exactly. */
 	for (long i = 0; i < 100000 / SCALE; i++) {
-		double v = from_bits(rnd());
+		double v = from_bits(unit_rand());
 		if (!isfinite(v))
 			continue;
 		num_format(v, buf);
 		bad += !parse_matches(buf, NUM_JSON, &shown);
 		snprintf(buf, sizeof buf, "%.17g", v);
 		bad += !parse_matches(buf, NUM_CSV, &shown);
-		snprintf(buf, sizeof buf, "%.*e", (int)rnd_below(25), v);
+		snprintf(buf, sizeof buf, "%.*e", (int)unit_rand_below(25), v);
 		bad += !parse_matches(buf, NUM_JSON, &shown);
 	}
 	CHECK_INT(bad, 0);
@@ -713,8 +697,8 @@ static void test_parse_halfway(void)
 
 	for (int i = 0; i < 20000 / SCALE; i++) {
 		/* a double in [2^50, 2^64), its upper neighbour's midpoint, +-1 ulp of text */
-		int e = 50 + (int)rnd_below(14);
-		double v = ldexp(1.0 + (double)(rnd() >> 12) * 0x1p-52, e);
+		int e = 50 + (int)unit_rand_below(14);
+		double v = ldexp(1.0 + (double)(unit_rand() >> 12) * 0x1p-52, e);
 		long double mid = ((long double)v + (long double)nextafter(v, INFINITY)) / 2;
 		snprintf(buf, sizeof buf, "%.6Lf", mid);
 		/* strip the zero fraction digits, keep ".5", ".25", ".125" */
@@ -729,8 +713,8 @@ static void test_parse_halfway(void)
 	}
 #if NUM_X87
 	for (long i = 0; found < 300 / SCALE + 20 && i < 20000000; i++) {
-		uint64_t w = (rnd() >> 4) % 10000000000000000000u;
-		int q = (int)rnd_below(55) - 27;
+		uint64_t w = (unit_rand() >> 4) % 10000000000000000000u;
+		int q = (int)unit_rand_below(55) - 27;
 		long double x = (long double)w;
 		uint64_t mant;
 		if (w <= (uint64_t)1 << 53 && q >= -22 && q <= 22)
@@ -760,10 +744,10 @@ static void test_eight_digits(void)
 		uint64_t v;
 		uint32_t want = 0;
 		for (int j = 0; j < 8; j++)
-			b[j] = (unsigned char)('0' + rnd_below(10));
+			b[j] = (unsigned char)('0' + unit_rand_below(10));
 		if (i % 2) {            /* one byte changed to anything */
-			int at = (int)rnd_below(8);
-			b[at] = (unsigned char)rnd_below(256);
+			int at = (int)unit_rand_below(8);
+			b[at] = (unsigned char)unit_rand_below(256);
 		}
 		int all = 1;
 		for (int j = 0; j < 8; j++) {

@@ -591,48 +591,39 @@ static void test_name_with_nul(void)
 
 /* ---- numeric arrays: the hot path against strtod ---- */
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15u;
-static uint32_t rnd(uint32_t n)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state % n);
-}
-
 /* One number's text, of a kind the decoder's paths split on. */
 static void number_text(char out[64])
 {
 	char dig[24];
-	int nd = 1 + (int)rnd(19);
-	float f = (float)rnd(10000000) / 1e6f, g;
+	int nd = 1 + (int)unit_rand_below(19);
+	float f = (float)unit_rand_below(10000000) / 1e6f, g;
 	double h;
 
 	for (int i = 0; i < nd; i++)
-		dig[i] = (char)('0' + rnd(10));
+		dig[i] = (char)('0' + (unsigned)unit_rand_below(10));
 	dig[nd] = '\0';
-	switch (rnd(12)) {
+	switch ((unsigned)unit_rand_below(12)) {
 	case 0: snprintf(out, 64, "0.0"); break;
-	case 1: snprintf(out, 64, "%s%u.%s", rnd(2) ? "-" : "", rnd(10), dig); break;
+	case 1: snprintf(out, 64, "%s%u.%s", (unsigned)unit_rand_below(2) ? "-" : "", (unsigned)unit_rand_below(10), dig); break;
 	case 2: snprintf(out, 64, "%.17g", (double)f); break;
 	case 3:   /* a float32 halfway point: ties to even, two roundings */
 		g = nextafterf(f, 20.0f);
 		h = ((double)f + (double)g) / 2;
-		snprintf(out, 64, "%.*f", 16 + (int)rnd(4), h);
+		snprintf(out, 64, "%.*f", 16 + (int)unit_rand_below(4), h);
 		break;
 	case 4:   /* next to one, a double or two away */
 		g = nextafterf(f, 20.0f);
 		h = ((double)f + (double)g) / 2;
-		h = rnd(2) ? nextafter(h, 0.0) : nextafter(nextafter(h, 20.0), 20.0);
+		h = (unsigned)unit_rand_below(2) ? nextafter(h, 0.0) : nextafter(nextafter(h, 20.0), 20.0);
 		snprintf(out, 64, "%.17g", h);
 		break;
-	case 5: snprintf(out, 64, "%d", (int)rnd(2000) - 1000); break;
-	case 6: snprintf(out, 64, "%u.%se%s%u", rnd(10), dig, rnd(2) ? "-" : "+", rnd(30)); break;
-	case 7: snprintf(out, 64, "%s%.9g%s", rnd(2) ? " " : "", (double)f, rnd(2) ? "\n " : ""); break;
-	case 8: snprintf(out, 64, "-0.%s", rnd(2) ? "0" : dig); break;
+	case 5: snprintf(out, 64, "%d", (int)unit_rand_below(2000) - 1000); break;
+	case 6: snprintf(out, 64, "%u.%se%s%u", (unsigned)unit_rand_below(10), dig, (unsigned)unit_rand_below(2) ? "-" : "+", (unsigned)unit_rand_below(30)); break;
+	case 7: snprintf(out, 64, "%s%.9g%s", (unsigned)unit_rand_below(2) ? " " : "", (double)f, (unsigned)unit_rand_below(2) ? "\n " : ""); break;
+	case 8: snprintf(out, 64, "-0.%s", (unsigned)unit_rand_below(2) ? "0" : dig); break;
 	case 9: snprintf(out, 64, "0.%s%s", dig, "1234567890123"); break;
-	case 10: snprintf(out, 64, "%u%s.%s", 1 + rnd(9), dig, dig); break;
-	default: snprintf(out, 64, "%.*f", (int)rnd(20), (double)f * (rnd(2) ? 1 : -1)); break;
+	case 10: snprintf(out, 64, "%u%s.%s", 1 + (unsigned)unit_rand_below(9), dig, dig); break;
+	default: snprintf(out, 64, "%.*f", (int)unit_rand_below(20), (double)f * ((unsigned)unit_rand_below(2) ? 1 : -1)); break;
 	}
 }
 

@@ -13,6 +13,7 @@
 #define SCOREPOINT_UNIT_H
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,22 @@ static inline char *unit_slurp(const char *path, size_t *n)
 	}
 	fclose(f);
 	return p;
+}
+
+/* splitmix64 from a fixed seed: random test data that reproduces. */
+static inline uint64_t unit_rand(void)
+{
+	static uint64_t state = 0x9E3779B97F4A7C15u;
+	uint64_t z = (state += 0x9E3779B97F4A7C15u);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+	return z ^ (z >> 31);
+}
+
+/* Uniform enough in [0, n) for test data. */
+static inline uint64_t unit_rand_below(uint64_t n)
+{
+	return unit_rand() % n;
 }
 
 static inline int unit_done(void)
