@@ -145,6 +145,17 @@ void enc_number(struct enc_buf *b, double v)
 	b->len += n;
 }
 
+/* v's decimal digits (at most 20), ending just before end; returns their
+ * start. */
+static char *digits_before(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
 /* Note the first non-finite row once. */
 static void check_row(struct enc_buf *b, const float *row, size_t w, size_t r)
 {
@@ -161,19 +172,15 @@ static void check_row(struct enc_buf *b, const float *row, size_t w, size_t r)
 /* `, "123": ` without printf: this runs once per value. */
 static size_t dict_key(char *out, size_t j, int first)
 {
-	char digits[24];
-	size_t n = 0, o = 0;
-	do {
-		digits[n++] = (char)('0' + j % 10);
-		j /= 10;
-	} while (j);
+	char tmp[20], *d = digits_before(tmp + sizeof tmp, j);
+	size_t n = (size_t)(tmp + sizeof tmp - d), o = 0;
 	if (!first) {
 		out[o++] = ',';
 		out[o++] = ' ';
 	}
 	out[o++] = '"';
-	while (n)
-		out[o++] = digits[--n];
+	memcpy(out + o, d, n);
+	o += n;
 	out[o++] = '"';
 	out[o++] = ':';
 	out[o++] = ' ';
@@ -200,11 +207,7 @@ void enc_row_dicts(struct enc_buf *b, const float *y, size_t rows, size_t w)
 
 void enc_uint(struct enc_buf *b, uint64_t v)
 {
-	char tmp[20], *p = tmp + sizeof tmp;
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	char tmp[20], *p = digits_before(tmp + sizeof tmp, v);
 	enc_raw(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
