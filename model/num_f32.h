@@ -65,16 +65,17 @@ static inline __attribute__((always_inline)) int num_f32_token(const char *p, co
 	a = _mm_madd_epi16(_mm_packs_epi32(a, a), _mm_setr_epi16(10000, 1, 10000, 1, 10000, 1, 10000, 1));
 	uint64_t halves = (uint64_t)_mm_cvtsi128_si64(a);
 	uint64_t w = d0 * 10000000000000000u + (halves & 0xFFFFFFFFu) * 100000000u + (halves >> 32);
-	double d = (double)(int64_t)w * 1e-16;
-	if (n > 16) {   /* digits 17 to 19 */
-		static const uint32_t keep3[4] = { 0, 0xFFu, 0xFFFFu, 0xFFFFFFu };
-		uint32_t t, m = keep3[n - 16];
-		memcpy(&t, f + 16, 4);
-		if (((t & 0xF0F0F0F0u & m) ^ (0x30303030u & m)) | (((t & 0x0F0F0F0Fu) + 0x06060606u) & 0xF0F0F0F0u & m))
-			return 0;   /* not all digits */
-		t = (t - 0x30303030u) & m;
-		d += (double)((t & 0xFF) * 100 + (t >> 8 & 0xFF) * 10 + (t >> 16 & 0xFF)) * 1e-19;
-	}
+	/* Digits 17 to 19, when there are any, without a branch on whether
+	 * there are (numbers of 15, 16 and 17 digits come mixed): with none
+	 * the mask is 0 and the sum adds exactly 0. */
+	static const uint32_t keep3[4] = { 0, 0xFFu, 0xFFFFu, 0xFFFFFFu };
+	uint32_t t, m = keep3[n > 16 ? n - 16 : 0];
+	memcpy(&t, f + 16, 4);
+	if (((t & 0xF0F0F0F0u & m) ^ (0x30303030u & m)) | (((t & 0x0F0F0F0Fu) + 0x06060606u) & 0xF0F0F0F0u & m))
+		return 0;   /* not all digits */
+	t = (t - 0x30303030u) & m;
+	double d = (double)(int64_t)w * 1e-16 +
+		   (double)((t & 0xFF) * 100 + (t >> 8 & 0xFF) * 10 + (t >> 16 & 0xFF)) * 1e-19;
 	uint64_t bits;
 	memcpy(&bits, &d, 8);
 	if (((bits & 0x1FFFFFFFu) - (0x10000000u - 8)) <= 16)
