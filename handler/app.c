@@ -715,6 +715,10 @@ static void version(struct call *c)
 	struct enc_buf *b = &c->a->out;
 	enc_reset(b);
 	enc_cstr(b, "{\"name\": \"scorepoint\", \"version\": \"" SCOREPOINT_VERSION "\"");
+	/* OpenBLAS's kernels: two processes on one machine print the same
+	 * bytes only when they run the same ones (see OPENBLAS_CORETYPE). */
+	enc_cstr(b, ", \"blas\": ");
+	enc_string(b, fwd_blas_core());
 	if (!c->m) {   /* a workspace: the endpoints say what they serve */
 		enc_cstr(b, "}");
 		return send(c, 200, "application/json");

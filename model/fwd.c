@@ -85,8 +85,9 @@ static void blas_load(void)
 	const char *core = core_for_cpu();
 	void *h = NULL;
 
-	if (core && !getenv("OPENBLAS_CORETYPE"))
-		setenv("OPENBLAS_CORETYPE", core, 0);
+	const char *user = getenv("OPENBLAS_CORETYPE");
+	if (core && (!user || !*user))   /* set but empty: OpenBLAS finds no such core */
+		setenv("OPENBLAS_CORETYPE", core, 1);
 	for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++)
 		h = dlopen(names[i], RTLD_LAZY | RTLD_LOCAL);
 	if (!h) {

@@ -66,6 +66,7 @@ check_get / 200 Healthy
 check_get /health 200 Healthy
 check_get /ping 200 Healthy
 check_get /version 200 '"model": "m"'
+cp "$T/out" "$T/version"
 check_get /swagger.json 200 col_783
 check_get /v2 200 '"extensions"'
 check_get /v2/health/live 200 '"live": true'
@@ -174,6 +175,20 @@ if head -1 "$T/cgi-out" | grep -q '^Status: 200 OK' && grep -q '^x-request-id: c
 	ok "CGI by hand: the same bytes"
 else
 	not_ok "CGI by hand: the same bytes" "$(head -c 400 "$T/cgi-out")"
+fi
+# The kernels: named from the CPU, the same in CGI as in the FastCGI
+# workers above; a user's OPENBLAS_CORETYPE wins (SandyBridge: AVX only,
+# so any x86-64 CPU with AVX runs it).
+blas_of() { sed -n 's/.*"blas": "\([^"]*\)".*/\1/p' "$1"; }
+REQUEST_METHOD=GET REQUEST_URI=/version "$S" --model "$T/m.blob" --metrics-file "$T/metrics-cgi" --log - >"$T/cgi-out"
+auto=$(blas_of "$T/cgi-out")
+[ -n "$auto" ] && [ "$auto" = "$(blas_of "$T/version")" ] && ok "GET /version names the kernels, the same in CGI as in FastCGI" ||
+	not_ok "GET /version names the kernels, the same in CGI as in FastCGI" "CGI '$auto', FastCGI '$(blas_of "$T/version")'"
+if grep -qw avx /proc/cpuinfo 2>/dev/null; then
+	OPENBLAS_CORETYPE=SandyBridge REQUEST_METHOD=GET REQUEST_URI=/version \
+		"$S" --model "$T/m.blob" --metrics-file "$T/metrics-cgi" --log - >"$T/cgi-out"
+	[ "$(blas_of "$T/cgi-out" | tr A-Z a-z)" = sandybridge ] && ok "OPENBLAS_CORETYPE set by the user wins" ||
+		not_ok "OPENBLAS_CORETYPE set by the user wins" "$(tail -c 200 "$T/cgi-out")"
 fi
 REQUEST_METHOD=POST REQUEST_URI=/score CONTENT_TYPE=application/json CONTENT_LENGTH=$((len + 10)) \
 	"$S" --model "$T/m.blob" --metrics-file "$T/metrics-cgi" --log - <fixtures/test_data/images_azureml.json >"$T/cgi-out"
