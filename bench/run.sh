@@ -11,6 +11,11 @@ mkdir -p "$out"
 echo "# scorepoint benchmarks"
 echo
 echo "$(date -u +%Y-%m-%d), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(. /etc/os-release && echo "$PRETTY_NAME")."
+if [ -n "${OPENBLAS_CORETYPE:-}" ]; then
+	echo "OpenBLAS kernels: $OPENBLAS_CORETYPE, named by this environment's OPENBLAS_CORETYPE."
+else
+	echo "OpenBLAS kernels: named by score.fcgi from the CPU's features (OPENBLAS_CORETYPE unset)."
+fi
 echo "Medians of repeated runs; ratios are computed within the same run."
 echo
 echo "## In-process: decode + forward + encode (tutorial model, split-orient JSON)"
