@@ -19,10 +19,11 @@
  * The caller has found the number's end (the next ',' or ']'), so numbers
  * are read independently of one another.  The first 16 fraction bytes are
  * checked for digits and, less those past the end, go through
- * multiply-adds (pmaddwd) into two 8-digit halves; digits 17 to 19 by one
- * 32-bit load under a mask (all zero when there are none).  It reads NUM_F32_AFTER bytes
- * from p whatever the number's length; the caller guarantees they are
- * there.  Elsewhere than x86-64 it takes nothing.
+ * multiply-adds (pmaddwd) into two 8-digit halves; digits 17 to 19 come
+ * from one 32-bit load under a mask (all zero when there are none).  It
+ * reads NUM_F32_AFTER bytes from p whatever the number's length; the
+ * caller guarantees they are there.  Elsewhere than x86-64 it takes
+ * nothing.
  */
 #ifndef SCOREPOINT_NUM_F32_H
 #define SCOREPOINT_NUM_F32_H
