@@ -10,6 +10,7 @@
 #include "model/atomic.h"
 #include "model/crc32.h"
 #include "model/err.h"
+#include "model/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -460,17 +461,13 @@ static void unmap(void *base, size_t size)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-int blob_map_file(const char *path, struct blob_map *bm, char *err, size_t errlen)
+int blob_map_fd(int fd, const char *path, struct blob_map *bm, char *err, size_t errlen)
 {
 	char why[256];
 	struct stat st;
 	void *p;
-	int fd;
 
 	memset(bm, 0, sizeof *bm);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_set(err, errlen, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return err_set(err, errlen, "%s: not a regular file", path);
@@ -498,6 +495,13 @@ int blob_map_file(const char *path, struct blob_map *bm, char *err, size_t errle
 	bm->size = (size_t)st.st_size;
 	memcpy(&bm->crc32, bm->base + 24, 4);
 	return 0;
+}
+
+int blob_map_file(const char *path, struct blob_map *bm, char *err, size_t errlen)
+{
+	memset(bm, 0, sizeof *bm);
+	int fd = file_open_regular(AT_FDCWD, path, 0, NULL, err, errlen);
+	return fd < 0 ? -1 : blob_map_fd(fd, path, bm, err, errlen);
 }
 
 void blob_unmap(struct blob_map *bm)

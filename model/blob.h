@@ -95,6 +95,10 @@ struct blob_map {
  * it is read into private memory.
  */
 int blob_map_file(const char *path, struct blob_map *bm, char *err, size_t errlen);
+/* The same for an fd the caller opened (read-only, a regular file: see
+ * model/file.h); the fd is taken over, closed on failure and when the
+ * map is released.  `path` only names the file in err. */
+int blob_map_fd(int fd, const char *path, struct blob_map *bm, char *err, size_t errlen);
 void blob_unmap(struct blob_map *bm);
 
 /*
