@@ -1,10 +1,13 @@
 /*
  * ws.c - the workspace directory: where it is, its lock, reading a
  * consistent snapshot of DIR/state.yaml, and committing a change to it.
+ * Everything under DIR is reached from its fd, never following a link.
  */
+#define _GNU_SOURCE   /* O_PATH */
 #include "model/ws.h"
 #include "model/atomic.h"
 #include "model/err.h"
+#include "model/file.h"
 #include "model/name.h"
 #include "model/ws_spec.h"
 #include "model/ws_yaml.h"
@@ -13,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +25,16 @@
 #include <unistd.h>
 
 #define STATE_HEADER "# scorepoint workspace state (docs/workspace.md): written by the scorepoint CLI\n"
+
+/* A folder under DIR: an fd only to reach what is inside, never followed. */
+#define DIR_FLAGS (O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+#define MODELS_DIR "models"
+#define LOGS_DIR "logs"
+#define LOG_NAME "requests.log"
+#define BLOB_NAME "model.blob"
+
+/* What `model create` writes in DIR/models/NAME/VERSION: all the clean-up removes. */
+static const char *const model_files[] = { BLOB_NAME, "MLmodel" };
 
 /* ---- paths ---- */
 
@@ -102,14 +116,204 @@ static int make_dirs(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-int ws_log_dir(const char *dir, char *err, size_t errlen)
+/* ---- who may use the workspace, and reaching files under it ---- */
+
+/* "owned by uid 1001 (alice), not by you (root): run as that user, or chown -R root DIR" */
+static int refuse_owner(const char *path, const char *dir, uid_t found, uid_t want, char *err, size_t errlen)
 {
-	char p[PATH_MAX];
-	if (join(p, sizeof p, dir, "logs") < 0)
-		return err_set(err, errlen, "%s: path too long", dir);
-	if (mkdir(p, 0700) < 0 && errno != EEXIST)
-		return err_set(err, errlen, "%s: cannot create it: %s", p, strerror(errno));
+	char owner[300], wanted[256];
+	const struct passwd *pw = getpwuid(found);
+	int me = want == geteuid();
+
+	if (pw)
+		snprintf(owner, sizeof owner, "uid %lu (%s)", (unsigned long)found, pw->pw_name);
+	else
+		snprintf(owner, sizeof owner, "uid %lu", (unsigned long)found);
+	pw = getpwuid(want);
+	if (pw)
+		snprintf(wanted, sizeof wanted, "%s", pw->pw_name);
+	else
+		snprintf(wanted, sizeof wanted, "%lu", (unsigned long)want);
+	return err_set(err, errlen, "%s: owned by %s, not by %s (%s): %schown -R %s %s", path, owner,
+		       me ? "you" : "the workspace's owner", wanted, me ? "run as that user, or " : "run ", wanted,
+		       dir);
+}
+
+/*
+ * st (of path, in the workspace dir) must be owned by `want` and writable
+ * by nobody else; fix is the mode to suggest ("700").  0, or -1 with the
+ * command to run in err.
+ */
+static int check_safe(const struct stat *st, const char *path, const char *dir, uid_t want, const char *fix,
+		      char *err, size_t errlen)
+{
+	if (st->st_uid != want)
+		return refuse_owner(path, dir, st->st_uid, want, err, errlen);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return err_set(err, errlen, "%s: writable by %s (mode %04o): run chmod %s %s", path,
+			       st->st_mode & S_IWOTH ? "others" : "group", (unsigned)(st->st_mode & 07777), fix, path);
 	return 0;
+}
+
+/* Why at/name (shown) could not be opened as a `want` (S_IFDIR, S_IFREG):
+ * a link, another kind of file, or strerror(e) for target. */
+static int refuse_open(int at, const char *name, const char *shown, const char *target, int e, mode_t want,
+		       char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+		err_set(err, errlen, "%s: a symbolic link, which is not followed here", shown);
+	else if (e != ENOENT && e != EACCES && fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		 (st.st_mode & S_IFMT) != want)
+		err_set(err, errlen, "%s: not a %s (%s)", shown, want == S_IFDIR ? "directory" : "regular file",
+			file_kind(st.st_mode));
+	else
+		err_set(err, errlen, "%s: %s", target, strerror(e));
+	errno = e;
+	return -1;
+}
+
+/* One component of a path under DIR: no slash, not "." or "..". */
+static int part_ok(const char *p)
+{
+	return *p && !strchr(p, '/') && strcmp(p, ".") != 0 && strcmp(p, "..") != 0;
+}
+
+/*
+ * dirfd/parts[0]/.../parts[n - 1] as an O_PATH fd, each component opened
+ * from the one before with O_NOFOLLOW; the missing ones made 0700 when
+ * create.  shown is dirfd's path, target what the caller is reaching (named
+ * in a strerror message, as open() of the whole path would).  The fd, or
+ * -1 with err and errno.
+ */
+static int walk(int dirfd, const char *shown, const char *const *parts, size_t n, int create, const char *target,
+		char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	size_t len = (size_t)snprintf(path, sizeof path, "%s", shown);
+	int fd = dirfd;
+
+	for (size_t i = 0; i < n; i++) {
+		int at = fd, e = 0;
+		if (len < sizeof path)
+			len += (size_t)snprintf(path + len, sizeof path - len, "/%s", parts[i]);
+		if (len >= sizeof path || !part_ok(parts[i])) {
+			e = len >= sizeof path ? ENAMETOOLONG : EINVAL;
+			err_set(err, errlen, "%s: %s", target, strerror(e));
+		} else if (create && mkdirat(at, parts[i], 0700) < 0 && errno != EEXIST) {
+			e = errno;
+			err_set(err, errlen, "%s: cannot create it: %s", path, strerror(e));
+		} else if ((fd = openat(at, parts[i], DIR_FLAGS)) < 0) {
+			e = errno;
+			refuse_open(at, parts[i], path, target, e, S_IFDIR, err, errlen);
+		}
+		if (at != dirfd)
+			close(at);
+		if (e) {
+			errno = e;
+			return -1;
+		}
+	}
+	return fd;
+}
+
+int ws_open_model_dir(const struct ws *w, const char *name, const char *version, int create, char *err,
+		      size_t errlen)
+{
+	const char *parts[] = { MODELS_DIR, name, version };
+	char target[PATH_MAX];
+
+	if (ws_path_model(w->dir, name, version, target, sizeof target) < 0)
+		return err_set(err, errlen, "%s: path too long", w->dir);
+	if (w->dirfd < 0)
+		return err_set(err, errlen, "%s: %s", target, strerror(ENOENT));
+	return walk(w->dirfd, w->dir, parts, 3, create, target, err, errlen);
+}
+
+int ws_open_blob(const struct ws *w, const struct ws_model *m, char *err, size_t errlen)
+{
+	const char *parts[] = { MODELS_DIR, m->name, m->version };
+	char why[PATH_MAX + 128];
+	struct stat st;
+	int dfd, fd;
+
+	if (w->dirfd < 0)
+		return err_set(err, errlen, "%s: %s", m->blob, strerror(ENOENT));
+	if ((dfd = walk(w->dirfd, w->dir, parts, 3, 0, m->blob, err, errlen)) < 0)
+		return -1;
+	fd = file_open_regular(dfd, BLOB_NAME, FILE_NOFOLLOW, &st, why, sizeof why);
+	close(dfd);
+	if (fd < 0)   /* why names BLOB_NAME: put the folder in front */
+		return err_set(err, errlen, "%.*s%s", (int)(strlen(m->blob) - strlen(BLOB_NAME)), m->blob, why);
+	if (check_safe(&st, m->blob, w->dir, w->owner, "644", err, errlen) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Open the log in the folder dfd (DIR/logs) as ws_open_log() says. */
+static int open_log_in(const struct ws *w, int dfd, int append, const char *path, char *err, size_t errlen)
+{
+	int fd, e, flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+	struct stat st;
+
+	if (append) {
+		/* Only a file made here and now is given away (by root): never
+		 * one found, which may be a hard link to anything. */
+		fd = openat(dfd, LOG_NAME, flags | O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0640);
+		if (fd >= 0 && w->owner != geteuid() && fchown(fd, w->owner, (gid_t)-1) < 0) {
+			e = errno;
+			close(fd);
+			return err_set(err, errlen, "%s: cannot give it to uid %lu: %s", path, (unsigned long)w->owner,
+				       strerror(e));
+		}
+		if (fd < 0 && errno == EEXIST)
+			fd = openat(dfd, LOG_NAME, flags | O_WRONLY | O_APPEND);
+	} else {
+		fd = openat(dfd, LOG_NAME, flags | O_RDONLY);
+	}
+	if (fd < 0)
+		return refuse_open(dfd, LOG_NAME, path, path, errno, S_IFREG, err, errlen);
+	if (fstat(fd, &st) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		err_set(err, errlen, "%s: %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		err_set(err, errlen, "%s: not a regular file (%s)", path, file_kind(st.st_mode));
+	else if (check_safe(&st, path, w->dir, w->owner, "640", err, errlen) == 0)
+		return fd;
+	close(fd);
+	errno = EINVAL;
+	return -1;
+}
+
+int ws_open_log(const struct ws *w, int append, char *err, size_t errlen)
+{
+	const char *parts[] = { LOGS_DIR };
+	char path[PATH_MAX], dir[PATH_MAX];
+	struct stat st;
+	int dfd, fd;
+
+	if (ws_path_log(w->dir, path, sizeof path) < 0 || join(dir, sizeof dir, w->dir, LOGS_DIR) < 0)
+		return err_set(err, errlen, "%s: path too long", w->dir);
+	if (w->dirfd < 0) {
+		err_set(err, errlen, "%s: %s", path, strerror(ENOENT));
+		return errno = ENOENT, -1;
+	}
+	if (append && mkdirat(w->dirfd, LOGS_DIR, 0700) == 0 && w->owner != geteuid())
+		(void)!fchownat(w->dirfd, LOGS_DIR, w->owner, (gid_t)-1, AT_SYMLINK_NOFOLLOW);   /* checked below */
+	if ((dfd = walk(w->dirfd, w->dir, parts, 1, 0, path, err, errlen)) < 0)
+		return -1;
+	if (fstat(dfd, &st) < 0 || check_safe(&st, dir, w->dir, w->owner, "700", err, errlen) < 0) {
+		close(dfd);
+		errno = EACCES;
+		return -1;
+	}
+	fd = open_log_in(w, dfd, append, path, err, errlen);
+	int e = errno;
+	close(dfd);
+	errno = e;
+	return fd;
 }
 
 /* ---- stamps ---- */
@@ -133,7 +337,7 @@ int ws_stat(const char *dir, struct ws_stamp *st)
 	memset(st, 0, sizeof *st);
 	if (join(p, sizeof p, dir, WS_STATE_FILE) < 0)
 		return -1;
-	if (stat(p, &s) < 0)
+	if (fstatat(AT_FDCWD, p, &s, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -1;
 	stamp_of(&s, st);
 	return 0;
@@ -206,6 +410,8 @@ void ws_free(struct ws *w)
 	free(w->models);
 	free(w->endpoints);
 	ws_node_free(w->root);
+	if (w->dir && w->dirfd >= 0)
+		close(w->dirfd);
 	free(w->dir);
 	memset(w, 0, sizeof *w);
 }
@@ -389,30 +595,68 @@ static int finish(struct ws *w, const char *file, char *err, size_t errlen)
 	return 0;
 }
 
-int ws_load(const char *dir, struct ws *w, char *err, size_t errlen)
+/* Open w->dir as w->dirfd (left -1 when a reader finds no DIR) and check
+ * who may use it: its owner, or root reading (see ws.h). */
+static int open_workspace(struct ws *w, int writer, char *err, size_t errlen)
 {
-	char file[PATH_MAX];
 	struct stat st;
-	int fd;
+	uid_t me = geteuid();
 
-	memset(w, 0, sizeof *w);
-	w->dir = absolute(dir);
-	if (!w->dir || join(file, sizeof file, w->dir, WS_STATE_FILE) < 0) {
-		ws_free(w);
-		return err_set(err, errlen, "%s: path too long or no memory", dir);
+	if ((w->dirfd = open(w->dir, DIR_FLAGS)) < 0) {
+		if (errno == ENOENT && !writer)
+			return 0;
+		return refuse_open(AT_FDCWD, w->dir, w->dir, w->dir, errno, S_IFDIR, err, errlen);
 	}
-	fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno != ENOENT) {
-		err_set(err, errlen, "%s: %s", file, strerror(errno));
+	if (fstat(w->dirfd, &st) < 0)
+		return err_set(err, errlen, "%s: %s", w->dir, strerror(errno));
+	w->owner = st.st_uid;
+	return check_safe(&st, w->dir, w->dir, me == 0 && !writer ? st.st_uid : me, "700", err, errlen);
+}
+
+/* w emptied, w->dir made absolute and opened; on failure w needs no ws_free(). */
+static int start(const char *dir, struct ws *w, int writer, char *err, size_t errlen)
+{
+	memset(w, 0, sizeof *w);
+	w->dirfd = -1;
+	if (!(w->dir = absolute(dir)))
+		return err_set(err, errlen, "%s: path too long or no memory", dir);
+	if (open_workspace(w, writer, err, errlen) < 0) {
 		ws_free(w);
 		return -1;
 	}
-	if (fd < 0) {
+	return 0;
+}
+
+/* Read the state file of the opened w (none: the empty state).  Either
+ * way as finish(): on failure w is freed. */
+static int load_state(struct ws *w, char *err, size_t errlen)
+{
+	char file[PATH_MAX], why[PATH_MAX + 128];
+	struct stat st;
+	int fd = -1;
+
+	if (join(file, sizeof file, w->dir, WS_STATE_FILE) < 0) {
+		err_set(err, errlen, "%s: path too long", w->dir);
+		ws_free(w);
+		return -1;
+	}
+	/* Never opened through a link, and never waited on (a FIFO): an error
+	 * can only quote a file of the workspace's owner. */
+	if (w->dirfd >= 0)
+		fd = file_open_regular(w->dirfd, WS_STATE_FILE, FILE_NOFOLLOW, &st, why, sizeof why);
+	if (fd < 0 && (w->dirfd < 0 || errno == ENOENT)) {
 		w->root = empty_state();
 		return finish(w, file, err, errlen);
 	}
-	if (fstat(fd, &st) == 0)
-		stamp_of(&st, &w->stamp);
+	if (fd < 0 || check_safe(&st, file, w->dir, w->owner, "600", err, errlen) < 0) {
+		if (fd < 0)
+			err_set(err, errlen, "%s/%s", w->dir, why);
+		else
+			close(fd);
+		ws_free(w);
+		return -1;
+	}
+	stamp_of(&st, &w->stamp);
 	int rc = ws_yaml_load_fd(fd, file, WS_STATE_MAX_BYTES, &w->root, err, errlen);
 	close(fd);
 	if (rc < 0) {
@@ -422,60 +666,124 @@ int ws_load(const char *dir, struct ws *w, char *err, size_t errlen)
 	return finish(w, file, err, errlen);
 }
 
+int ws_load(const char *dir, struct ws *w, char *err, size_t errlen)
+{
+	if (start(dir, w, 0, err, errlen) < 0)
+		return -1;
+	return load_state(w, err, errlen);
+}
+
 /* ---- changes ---- */
+
+/* A listing of the folder at/name, not followed; NULL when it cannot be read. */
+static DIR *listing(int at, const char *name)
+{
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (!d && fd >= 0)
+		close(fd);
+	return d;
+}
+
+/* Remove model_files from the folder nfd/version, then the folder if that
+ * emptied it.  A link there is not opened; what else it holds stays. */
+static void remove_version(int nfd, const char *version)
+{
+	int vfd = part_ok(version) ? openat(nfd, version, DIR_FLAGS) : -1;
+
+	if (vfd < 0)
+		return;
+	for (size_t i = 0; i < sizeof model_files / sizeof model_files[0]; i++)
+		atomic_clean_names(vfd, model_files[i], 1);
+	close(vfd);
+	unlinkat(nfd, version, AT_REMOVEDIR);   /* fails, harmlessly, on what is left */
+}
+
+void ws_remove_model(const struct ws *w, const char *name, const char *version)
+{
+	int mfd = w->dirfd >= 0 ? openat(w->dirfd, MODELS_DIR, DIR_FLAGS) : -1;
+	int nfd = mfd >= 0 && part_ok(name) ? openat(mfd, name, DIR_FLAGS) : -1;
+
+	if (nfd >= 0) {
+		remove_version(nfd, version);
+		close(nfd);
+		unlinkat(mfd, name, AT_REMOVEDIR);   /* fails while other versions remain */
+	}
+	if (mfd >= 0) {
+		close(mfd);
+		unlinkat(w->dirfd, MODELS_DIR, AT_REMOVEDIR);   /* likewise */
+	}
+}
 
 /*
  * Remove DIR/models/NAME/VERSION folders that no registered model names:
  * what a `model create` killed before its commit left behind (a
  * model.blob.tmpXXXXXX, the folders).  Only writers call it, under the
- * lock, so no conversion is in progress.  Best effort.
+ * lock, so no conversion is in progress.  Only what model create writes
+ * goes (ws_remove_model()); a link in DIR/models is never entered.
  */
 static void clean_models(const struct ws *w)
 {
-	char models[PATH_MAX], name[PATH_MAX], version[PATH_MAX];
-	DIR *d, *dn;
+	int mfd = openat(w->dirfd, MODELS_DIR, DIR_FLAGS);
+	DIR *d = mfd >= 0 ? listing(mfd, ".") : NULL;
 	struct dirent *e, *v;
 
-	if (join(models, sizeof models, w->dir, "models") < 0 || !(d = opendir(models)))
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.' || join(name, sizeof name, models, e->d_name) < 0 || !(dn = opendir(name)))
-			continue;
-		while ((v = readdir(dn)) != NULL)
-			if (v->d_name[0] != '.' && !ws_model(w, e->d_name, v->d_name) &&
-			    join(version, sizeof version, name, v->d_name) == 0) {
-				atomic_clean(version, "");
-				rmdir(version);
-			}
-		closedir(dn);
-		rmdir(name);   /* fails, harmlessly, while versions remain */
+	while (d && (e = readdir(d)) != NULL) {
+		int nfd = e->d_name[0] == '.' ? -1 : openat(mfd, e->d_name, DIR_FLAGS);
+		DIR *dn = nfd >= 0 ? listing(nfd, ".") : NULL;
+		while (dn && (v = readdir(dn)) != NULL)
+			if (v->d_name[0] != '.' && !ws_model(w, e->d_name, v->d_name))
+				remove_version(nfd, v->d_name);
+		if (dn)
+			closedir(dn);
+		if (nfd >= 0) {
+			close(nfd);
+			unlinkat(mfd, e->d_name, AT_REMOVEDIR);   /* fails, harmlessly, while versions remain */
+		}
 	}
-	closedir(d);
-	rmdir(models);
+	if (d)
+		closedir(d);
+	if (mfd >= 0) {
+		close(mfd);
+		unlinkat(w->dirfd, MODELS_DIR, AT_REMOVEDIR);
+	}
+}
+
+/* DIR/.lock, opened from t->w.dirfd and locked: 0, or -1 with err. */
+static int lock(struct ws_txn *t, char *err, size_t errlen)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	if (join(p, sizeof p, t->w.dir, WS_LOCK_FILE) < 0)
+		return err_set(err, errlen, "%s: path too long", t->w.dir);
+	t->lock_fd = openat(t->w.dirfd, WS_LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (t->lock_fd < 0)
+		return refuse_open(t->w.dirfd, WS_LOCK_FILE, p, p, errno, S_IFREG, err, errlen);
+	if (fstat(t->lock_fd, &st) < 0)
+		return err_set(err, errlen, "%s: %s", p, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return err_set(err, errlen, "%s: not a regular file (%s)", p, file_kind(st.st_mode));
+	while (flock(t->lock_fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return err_set(err, errlen, "%s: cannot lock: %s", p, strerror(errno));
+	return 0;
 }
 
 int ws_begin(const char *dir, struct ws_txn *t, char *err, size_t errlen)
 {
-	char p[PATH_MAX];
-
 	memset(t, 0, sizeof *t);
 	t->lock_fd = -1;
-	if (make_dirs(dir, err, errlen) < 0)
+	t->w.dirfd = -1;
+	if (make_dirs(dir, err, errlen) < 0 || start(dir, &t->w, 1, err, errlen) < 0)
 		return -1;
-	if (join(p, sizeof p, dir, WS_LOCK_FILE) < 0)
-		return err_set(err, errlen, "%s: path too long", dir);
-	t->lock_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (t->lock_fd < 0)
-		return err_set(err, errlen, "%s: %s", p, strerror(errno));
-	while (flock(t->lock_fd, LOCK_EX) < 0) {
-		if (errno != EINTR) {
-			err_set(err, errlen, "%s: cannot lock: %s", p, strerror(errno));
-			ws_end(t);
-			return -1;
-		}
+	if (lock(t, err, errlen) < 0) {
+		ws_end(t);
+		return -1;
 	}
-	atomic_clean(dir, WS_STATE_FILE ".tmp");
-	if (ws_load(dir, &t->w, err, errlen) < 0) {
+	atomic_clean_names(t->w.dirfd, WS_STATE_FILE, 0);
+	if (load_state(&t->w, err, errlen) < 0) {
 		ws_end(t);
 		return -1;
 	}
@@ -500,6 +808,7 @@ int ws_commit(struct ws_txn *t, char *err, size_t errlen)
 	int rc = -1;
 
 	memset(&next, 0, sizeof next);
+	next.dirfd = -1;
 	enc_init(&b, WS_STATE_MAX_BYTES);
 	if (join(file, sizeof file, t->w.dir, WS_STATE_FILE) < 0) {
 		err_set(err, errlen, "%s: path too long", t->w.dir);
@@ -519,12 +828,15 @@ int ws_commit(struct ws_txn *t, char *err, size_t errlen)
 		ws_free(&next);
 		goto out;
 	}
-	if (atomic_write_buf(file, 0600, b.p, b.len, err, errlen) < 0) {
+	if (atomic_write_bufat(t->w.dirfd, WS_STATE_FILE, file, 0600, b.p, b.len, err, errlen) < 0) {
 		ws_free(&next);
 		goto out;
 	}
-	if (stat(file, &st) == 0)
+	if (fstatat(t->w.dirfd, WS_STATE_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
 		stamp_of(&st, &next.stamp);
+	next.dirfd = t->w.dirfd;   /* the same DIR, now the new snapshot's */
+	next.owner = t->w.owner;
+	t->w.dirfd = -1;
 	ws_free(&t->w);
 	t->w = next;
 	rc = 0;

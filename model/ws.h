@@ -14,6 +14,23 @@
  *    completely before the state that names them is committed, and never
  *    changed while registered.
  *
+ * Nothing inside DIR is followed.  DIR is opened once per snapshot
+ * (w->dirfd) and every file under it is reached from there with openat()
+ * and O_NOFOLLOW, one component at a time: a symbolic link, a FIFO or a
+ * device where the workspace keeps a file or folder is refused in one line
+ * (reading never blocks), never followed, by a reader or a writer alike.
+ * Clean-ups remove only the names the workspace writes, as regular files
+ * in real folders; anything else there stays, and so does its folder.
+ *
+ * Who may use DIR (as ssh does for its keys): DIR and state.yaml must be
+ * owned by the user running, and writable by nobody else (no group or
+ * other write bit); the refusal gives the chmod or chown to run.  Root may
+ * also READ a workspace another user owns (score.fcgi started as root for
+ * a service account's workspace: ws_load()); then every file read must
+ * belong to that owner, and what it creates (DIR/logs) is given to them.
+ * A writer (ws_begin()) must be the owner, root included: files root
+ * wrote there would be root's 0600 files the service can no longer read.
+ *
  * Reload rule for a server: keep the struct ws_stamp of the snapshot
  * (w->stamp, taken from the very file ws_load() read); before a request,
  * or every so often, ws_stat() the directory and ws_stamp_equal() the two;
@@ -110,6 +127,12 @@ struct ws_stamp {
 /* A consistent snapshot of the workspace. */
 struct ws {
 	char *dir;                 /* absolute */
+	/* DIR itself, opened by ws_load() (O_PATH, its own last component not
+	 * followed either) and closed by ws_free(); -1 when DIR did not exist.
+	 * Borrowed by every ws_open_*() below; moves to the new snapshot on
+	 * ws_commit(). */
+	int dirfd;
+	uid_t owner;               /* DIR's owner (see "Who may use DIR") */
 	char host[256];            /* config.host: scoring_uri's host */
 	unsigned port;             /* config.port */
 	size_t nmodels;
@@ -133,8 +156,10 @@ int ws_dir(const char *given, char *out, size_t len, char *err, size_t errlen);
  * server may start before the first endpoint exists.  Every rule of
  * docs/workspace.md is checked (names, secrets, traffic sums, deployments
  * naming registered models); a state file that breaks one is refused.
- * Returns 0, or -1 with one line in err naming the file (and line); w is
- * then empty and needs no ws_free().  Takes no lock.
+ * Refused too: DIR or state.yaml owned by another user or writable by
+ * group or others (above), a state.yaml that is a link, a FIFO or anything
+ * but a regular file.  Returns 0, or -1 with one line in err naming the
+ * file (and line); w is then empty and needs no ws_free().  Takes no lock.
  */
 int ws_load(const char *dir, struct ws *w, char *err, size_t errlen);
 void ws_free(struct ws *w);
@@ -146,30 +171,63 @@ const struct ws_deployment *ws_deployment(const struct ws_endpoint *e, const cha
 /* The model name:version, or NULL. */
 const struct ws_model *ws_model(const struct ws *w, const char *name, const char *version);
 
-/* Stamp the state file of DIR now (exists = 0 when there is none).  0, or
- * -1 when stat fails for another reason than ENOENT. */
+/* Stamp the state file of DIR now (exists = 0 when there is none), not
+ * following a link.  0, or -1 when lstat fails for another reason than
+ * ENOENT. */
 int ws_stat(const char *dir, struct ws_stamp *st);
 int ws_stamp_equal(const struct ws_stamp *a, const struct ws_stamp *b);
 
-/* DIR/logs/requests.log into out[len] (0, or -1 when too long).  The
- * handler appends one JSON object per line there; ws_log_dir() makes
- * DIR/logs (0700) if need be. */
+/* DIR/logs/requests.log into out[len] (0, or -1 when too long), to show.
+ * The handler appends one JSON object per line there. */
 int ws_path_log(const char *dir, char *out, size_t len);
-int ws_log_dir(const char *dir, char *err, size_t errlen);
+
+/*
+ * The request log, reached from w->dirfd as above: for appending (append
+ * 1: created 0640, and DIR/logs 0700, when missing, and given to w->owner
+ * when root creates them), or for reading (append 0: -1 with errno ENOENT
+ * when there is none).  A log or DIR/logs owned by another user than
+ * w->owner or writable by group or others is refused, as DIR is.  The fd
+ * (the caller's), or -1 with one line in err.
+ */
+int ws_open_log(const struct ws *w, int append, char *err, size_t errlen);
 
 /* DIR/models/NAME/VERSION into out[len]; 0 or -1 when too long. */
 int ws_path_model(const char *dir, const char *name, const char *version, char *out, size_t len);
+
+/*
+ * The folder DIR/models/NAME/VERSION as an O_PATH fd (the caller's), each
+ * component opened from the one before, O_NOFOLLOW; the missing ones made
+ * 0700 when create.  -1 with one line in err (naming a link or non-folder
+ * met on the way).
+ */
+int ws_open_model_dir(const struct ws *w, const char *name, const char *version, int create, char *err,
+		      size_t errlen);
+
+/* m's model.blob, opened read-only from ws_open_model_dir() with
+ * file_open_regular(FILE_NOFOLLOW) and owned by w->owner: the fd (the
+ * caller's: blob_map_fd() takes it), or -1 with err naming m->blob. */
+int ws_open_blob(const struct ws *w, const struct ws_model *m, char *err, size_t errlen);
+
+/*
+ * Remove what `model create` writes in DIR/models/NAME/VERSION (model.blob,
+ * MLmodel and their temporaries NAME.tmpXXXXXX, as regular files), then
+ * that folder, NAME and DIR/models when that left them empty.  Anything
+ * else (a link, an unknown file, a subfolder) stays, and so do the folders
+ * holding it; nothing is followed.  Best effort.
+ */
+void ws_remove_model(const struct ws *w, const char *name, const char *version);
 
 /* ---- changes (the CLI) ---- */
 
 /* A change in progress: the lock is held and w is the state under it. */
 struct ws_txn {
-	int lock_fd;
+	int lock_fd;   /* DIR/.lock, opened from w.dirfd; closed (unlocked) by ws_commit() or ws_end() */
 	struct ws w;
 };
 
 /*
  * Create DIR (0700, with missing parents 0700) when it does not exist,
+ * refuse it as ws_load() does (and, root too, when it is another user's),
  * take flock(LOCK_EX) on DIR/.lock (0600), and load the state into t->w.
  * What a writer killed before its commit left behind goes first: the
  * state's temporary files, and DIR/models/NAME/VERSION folders of models

@@ -8,11 +8,13 @@
 #include "model/atomic.h"
 #include "model/blob.h"
 #include "model/err.h"
+#include "model/file.h"
 #include "model/name.h"
 #include "model/ws_spec.h"
 #include "model/ws_yaml.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,37 +22,54 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Remove DIR/models/NAME/VERSION, and NAME when it is left empty. */
-static void remove_model_files(const char *wsdir, const char *name, const char *version)
+/*
+ * The model's folder, as convert_model() (which writes by path) is to
+ * reach it: /proc/self/fd/N of the fd ws_open_model_dir() opened without
+ * following a link, so that nothing on the way can be swapped for one.
+ * 0, or -1 with err when /proc does not show that very folder.
+ */
+static int fd_path(int dfd, const char *shown, char *out, size_t len, char *err, size_t errlen)
 {
-	char p[PATH_MAX];
-	if (ws_path_model(wsdir, name, version, p, sizeof p) < 0)
-		return;
-	atomic_clean(p, "");
-	rmdir(p);
-	char *slash = strrchr(p, '/');
-	*slash = '\0';
-	rmdir(p);   /* fails, harmlessly, while other versions remain */
-	*strrchr(p, '/') = '\0';
-	rmdir(p);   /* DIR/models, likewise */
+	struct stat a, b;
+
+	snprintf(out, len, "/proc/self/fd/%d", dfd);
+	if (fstat(dfd, &a) < 0 || stat(out, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+		return err_set(err, errlen, "%s: cannot reach it through %s (is /proc mounted?)", shown, out);
+	return 0;
 }
 
-/* Copy the MLmodel of an MLflow directory next to the blob. */
-static int copy_mlmodel(const char *src_dir, const char *dst_dir, char *err, size_t errlen)
+/* err names the folder as /proc/self/fd/N (from): name it as `to` instead. */
+static void unproc(char *err, size_t errlen, const char *from, const char *to)
 {
-	char src[PATH_MAX], dst[PATH_MAX];
-	struct ws_node *unused = NULL;
+	char rest[PATH_MAX + 1024];
+	size_t n = strlen(from);
+
+	for (char *p = strstr(err, from); p; p = strstr(p + strlen(to), from)) {
+		snprintf(rest, sizeof rest, "%s", p + n);
+		snprintf(p, errlen - (size_t)(p - err), "%s%s", to, rest);
+		if (strlen(to) >= errlen - (size_t)(p - err))
+			break;
+	}
+}
+
+/* Copy the MLmodel of an MLflow directory next to the blob (folder dfd, shown as dst_dir). */
+static int copy_mlmodel(const char *src_dir, int dfd, const char *dst_dir, char *err, size_t errlen)
+{
+	char src[PATH_MAX], dst[PATH_MAX], why[PATH_MAX + 128];
+	FILE *f = NULL;
 	size_t n = 0;
 
 	if ((size_t)snprintf(src, sizeof src, "%s/MLmodel", src_dir) >= sizeof src ||
 	    (size_t)snprintf(dst, sizeof dst, "%s/MLmodel", dst_dir) >= sizeof dst)
 		return err_set(err, errlen, "%s: path too long", src_dir);
-	(void)unused;
-	FILE *f = fopen(src, "rb");
+	/* Never waited on: a FIFO in its place would block under the lock. */
+	int fd = file_open_regular(AT_FDCWD, src, 0, NULL, why, sizeof why);
+	if (fd >= 0 && !(f = fdopen(fd, "rb")))
+		close(fd);
 	char *text = malloc(MLMODEL_MAX_BYTES);
 	int rc = -1;
 	if (!f || !text) {
-		err_set(err, errlen, "%s: %s", src, f ? "out of memory" : strerror(errno));
+		err_set(err, errlen, "%s", fd < 0 ? why : "out of memory");
 		goto out;
 	}
 	n = fread(text, 1, MLMODEL_MAX_BYTES, f);
@@ -58,7 +77,7 @@ static int copy_mlmodel(const char *src_dir, const char *dst_dir, char *err, siz
 		err_set(err, errlen, "%s: unreadable or larger than %u bytes", src, MLMODEL_MAX_BYTES);
 		goto out;
 	}
-	rc = atomic_write_buf(dst, 0644, text, n, err, errlen);
+	rc = atomic_write_bufat(dfd, "MLmodel", dst, 0644, text, n, err, errlen);
 out:
 	if (f)
 		fclose(f);
@@ -66,19 +85,19 @@ out:
 	return rc;
 }
 
-/* The record of a model just converted to `blob`. */
-static struct ws_node *model_record(const struct cli *c, const char *version, const char *blob, int mlflow,
-				    char *err, size_t errlen)
+/* The record of a model just converted to model.blob of the folder dfd (`blob` names it). */
+static struct ws_node *model_record(const struct cli *c, const char *version, int dfd, const char *blob,
+				    int mlflow, char *err, size_t errlen)
 {
 	struct blob_map bm;
-	char when[32], *real = realpath(c->val[O_PATH], NULL);
+	char when[32], *real = NULL;
 	time_t now = time(NULL);
 	struct tm tm;
+	int fd = file_open_regular(dfd, "model.blob", FILE_NOFOLLOW, NULL, err, errlen);
 
-	if (blob_map_file(blob, &bm, err, errlen) < 0) {
-		free(real);
+	if (fd < 0 || blob_map_fd(fd, blob, &bm, err, errlen) < 0)
 		return NULL;
-	}
+	real = realpath(c->val[O_PATH], NULL);
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	struct ws_node *r = ws_node_new(WS_MAP, NULL);
@@ -124,19 +143,13 @@ static void next_version(const struct ws *w, const char *name, char *out, size_t
 	snprintf(out, len, "%ld", best + 1);
 }
 
-static int make_dir(const char *p, char *err, size_t errlen)
-{
-	if (mkdir(p, 0700) < 0 && errno != EEXIST)
-		return err_set(err, errlen, "%s: cannot create it: %s", p, strerror(errno));
-	return 0;
-}
-
 int cli_model_create(struct cli *c)
 {
 	struct ws_txn t;
 	struct convert_opts o = { .postprocess = -1 };
 	char err[PATH_MAX + 1024], notes[2048], version[WS_VERSION_MAX + 1], dir[PATH_MAX], blob[PATH_MAX + 16];
-	int rc = cli_need(c, O_NAME), made = 0;
+	char proc[64], out_path[96];
+	int rc = cli_need(c, O_NAME), made = 0, dfd = -1;
 
 	if (rc || (rc = cli_need(c, O_PATH)) || (rc = cli_name("--name", c->val[O_NAME])))
 		return rc;
@@ -168,27 +181,31 @@ int cli_model_create(struct cli *c)
 		goto out;
 	}
 	/* Files left by a crash before a commit belong to no registered model. */
-	remove_model_files(t.w.dir, c->val[O_NAME], version);
+	ws_remove_model(&t.w, c->val[O_NAME], version);
 	made = 1;
-	snprintf(dir, sizeof dir, "%s/models", t.w.dir);
-	if (make_dir(dir, err, sizeof err) < 0 ||
-	    ws_path_model(t.w.dir, c->val[O_NAME], "", dir, sizeof dir) < 0 || make_dir(dir, err, sizeof err) < 0 ||
-	    ws_path_model(t.w.dir, c->val[O_NAME], version, dir, sizeof dir) < 0 || make_dir(dir, err, sizeof err) < 0) {
+	if (ws_path_model(t.w.dir, c->val[O_NAME], version, dir, sizeof dir) < 0) {
+		cli_fail("%s: path too long", t.w.dir);
+		goto out;
+	}
+	if ((dfd = ws_open_model_dir(&t.w, c->val[O_NAME], version, 1, err, sizeof err)) < 0 ||
+	    fd_path(dfd, dir, proc, sizeof proc, err, sizeof err) < 0) {
 		cli_fail("%s", err);
 		goto out;
 	}
 	snprintf(blob, sizeof blob, "%s/model.blob", dir);
+	snprintf(out_path, sizeof out_path, "%s/model.blob", proc);
 	o.name = c->val[O_NAME];
 	o.version = version;
-	if (convert_model(c->val[O_PATH], blob, &o, notes, sizeof notes, err, sizeof err) < 0 ||
-	    (mlflow && copy_mlmodel(c->val[O_PATH], dir, err, sizeof err) < 0)) {
+	if (convert_model(c->val[O_PATH], out_path, &o, notes, sizeof notes, err, sizeof err) < 0 ||
+	    (mlflow && copy_mlmodel(c->val[O_PATH], dfd, dir, err, sizeof err) < 0)) {
+		unproc(err, sizeof err, proc, dir);
 		cli_fail("%s", err);
 		goto out;
 	}
 	char *save = NULL;
 	for (char *l = strtok_r(notes, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
 		fprintf(stderr, "scorepoint: note: %s\n", l);
-	struct ws_node *rec = model_record(c, version, blob, mlflow, err, sizeof err);
+	struct ws_node *rec = model_record(c, version, dfd, blob, mlflow, err, sizeof err);
 	if (!rec || ws_node_push(ws_seq(t.w.root, "models"), rec) < 0) {
 		cli_fail("%s", rec ? "out of memory" : err);
 		goto out;
@@ -198,8 +215,10 @@ int cli_model_create(struct cli *c)
 	made = 0;
 	rc = cli_print(c, cli_model_json(ws_model(&t.w, c->val[O_NAME], version)));
 out:
+	if (dfd >= 0)
+		close(dfd);
 	if (made)
-		remove_model_files(t.w.dir, c->val[O_NAME], version);
+		ws_remove_model(&t.w, c->val[O_NAME], version);
 	ws_end(&t);
 	return rc;
 }
@@ -289,7 +308,7 @@ int cli_model_delete(struct cli *c)
 	if (cli_commit(&t))
 		goto out;
 	/* After the commit: a server still mapping the blob keeps its pages. */
-	remove_model_files(t.w.dir, c->val[O_NAME], version);
+	ws_remove_model(&t.w, c->val[O_NAME], version);
 	rc = 0;
 out:
 	ws_end(&t);

@@ -350,6 +350,120 @@ static void test_begin_removes_unregistered_model_folders(void)
 	CHECK(stat(d, &st) == 0);
 }
 
+static void touch(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static int is_link(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* A writer's clean-up follows no link: DIR/models/evil and a version
+ * folder that are links to a victim leave it whole, and a stale folder
+ * loses only what model create writes there, keeping an unknown file. */
+static void test_begin_follows_no_link(void)
+{
+	char d[300], v[300], p[400];
+	struct ws_txn t;
+	struct stat st;
+
+	snprintf(d, sizeof d, "%s/links", dir);
+	snprintf(v, sizeof v, "%s/victim", dir);
+	CHECK(mkdir(d, 0700) == 0 && mkdir(v, 0700) == 0);
+	snprintf(p, sizeof p, "%s/sub", v);
+	CHECK(mkdir(p, 0700) == 0);
+	snprintf(p, sizeof p, "%s/sub/model.blob", v);
+	touch(p, "victim's");
+	snprintf(p, sizeof p, "%s/sub/MLmodel", v);
+	touch(p, "victim's");
+	snprintf(p, sizeof p, "%s/models", d);
+	CHECK(mkdir(p, 0700) == 0);
+	snprintf(p, sizeof p, "%s/models/evil", d);
+	CHECK(symlink(v, p) == 0);
+	snprintf(p, sizeof p, "%s/models/m", d);
+	CHECK(mkdir(p, 0700) == 0);
+	snprintf(p, sizeof p, "%s/models/m/2", d);
+	CHECK(symlink(v, p) == 0);
+	snprintf(p, sizeof p, "%s/models/x", d);
+	CHECK(mkdir(p, 0700) == 0);
+	snprintf(p, sizeof p, "%s/models/x/3", d);
+	CHECK(mkdir(p, 0700) == 0);
+	snprintf(p, sizeof p, "%s/models/x/3/model.blob", d);
+	touch(p, "stale");
+	snprintf(p, sizeof p, "%s/models/x/3/notes.txt", d);
+	touch(p, "mine");
+
+	CHECK_INT(ws_begin(d, &t, err, sizeof err), 0);
+	ws_end(&t);
+	snprintf(p, sizeof p, "%s/sub/model.blob", v);
+	CHECK(stat(p, &st) == 0);
+	snprintf(p, sizeof p, "%s/sub/MLmodel", v);
+	CHECK(stat(p, &st) == 0);
+	snprintf(p, sizeof p, "%s/models/evil", d);
+	CHECK(is_link(p));
+	snprintf(p, sizeof p, "%s/models/m/2", d);
+	CHECK(is_link(p));
+	snprintf(p, sizeof p, "%s/models/x/3/model.blob", d);
+	CHECK(stat(p, &st) < 0);
+	snprintf(p, sizeof p, "%s/models/x/3/notes.txt", d);
+	CHECK(stat(p, &st) == 0);
+}
+
+/* ws_load() and ws_begin() refuse, in one line: a state.yaml that is a
+ * link (quoting nothing of its target) or a FIFO (at once), and a
+ * workspace or state.yaml others may write, naming the chmod to run. */
+static void test_unsafe_workspace_refused(void)
+{
+	char d[300], state[320], secret[300], want[700];
+	struct ws_txn t;
+	struct ws w;
+
+	snprintf(d, sizeof d, "%s/unsafe", dir);
+	snprintf(state, sizeof state, "%s/state.yaml", d);
+	snprintf(secret, sizeof secret, "%s/secret", dir);
+	touch(secret, "SECRET_first_line: 1\n");
+	CHECK(mkdir(d, 0700) == 0);
+	CHECK(symlink(secret, state) == 0);
+	CHECK_INT(ws_load(d, &w, err, sizeof err), -1);
+	CHECK_CONTAINS(err, "state.yaml: a symbolic link, which is not followed here");
+	CHECK(strstr(err, "SECRET") == NULL);
+	CHECK_INT(ws_begin(d, &t, err, sizeof err), -1);
+	CHECK_CONTAINS(err, "state.yaml: a symbolic link");
+	CHECK(unlink(state) == 0 && mkfifo(state, 0600) == 0);
+	CHECK_INT(ws_load(d, &w, err, sizeof err), -1);
+	CHECK_CONTAINS(err, "state.yaml: not a regular file (a FIFO)");
+	CHECK_INT(ws_begin(d, &t, err, sizeof err), -1);
+	CHECK_CONTAINS(err, "state.yaml: not a regular file (a FIFO)");
+	CHECK(unlink(state) == 0);
+
+	CHECK_INT(ws_begin(d, &t, err, sizeof err), 0);
+	CHECK_INT(add_endpoint(&t, "endpoint-one"), 0);
+	CHECK_INT(ws_commit(&t, err, sizeof err), 0);
+	ws_end(&t);
+	CHECK(chmod(state, 0620) == 0);
+	CHECK_INT(ws_load(d, &w, err, sizeof err), -1);
+	snprintf(want, sizeof want, "%s: writable by group (mode 0620): run chmod 600 %s", state, state);
+	CHECK_CONTAINS(err, want);
+	CHECK(chmod(state, 0600) == 0 && chmod(d, 0777) == 0);
+	snprintf(want, sizeof want, "%s: writable by others (mode 0777): run chmod 700 %s", d, d);
+	CHECK_INT(ws_load(d, &w, err, sizeof err), -1);
+	CHECK_CONTAINS(err, want);
+	CHECK_INT(ws_begin(d, &t, err, sizeof err), -1);
+	CHECK_CONTAINS(err, want);
+	CHECK(chmod(d, 0700) == 0);
+	CHECK_INT(ws_load(d, &w, err, sizeof err), 0);
+	CHECK_INT(w.nendpoints, 1);
+	ws_free(&w);
+}
+
 static void test_dir_resolution(void)
 {
 	char out[512];
@@ -381,6 +495,8 @@ int main(void)
 	RUN(test_commit_and_load);
 	RUN(test_concurrent_writers);
 	RUN(test_begin_removes_unregistered_model_folders);
+	RUN(test_begin_follows_no_link);
+	RUN(test_unsafe_workspace_refused);
 	RUN(test_dir_resolution);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
