@@ -200,7 +200,9 @@ struct metrics *metrics_open(const char *path, char *err, size_t errlen)
 	int locked = 0;
 	off_t size;
 
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	/* O_NONBLOCK: POSIX lets open() of a FIFO for O_RDWR block (Linux does
+	 * not); check_owner() then refuses anything but a regular file. */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			err_set(err, errlen, "metrics file %s is a symlink; refusing it", path);

@@ -9,6 +9,7 @@
 #include "model/blob.h"
 #include "model/atomic.h"
 #include "model/crc32.h"
+#include "model/enc.h"
 #include "model/err.h"
 #include "model/file.h"
 
@@ -204,6 +205,8 @@ static int check_names(const unsigned char *base, const struct disk_header *h,
 		names[i] = table_string(tab, h->strings_size, ref);
 		if (!names[i])
 			return err_set(err, errlen, "%s %u: bad string reference", what, i);
+		if (!enc_utf8_valid(names[i]))
+			return err_set(err, errlen, "%s %u is not valid UTF-8", what, i);
 	}
 	return 0;
 }
@@ -547,6 +550,12 @@ static int validate_model(const struct blob_model *m, char *err, size_t errlen)
 			    m->ncolumns, m->input_width, m->nlabels, m->output_width);
 	if (m->postprocess == BLOB_POST_LABELS && m->nlabels == 0)
 		return err_set(err, errlen, "post-processing labels needs labels");
+	for (uint32_t i = 0; i < m->ncolumns; i++)
+		if (!enc_utf8_valid(m->columns[i]))
+			return err_set(err, errlen, "column name %u is not valid UTF-8", i);
+	for (uint32_t i = 0; i < m->nlabels; i++)
+		if (!enc_utf8_valid(m->labels[i]))
+			return err_set(err, errlen, "label %u is not valid UTF-8", i);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  */
 #include "model/ws_yaml.h"
 #include "model/err.h"
+#include "model/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -223,11 +224,11 @@ out:
 int ws_yaml_load(const char *path, size_t max_bytes, struct ws_node **root, char *err,
 		 size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = file_open_regular(AT_FDCWD, path, 0, NULL, err, errlen);
 
 	*root = NULL;
 	if (fd < 0)
-		return err_set(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
 	int rc = ws_yaml_load_fd(fd, path, max_bytes, root, err, errlen);
 	close(fd);
 	return rc;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define LOG_LINE_MAX (64 << 10)
 #define LOG_LINES_MAX 100000
@@ -271,10 +272,17 @@ int cli_deployment_logs(struct cli *c)
 		return cli_fail("endpoint \"%s\" has no deployment \"%s\"", c->val[O_ENDPOINT], c->val[O_NAME]);
 	}
 	ws_path_log(w.dir, path, sizeof path);
+	/* The workspace's own log: a regular file, never a link or a FIFO. */
+	char why[PATH_MAX + 128];
+	int fd = ws_open_log(&w, 0, why, sizeof why), open_errno = errno;
 	ws_free(&w);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return errno == ENOENT ? 0 : cli_fail("%s: %s", path, strerror(errno));
+	if (fd < 0)
+		return open_errno == ENOENT ? 0 : cli_fail("%s", why);
+	FILE *f = fdopen(fd, "r");
+	if (!f) {
+		close(fd);
+		return cli_fail("%s: %s", path, strerror(errno));
+	}
 	/* The last `want` matching lines, in a ring. */
 	char **ring = calloc((size_t)want, sizeof *ring);
 	char *line = malloc(LOG_LINE_MAX);

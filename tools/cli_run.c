@@ -9,6 +9,7 @@
 #include "model/auth.h"
 #include "model/blob.h"
 #include "model/enc.h"
+#include "model/file.h"
 #include "model/fwd.h"
 #include "model/json.h"
 #include "model/req.h"
@@ -32,17 +33,18 @@ extern char **environ;
  * bytes; NULL after a refusal. */
 static char *read_file(const char *path, size_t max, size_t *len)
 {
+	char err[PATH_MAX + 128];
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = file_open_regular(AT_FDCWD, path, 0, &st, err, sizeof err);
 	char *buf = NULL;
 	size_t got = 0;
 
 	if (fd < 0) {
-		cli_fail("%s: %s", path, strerror(errno));
+		cli_fail("%s", err);
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		cli_fail("%s: not a regular file of at most %zu bytes", path, max);
+	if ((size_t)st.st_size > max) {
+		cli_fail("%s: larger than %zu bytes", path, max);
 		goto out;
 	}
 	buf = malloc((size_t)st.st_size + 1);
@@ -69,11 +71,13 @@ out:
 
 /* ---- predict ---- */
 
-/* models:/NAME/VERSION or models:/NAME/latest: a registered blob. */
-static int registered_blob(const struct cli *c, const char *uri, char *out, size_t len)
+/* models:/NAME/VERSION or models:/NAME/latest: a registered blob, opened
+ * without following a link inside the workspace (ws_open_blob) and mapped
+ * into bm.  0, or the exit status with the message printed. */
+static int registered_blob(const struct cli *c, const char *uri, struct blob_map *bm)
 {
 	struct ws w;
-	char name[64];
+	char name[64], err[PATH_MAX + 1024];
 	const char *rest = uri + strlen("models:/");
 	size_t n = strcspn(rest, "/");
 	int rc;
@@ -88,9 +92,12 @@ static int registered_blob(const struct cli *c, const char *uri, char *out, size
 		if (strcmp(w.models[i].name, name) == 0 &&
 		    (strcmp(rest + n + 1, "latest") == 0 || strcmp(w.models[i].version, rest + n + 1) == 0))
 			m = &w.models[i];
-	rc = m ? 0 : cli_fail("--model-uri %s: no such registered model", uri);
-	if (m)
-		snprintf(out, len, "%s", m->blob);
+	if (!m) {
+		rc = cli_fail("--model-uri %s: no such registered model", uri);
+	} else {
+		int fd = ws_open_blob(&w, m, err, sizeof err);
+		rc = fd < 0 || blob_map_fd(fd, m->blob, bm, err, sizeof err) < 0 ? cli_fail("%s", err) : 0;
+	}
 	ws_free(&w);
 	return rc;
 }
@@ -106,18 +113,15 @@ static int load_model(const struct cli *c, struct blob_map *bm)
 
 	if (c->val[O_POSTPROCESS] && (o.postprocess = blob_post_parse(c->val[O_POSTPROCESS])) < 0)
 		return cli_usage_fail(c, "--postprocess %s: use logits, probabilities or labels", c->val[O_POSTPROCESS]);
-	if (strncmp(uri, "models:/", 8) == 0) {
-		if ((rc = registered_blob(c, uri, path, sizeof path)))
-			return rc;
-		return blob_map_file(path, bm, err, sizeof err) < 0 ? cli_fail("%s", err) : 0;
-	}
-	FILE *f = fopen(uri, "rb");
+	if (strncmp(uri, "models:/", 8) == 0)
+		return registered_blob(c, uri, bm);
+	/* Not a regular file (a directory, a FIFO): convert_model says what it is. */
+	int fd = file_open_regular(AT_FDCWD, uri, 0, NULL, err, sizeof err);
 	char magic[8] = "";
-	if (f) {
-		size_t got = fread(magic, 1, sizeof magic, f);
-		fclose(f);
-		if (got == sizeof magic && memcmp(magic, BLOB_MAGIC, 8) == 0)
-			return blob_map_file(uri, bm, err, sizeof err) < 0 ? cli_fail("%s", err) : 0;
+	if (fd >= 0) {
+		if (pread(fd, magic, sizeof magic, 0) == (ssize_t)sizeof magic && memcmp(magic, BLOB_MAGIC, 8) == 0)
+			return blob_map_fd(fd, uri, bm, err, sizeof err) < 0 ? cli_fail("%s", err) : 0;
+		close(fd);
 	}
 	const char *td = getenv("TMPDIR");
 	snprintf(tmp, sizeof tmp, "%s/scorepoint-predict-XXXXXX", td && *td ? td : "/tmp");
@@ -356,9 +360,8 @@ int cli_endpoint_invoke(struct cli *c)
 		goto out;
 	}
 	struct stat st;
-	fd = open(c->val[O_REQUEST_FILE], O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		cli_fail("%s: %s", c->val[O_REQUEST_FILE], fd < 0 ? strerror(errno) : "not a regular file");
+	if ((fd = file_open_regular(AT_FDCWD, c->val[O_REQUEST_FILE], 0, &st, msg, sizeof msg)) < 0) {
+		cli_fail("%s", msg);
 		goto out;
 	}
 	for (char **v = environ; *v; v++)

@@ -6,14 +6,17 @@
 #include "tools/mlmodel.h"
 #include "tools/pth.h"
 #include "model/err.h"
+#include "model/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define LABELS_MAX_BYTES (1u << 20)
 
@@ -24,21 +27,31 @@ static void free_strings(char **v, uint32_t n)
 	free(v);
 }
 
-/* The text of a labels file, or a copy of a comma list; *sep says which. */
+/* The text of a labels file, or a copy of a comma list; *sep says which.
+ * A name that exists is a file, and must be a regular one (never waited on). */
 static char *labels_text(const char *arg, char *sep, char *err, size_t errlen)
 {
+	char why[PATH_MAX + 128], *text = NULL;
 	struct stat st;
+	FILE *f = NULL;
 
 	*sep = ',';
-	if (stat(arg, &st) < 0 || !S_ISREG(st.st_mode))
+	if (stat(arg, &st) < 0)
 		return strdup(arg);
 	*sep = '\n';
-	if (st.st_size > (off_t)LABELS_MAX_BYTES) {
-		err_set(err, errlen, "%s: labels file larger than 1 MiB", arg);
+	int fd = file_open_regular(AT_FDCWD, arg, 0, &st, why, sizeof why);
+	if (fd < 0) {
+		err_set(err, errlen, "--labels %s", why);
 		return NULL;
 	}
-	FILE *f = fopen(arg, "rb");
-	char *text = f ? calloc(1, (size_t)st.st_size + 1) : NULL;
+	if (st.st_size > (off_t)LABELS_MAX_BYTES) {
+		err_set(err, errlen, "%s: labels file larger than 1 MiB", arg);
+		close(fd);
+		return NULL;
+	}
+	if (!(f = fdopen(fd, "rb")))
+		close(fd);
+	text = f ? calloc(1, (size_t)st.st_size + 1) : NULL;
 	if (!text || fread(text, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
 		err_set(err, errlen, "%s: %s", arg, errno ? strerror(errno) : "cannot read");
 		free(text);
@@ -93,10 +106,14 @@ static int sha256_file(const char *path, char *out, size_t outlen)
 	unsigned char md[EVP_MAX_MD_SIZE], buf[1 << 16];
 	unsigned int mdlen = 0;
 	size_t n;
-	FILE *f = fopen(path, "rb");
+	char why[PATH_MAX + 128];
+	int fd = file_open_regular(AT_FDCWD, path, 0, NULL, why, sizeof why);
+	FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int rc = -1;
 
+	if (fd >= 0 && !f)
+		close(fd);
 	if (!f || !ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
 		goto out;
 	while ((n = fread(buf, 1, sizeof buf, f)) > 0)

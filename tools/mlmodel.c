@@ -9,12 +9,15 @@
 #include "tools/mlmodel.h"
 #include "model/json.h"
 #include "model/err.h"
+#include "model/file.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #define SIG_MAX_TOKENS (1 << 20)
@@ -29,13 +32,15 @@ int mlmodel_is_dir(const char *path)
 		return 0;
 	if ((size_t)snprintf(p, sizeof p, "%s/MLmodel", path) >= sizeof p)
 		return 0;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+	return stat(p, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
+/* Anything but a directory is a file to open: the open refuses, in one
+ * line and without waiting, what is not a regular file (a FIFO). */
 static int is_file(const char *p)
 {
 	struct stat st;
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+	return stat(p, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
 static int is_dir(const char *p)
@@ -85,11 +90,16 @@ static int load_yaml(const char *path, const void *text, size_t len, yaml_docume
 		if (len > MLMODEL_MAX_BYTES)
 			return err_set(err, errlen, "%s: larger than %u bytes", path, MLMODEL_MAX_BYTES);
 	} else {
-		if (!(f = fopen(path, "rb")))
-			return err_set(err, errlen, "%s: %s", path, strerror(errno));
-		if (fstat(fileno(f), &st) < 0 || st.st_size > (off_t)MLMODEL_MAX_BYTES) {
-			fclose(f);
+		int fd = file_open_regular(AT_FDCWD, path, 0, &st, err, errlen);
+		if (fd < 0)
+			return -1;
+		if (st.st_size > (off_t)MLMODEL_MAX_BYTES) {
+			close(fd);
 			return err_set(err, errlen, "%s: larger than %u bytes", path, MLMODEL_MAX_BYTES);
+		}
+		if (!(f = fdopen(fd, "rb"))) {
+			close(fd);
+			return err_set(err, errlen, "%s: %s", path, strerror(errno));
 		}
 	}
 	yaml_parser_initialize(&parser);

@@ -3,9 +3,11 @@
  */
 #include "tools/zip.h"
 #include "model/crc32.h"
+#include "model/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -510,31 +512,29 @@ fail:
 	return -1;
 }
 
+/* file_open_regular's message without its "PATH: ": the caller names the file. */
+static void open_msg(const char *msg, const char *path, int e, char *err, size_t errlen)
+{
+	size_t n = strlen(path);
+
+	if (strncmp(msg, path, n) == 0 && msg[n] == ':' && msg[n + 1] == ' ')
+		msg += n + 2;
+	/* EINVAL: not a regular file, which the message says. */
+	snprintf(err, errlen, "%s%s", e == EINVAL ? "" : "cannot open: ", msg);
+}
+
 int zip_open(struct zip *z, const char *path, char *err, size_t errlen)
 {
+	char msg[PATH_MAX + 128];
 	struct stat st;
 	void *map;
 	int fd;
 
 	memset(z, 0, sizeof *z);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Never open() a FIFO or a device in blocking mode: see model/file.h. */
+	fd = file_open_regular(AT_FDCWD, path, 0, &st, msg, sizeof msg);
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot open: %s", strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "cannot stat: %s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "is a directory, not a torch.save file");
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "not a regular file");
-		close(fd);
+		open_msg(msg, path, errno, err, errlen);
 		return -1;
 	}
 	if (st.st_size == 0) {
@@ -622,11 +622,15 @@ int zip_data(const struct zip *z, const struct zip_entry *e,
 				 e->method);
 		return -1;
 	}
-	if ((e->crc32 != 0 || e->size == 0) &&
-	    crc32_update(0, p, (size_t)e->size) != e->crc32) {
+	/* A stored 0 is checked too: it is the CRC of no bytes, and of a
+	 * non-empty entry only by a 2^-32 chance (torch writes real CRCs
+	 * unless torch.serialization.set_crc32_options(False) was called). */
+	if (crc32_update(0, p, (size_t)e->size) != e->crc32) {
 		entry_msg(e, nm, sizeof nm);
-		snprintf(err, errlen, "entry %s: CRC-32 mismatch (corrupt file)",
-			 nm);
+		snprintf(err, errlen, "entry %s: CRC-32 mismatch (%s)", nm,
+			 e->crc32 ? "corrupt file" : "stored as 0: corrupt, or saved "
+			 "after torch.serialization.set_crc32_options(False); "
+			 "re-save with the default");
 		return -1;
 	}
 	*data = p;

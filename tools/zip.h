@@ -56,7 +56,8 @@ int zip_sniff(const void *buf, size_t len, char *err, size_t errlen);
 int zip_open_mem(struct zip *z, const void *buf, size_t len,
 		 char *err, size_t errlen);
 
-/* The same over a read-only mmap of the file at path. */
+/* The same over a read-only mmap of the file at path, which must be a
+ * regular file: a FIFO or a device is refused at once, never waited on. */
 int zip_open(struct zip *z, const char *path, char *err, size_t errlen);
 
 /* Release what zip_open/zip_open_mem allocated or mapped; safe on a zeroed z. */
@@ -70,9 +71,9 @@ const struct zip_entry *zip_record(const struct zip *z, const char *rec);
 
 /*
  * Point *data at the bytes of e (e->size of them), checking that the entry
- * is stored (method 0) and that its CRC-32 matches.  A stored CRC of 0 on a
- * non-empty entry is taken as "not computed" (torch 2.x compute_crc32=False)
- * and not checked.  *data stays valid until zip_close.  Returns 0 or -1.
+ * is stored (method 0) and that its CRC-32 matches, whatever the stored
+ * value (0 included: an entry is never taken on trust).  *data stays valid
+ * until zip_close.  Returns 0 or -1.
  */
 int zip_data(const struct zip *z, const struct zip_entry *e,
 	     const unsigned char **data, char *err, size_t errlen);

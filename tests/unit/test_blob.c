@@ -188,6 +188,40 @@ static void test_hostile_offsets(void)
 	free(img);
 }
 
+/* Labels and column names are UTF-8: an overlong "/" or a surrogate is
+ * refused by the writer, and by the checker in a blob forged around it. */
+static void test_labels_utf8(void)
+{
+	static const char *bad[3] = { "cat", "c\xc0\xaf", "Ankle Boot" };
+	char path[256], err[256];
+	struct blob_model m = sample(), g;
+	const char **names;
+	size_t n = 0;
+
+	path_in_dir(path, sizeof path, "u.blob");
+	m.labels = bad;
+	CHECK(blob_write(path, &m, err, sizeof err) < 0);
+	CHECK_CONTAINS(err, "label 1 is not valid UTF-8");
+	m = sample();
+	CHECK(blob_write(path, &m, err, sizeof err) == 0);
+	unsigned char *img = (unsigned char *)unit_slurp(path, &n);
+	unsigned char *dog = NULL;
+	for (size_t i = 0; img && !dog && i + 4 <= n; i++)
+		if (memcmp(img + i, "dog", 4) == 0)
+			dog = img + i;
+	CHECK(dog != NULL);
+	if (!dog) {
+		free(img);
+		return;
+	}
+	memcpy(dog, "\xed\xa0\x80", 3);   /* U+D800, encoded */
+	uint32_t crc = crc32_update(0, img + 32, n - 32);
+	memcpy(img + 24, &crc, 4);
+	CHECK(blob_check(img, n, &g, &names, err, sizeof err) < 0);
+	CHECK_CONTAINS(err, "label 1 is not valid UTF-8");
+	free(img);
+}
+
 static int dir_entries(void)
 {
 	int count = 0;
@@ -390,6 +424,7 @@ int main(void)
 	RUN(test_deterministic);
 	RUN(test_every_damage_refused);
 	RUN(test_hostile_offsets);
+	RUN(test_labels_utf8);
 	RUN(test_write_failures_leave_nothing);
 	RUN(test_map_errors_name_file);
 	RUN(test_names);

@@ -9,7 +9,9 @@
 #include "model/blob.h"
 #include "model/fwd.h"
 
+#include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/sp-test-convert-XXXXXX";
@@ -154,6 +156,51 @@ static void test_refusals_leave_nothing(void)
 	CHECK(access(out, F_OK) != 0);
 }
 
+/* p = dir/name, made by mk (mkfifo or mkdir); 0 or -1. */
+static int make(char *p, size_t len, const char *name, int (*mk)(const char *, mode_t))
+{
+	snprintf(p, len, "%s/%s", dir, name);
+	return mk(p, 0700);
+}
+
+/* convert_model refuses at once, naming the FIFO, and writes nothing. */
+static void refuse_fifo(const char *input, const char *labels, const char *fifo)
+{
+	char out[256], err[2048], notes[256], want[512];
+	struct convert_opts o = { .postprocess = -1, .labels = labels };
+
+	snprintf(out, sizeof out, "%s/fifo.blob", dir);
+	snprintf(want, sizeof want, "%s: not a regular file (a FIFO)", fifo);
+	alarm(5);   /* a blocking open() hangs here: let SIGALRM fail the run */
+	CHECK(convert_model(input, out, &o, notes, sizeof notes, err, sizeof err) < 0);
+	alarm(0);
+	CHECK_CONTAINS(err, want);
+	CHECK(strchr(err, '\n') == NULL);
+	CHECK(access(out, F_OK) != 0);
+}
+
+/* A FIFO as the .pth, as an MLflow directory's MLmodel or model.pth, or as
+ * the labels file is refused without waiting for a writer. */
+static void test_fifo_refused(void)
+{
+	char p[256], ml[256], mlf[256], data[256], pth[256], abs[PATH_MAX];
+
+	CHECK_INT(make(p, sizeof p, "m.pth", mkfifo), 0);
+	refuse_fifo(p, NULL, p);
+	refuse_fifo("fixtures/model", p, p);
+
+	CHECK_INT(make(ml, sizeof ml, "ml", mkdir), 0);
+	CHECK_INT(make(mlf, sizeof mlf, "ml/MLmodel", mkfifo), 0);
+	refuse_fifo(ml, NULL, mlf);
+
+	CHECK_INT(make(ml, sizeof ml, "ml2", mkdir), 0);
+	CHECK_INT(make(data, sizeof data, "ml2/data", mkdir), 0);
+	CHECK_INT(make(pth, sizeof pth, "ml2/data/model.pth", mkfifo), 0);
+	snprintf(mlf, sizeof mlf, "%s/ml2/MLmodel", dir);
+	CHECK_INT(symlink(realpath("fixtures/model/MLmodel", abs) ? abs : "", mlf), 0);
+	refuse_fifo(ml, NULL, pth);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -165,6 +212,7 @@ int main(void)
 	RUN(test_pyfunc_wrapper);
 	RUN(test_second_model_f64);
 	RUN(test_refusals_leave_nothing);
+	RUN(test_fifo_refused);
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -10,6 +10,8 @@
 #include <dirent.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- a small zip writer --------------------------------------------- */
 
@@ -325,6 +327,59 @@ static void test_bad_crc(void)
 	CHECK_INT(zip_data(&zp, zip_find(&zp, "sd/data.pkl"), &d, err,
 			   sizeof err), 0);
 	zip_close(&zp);
+}
+
+/* A stored CRC of 0 is checked like any other: data with another CRC is
+ * refused, an empty entry (whose CRC is 0) is read. */
+static void test_zero_crc(void)
+{
+	static struct zb z;
+	struct zb_fin f = { 0 };
+	struct zip zp;
+	const unsigned char *d = NULL;
+	char err[256];
+
+	memset(&z, 0, sizeof z);
+	zb_add(&z, "sd/data.pkl", pkl, sizeof pkl - 1, 0);
+	zb_add(&z, "sd/data/0", w, sizeof w, 0);
+	zb_add(&z, "sd/empty", "", 0, 0);
+	z.e[1].crc = 0;   /* the central directory says 0; the data is not empty */
+	CHECK_INT(z.e[2].crc, 0);
+	zb_finish(&z, &f);
+	CHECK_INT(zip_open_mem(&zp, z.buf, z.len, err, sizeof err), 0);
+	err[0] = '\0';
+	CHECK_INT(zip_data(&zp, zip_find(&zp, "sd/data/0"), &d, err, sizeof err), -1);
+	CHECK_CONTAINS(err, "entry sd/data/0: CRC-32 mismatch");
+	CHECK_CONTAINS(err, "stored as 0");
+	CHECK_INT(zip_data(&zp, zip_find(&zp, "sd/empty"), &d, err, sizeof err), 0);
+	CHECK(d != NULL);
+	CHECK_INT(zip_data(&zp, zip_find(&zp, "sd/data.pkl"), &d, err, sizeof err), 0);
+	zip_close(&zp);
+}
+
+/* zip_open refuses a FIFO at once (alarm: a hang fails the run) and a
+ * directory, in one line each. */
+static void test_open_not_regular(void)
+{
+	char d[] = "/tmp/sp-test-zip-XXXXXX", fifo[64], err[256];
+	struct zip zp;
+
+	if (!mkdtemp(d)) {
+		CHECK(0);
+		return;
+	}
+	snprintf(fifo, sizeof fifo, "%s/m.pth", d);
+	CHECK_INT(mkfifo(fifo, 0600), 0);
+	alarm(5);
+	CHECK_INT(zip_open(&zp, fifo, err, sizeof err), -1);
+	alarm(0);
+	CHECK_STR(err, "not a regular file (a FIFO)");
+	CHECK_INT(zip_open(&zp, d, err, sizeof err), -1);
+	CHECK_STR(err, "not a regular file (a directory)");
+	CHECK_INT(zip_open(&zp, "fixtures/pth/nonexistent.pth", err, sizeof err), -1);
+	CHECK_STR(err, "cannot open: No such file or directory");
+	unlink(fifo);
+	rmdir(d);
 }
 
 /* Every prefix of a valid archive fails cleanly. */
@@ -649,6 +704,8 @@ int main(void)
 	RUN(test_comment);
 	RUN(test_method8);
 	RUN(test_bad_crc);
+	RUN(test_zero_crc);
+	RUN(test_open_not_regular);
 	RUN(test_truncated);
 	RUN(test_offsets_out_of_range);
 	RUN(test_overlap_and_duplicates);
