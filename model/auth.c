@@ -26,6 +26,8 @@
 #define SECRET_CHARS (AUTH_SECRET_TEXT - 1)
 #define MAC_BYTES 32          /* HMAC-SHA256 */
 #define MAC_CHARS 43
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* A token's JSON has a handful of keys; more is not one of ours. */
 #define JWT_TOKENS 64
@@ -236,13 +238,14 @@ out:
 
 /*
  * Tokenize js[0, n) as one strict JSON object whose keys are all distinct
- * (compared decoded: "\u0061lg" is "alg"), and set at[k] to the value token
- * of names[k], or -1.  Returns -1 when it is not such an object.
+ * (json_validate compares them decoded: "\u0061lg" is "alg"), and set at[k]
+ * to the value token of names[k], or -1.  Returns -1 when it is not such an
+ * object.
  */
 static int object(const char *js, size_t n, jsmntok_t *t, const char *const *names,
 		  int *at, size_t nnames)
 {
-	char keys[JWT_TOKENS / 2][JWT_KEY_MAX];
+	char key[JWT_KEY_MAX];
 	jsmn_parser p;
 	size_t bad;
 	const char *why;
@@ -257,13 +260,10 @@ static int object(const char *js, size_t n, jsmntok_t *t, const char *const *nam
 		at[m] = -1;
 	int i = 1;
 	for (int k = 0; k < t[0].size; k++) {
-		if (json_string(js, t, i, keys[k], JWT_KEY_MAX) < 0)
+		if (json_string(js, t, i, key, JWT_KEY_MAX) < 0)
 			return -1;
-		for (int j = 0; j < k; j++)
-			if (strcmp(keys[j], keys[k]) == 0)
-				return -1;
 		for (size_t m = 0; m < nnames; m++)
-			if (strcmp(keys[k], names[m]) == 0)
+			if (strcmp(key, names[m]) == 0)
 				at[m] = i + 1;
 		i = json_skip(t, i + 1);
 	}
@@ -326,6 +326,8 @@ static enum auth_verdict check_claims(const char *js, size_t n, const char *audi
 		return AUTH_WRONG_AUDIENCE;
 	if (exp <= (double)now)
 		return AUTH_EXPIRED;
+	if (exp - iat > (double)AUTH_TOKEN_LIFETIME + AUTH_CLOCK_SKEW)
+		return AUTH_TOO_LONG;
 	if (iat > late || (at[3] >= 0 && nbf > late))
 		return AUTH_NOT_YET_VALID;
 	return AUTH_OK;
@@ -395,6 +397,7 @@ const char *auth_verdict_text(enum auth_verdict v)
 	case AUTH_BAD_SIGNATURE: return "bad token signature";
 	case AUTH_WRONG_AUDIENCE: return "token is for another endpoint";
 	case AUTH_EXPIRED: return "token expired";
+	case AUTH_TOO_LONG: return "token lifetime longer than " STR(AUTH_TOKEN_LIFETIME) " s";
 	case AUTH_NOT_YET_VALID: return "token not yet valid";
 	}
 	return "invalid token";

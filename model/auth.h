@@ -19,6 +19,11 @@
 #define AUTH_TOKEN_MAX 1024      /* room for any token auth_token_mint writes */
 #define AUTH_TOKEN_VERIFY_MAX 4096   /* longer tokens are AUTH_MALFORMED unread */
 #define AUTH_CLOCK_SKEW 60       /* seconds an "iat" or "nbf" may be ahead of now */
+/* Seconds a token lives: what get-credentials mints (Azure ML's aml_token
+ * lasts an hour).  A token claiming more, exp - iat above this plus
+ * AUTH_CLOCK_SKEW, is refused: a leaked long-lived token would outlast
+ * any rotation schedule built on the hour. */
+#define AUTH_TOKEN_LIFETIME 3600
 
 /*
  * A fresh secret: 32 bytes from getrandom(2) as 43 base64url characters
@@ -67,6 +72,7 @@ enum auth_verdict {
 	AUTH_BAD_SIGNATURE,     /* not signed with this secret */
 	AUTH_WRONG_AUDIENCE,    /* signed by us, for another endpoint */
 	AUTH_EXPIRED,           /* exp <= now */
+	AUTH_TOO_LONG,          /* exp - iat > AUTH_TOKEN_LIFETIME + AUTH_CLOCK_SKEW */
 	AUTH_NOT_YET_VALID,     /* iat or nbf more than AUTH_CLOCK_SKEW ahead */
 };
 
@@ -75,8 +81,9 @@ enum auth_verdict {
  * secret and name at time now (Unix seconds).  The signature is checked,
  * in constant time, before anything in the payload is read; then "aud"
  * (a string, or an array holding one) must equal audience, "exp" and
- * "iat" must be numbers, exp > now, iat <= now + AUTH_CLOCK_SKEW, and
- * "nbf", when present, <= now + AUTH_CLOCK_SKEW.  Duplicate keys in the
+ * "iat" must be numbers, exp > now, exp - iat <= AUTH_TOKEN_LIFETIME +
+ * AUTH_CLOCK_SKEW, iat <= now + AUTH_CLOCK_SKEW, and "nbf", when present,
+ * <= now + AUTH_CLOCK_SKEW.  Duplicate keys in the
  * header or payload make a token malformed.  An invalid secret verifies
  * nothing (AUTH_BAD_SIGNATURE).
  */

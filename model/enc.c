@@ -70,27 +70,76 @@ void enc_cstr(struct enc_buf *b, const char *s)
 	enc_raw(b, s, strlen(s));
 }
 
-/* Decode one UTF-8 sequence; returns its length, or 0 when invalid. */
-static size_t utf8_next(const unsigned char *s, unsigned *cp)
+/* The well-formed UTF-8 sequences (Unicode 15, Table 3-7): by lead byte,
+ * the sequence's length and the range of its second byte; the others are
+ * 0x80 to 0xBF.  The narrow second-byte ranges are what rule out overlong
+ * forms (E0, F0), surrogates U+D800..U+DFFF (ED) and code points above
+ * U+10FFFF (F4); C0, C1 and F5..FF lead nothing. */
+static const struct {
+	unsigned char lead_lo, lead_hi, len, next_lo, next_hi;
+} utf8_forms[] = {
+	{ 0xC2, 0xDF, 2, 0x80, 0xBF },
+	{ 0xE0, 0xE0, 3, 0xA0, 0xBF },
+	{ 0xE1, 0xEC, 3, 0x80, 0xBF },
+	{ 0xED, 0xED, 3, 0x80, 0x9F },
+	{ 0xEE, 0xEF, 3, 0x80, 0xBF },
+	{ 0xF0, 0xF0, 4, 0x90, 0xBF },
+	{ 0xF1, 0xF3, 4, 0x80, 0xBF },
+	{ 0xF4, 0xF4, 4, 0x80, 0x8F },
+};
+
+/*
+ * Decode the sequence at s (NUL-terminated, so a truncated one stops at
+ * the NUL).  Returns its length with *cp set, or 0 when it is not
+ * well-formed, with *skip the length of its maximal ill-formed prefix (at
+ * least 1): what one U+FFFD replaces, as Python's errors="replace" does.
+ */
+static size_t utf8_next(const unsigned char *s, unsigned *cp, size_t *skip)
 {
+	size_t f = 0, nf = sizeof utf8_forms / sizeof utf8_forms[0];
+
 	if (s[0] < 0x80) {
 		*cp = s[0];
 		return 1;
 	}
-	size_t n = (s[0] & 0xE0) == 0xC0 ? 2 : (s[0] & 0xF0) == 0xE0 ? 3 : (s[0] & 0xF8) == 0xF0 ? 4 : 0;
-	unsigned v = n == 2 ? s[0] & 0x1Fu : n == 3 ? s[0] & 0x0Fu : s[0] & 0x07u;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
+	while (f < nf && !(s[0] >= utf8_forms[f].lead_lo && s[0] <= utf8_forms[f].lead_hi))
+		f++;
+	*skip = 1;
+	if (f == nf)
+		return 0;
+	unsigned v = s[0] & (0x7Fu >> utf8_forms[f].len);
+	unsigned char lo = utf8_forms[f].next_lo, hi = utf8_forms[f].next_hi;
+	for (size_t i = 1; i < utf8_forms[f].len; i++) {
+		if (s[i] < lo || s[i] > hi) {
+			*skip = i;
 			return 0;
+		}
 		v = v << 6 | (s[i] & 0x3Fu);
+		lo = 0x80;
+		hi = 0xBF;
 	}
 	*cp = v;
-	return n;
+	return utf8_forms[f].len;
+}
+
+int enc_utf8_valid(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned cp;
+	size_t skip;
+
+	while (*s) {
+		size_t n = utf8_next(s, &cp, &skip);
+		if (n == 0)
+			return 0;
+		s += n;
+	}
+	return 1;
 }
 
 /* json.dumps escaping with ensure_ascii: \uXXXX for everything outside
- * printable ASCII (surrogate pairs above U+FFFF); invalid UTF-8 becomes
- * U+FFFD. */
+ * printable ASCII (surrogate pairs above U+FFFF); what is not well-formed
+ * UTF-8 becomes U+FFFD (see enc.h). */
 void enc_string(struct enc_buf *b, const char *str)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -105,10 +154,10 @@ void enc_string(struct enc_buf *b, const char *str)
 		if (!*s)
 			break;
 		unsigned cp;
-		size_t n = utf8_next(s, &cp);
+		size_t skip, n = utf8_next(s, &cp, &skip);
 		if (n == 0) {
 			cp = 0xFFFD;
-			n = 1;
+			n = skip;
 		}
 		s += n;
 		switch (cp) {

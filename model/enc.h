@@ -5,6 +5,17 @@
  * are json.dumps' (", " and ": "), and strings are escaped with
  * ensure_ascii, so that wherever scorepoint's float32 values equal
  * torch's, the bytes equal what the Python stack would send.
+ *
+ * Strings (labels, the V2 request id echoed back) are C strings taken to
+ * be UTF-8.  What is not well-formed UTF-8 (Unicode's Table 3-7: a stray
+ * continuation byte, a truncated sequence, an overlong form such as
+ * C0 AF, an encoded surrogate U+D800..U+DFFF such as ED A0 80, a code
+ * point above U+10FFFF, the bytes C0, C1, F5..FF) is written as U+FFFD,
+ * one per maximal ill-formed prefix as Python's bytes.decode(errors=
+ * "replace") does, never as the code point it would spell: the output is
+ * always valid JSON of valid Unicode, and encoding a string never fails.
+ * Blob labels should not get that far: enc_utf8_valid() is the check for
+ * whoever writes or loads them.
  */
 #ifndef SCOREPOINT_ENC_H
 #define SCOREPOINT_ENC_H
@@ -37,6 +48,8 @@ void enc_free(struct enc_buf *b);
 void enc_raw(struct enc_buf *b, const char *s, size_t n);
 void enc_cstr(struct enc_buf *b, const char *s);   /* raw, NUL-terminated */
 void enc_string(struct enc_buf *b, const char *s); /* as a JSON string literal */
+/* True when the C string s is well-formed UTF-8 (what enc_string keeps). */
+int enc_utf8_valid(const char *s);
 void enc_uint(struct enc_buf *b, uint64_t v);      /* decimal digits */
 /* repr(v); a non-finite v writes "null" and makes enc_status() NONFINITE. */
 void enc_number(struct enc_buf *b, double v);

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-#define TOKEN_LIFETIME 3600   /* seconds: Azure's aml_token lasts an hour */
 
 static struct ws_node *new_secrets(void)
 {
@@ -309,13 +308,13 @@ int cli_endpoint_credentials(struct cli *c)
 		out = NULL;
 	} else {
 		int64_t now = (int64_t)time(NULL);
-		if (auth_token_mint(e->token_secret, e->name, now, TOKEN_LIFETIME, tok, sizeof tok) < 0) {
+		if (auth_token_mint(e->token_secret, e->name, now, AUTH_TOKEN_LIFETIME, tok, sizeof tok) < 0) {
 			rc = cli_fail("endpoint \"%s\": cannot mint a token", e->name);
 		} else {
 			if (ws_node_set(out, "accessToken", ws_node_str(tok)) < 0 ||
 			    ws_node_set(out, "tokenType", ws_node_str("Bearer")) < 0 ||
-			    ws_node_set(out, "expiryTimeUtc", ws_node_int(now + TOKEN_LIFETIME)) < 0 ||
-			    ws_node_set(out, "refreshAfterTimeUtc", ws_node_int(now + TOKEN_LIFETIME / 2)) < 0)
+			    ws_node_set(out, "expiryTimeUtc", ws_node_int(now + AUTH_TOKEN_LIFETIME)) < 0 ||
+			    ws_node_set(out, "refreshAfterTimeUtc", ws_node_int(now + AUTH_TOKEN_LIFETIME / 2)) < 0)
 				out = NULL;
 			rc = cli_print(c, out);
 			out = NULL;

@@ -12,8 +12,9 @@
  *   4+ a token minted with auth_token_mint (iat and lifetime from the
  *      first 6 bytes), then edited by the rest, 3 bytes an edit: position
  *      (2 bytes), and a byte to XOR there (0: delete; past the end: append)
- * Properties: the minted token verifies, and not for another audience,
- * secret or time; an edited token that differs from it never verifies;
+ * Properties: the minted token (lifetime up to an hour plus the skew)
+ * verifies, and not for another audience, secret or time, nor minted to
+ * live longer; an edited token that differs from it never verifies;
  * auth_bearer returns a non-empty credential without spaces or control
  * characters after a "Bearer " scheme; auth_key_matches is equality.
  */
@@ -105,7 +106,7 @@ static void mint_and_edit(const uint8_t *in, size_t n)
 	if (n < 6)
 		return;
 	int64_t iat = (int64_t)((uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3]);
-	int64_t life = 1 + ((int64_t)in[4] << 8 | in[5]);
+	int64_t life = 1 + ((int64_t)in[4] << 8 | in[5]) % (AUTH_TOKEN_LIFETIME + AUTH_CLOCK_SKEW);
 	int len = auth_token_mint(SECRET, AUDIENCE, iat, life, tok, sizeof tok);
 	FUZZ_CHECK(len > 0 && (size_t)len == strlen(tok), "mint gave %d", len);
 	FUZZ_CHECK(auth_token_verify(tok, (size_t)len, SECRET, AUDIENCE, iat) == AUTH_OK, "fresh token refused");
@@ -119,6 +120,10 @@ static void mint_and_edit(const uint8_t *in, size_t n)
 		   "token valid for another audience");
 	FUZZ_CHECK(auth_token_verify(tok, (size_t)len, OTHER_SECRET, AUDIENCE, iat) == AUTH_BAD_SIGNATURE,
 		   "token valid under another secret");
+	char longer[AUTH_TOKEN_MAX];
+	int ll = auth_token_mint(SECRET, AUDIENCE, iat, AUTH_TOKEN_LIFETIME + AUTH_CLOCK_SKEW + life, longer, sizeof longer);
+	FUZZ_CHECK(ll > 0 && auth_token_verify(longer, (size_t)ll, SECRET, AUDIENCE, iat) == AUTH_TOO_LONG,
+		   "a token living longer than an hour verifies");
 
 	size_t el = (size_t)len;
 	memcpy(ed, tok, el);

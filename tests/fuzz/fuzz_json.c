@@ -6,7 +6,8 @@
  * The input is the document.  Property (a differential check): for a
  * document whose first non-blank byte opens an object or an array, that
  * pipeline accepts exactly what the RFC 8259 grammar accepts with
- * containers nested at most JSON_MAX_DEPTH deep, as checked by the small
+ * containers nested at most JSON_MAX_DEPTH deep and no object giving a key
+ * twice (keys compared decoded, Python's way), as checked by the small
  * recursive parser below.  (A bare top-level number is left out: strict
  * jsmn wants a delimiter after a primitive, a documented quirk nothing
  * here relies on.)
@@ -65,6 +66,87 @@ static int string(struct ref *r)
 	return 0;
 }
 
+/* The string r->p points at (a valid one) decoded into out (room for its
+ * length in bytes, each escape decoding to fewer bytes than it takes):
+ * \uXXXX as UTF-8, a surrogate pair as one code point, a lone surrogate
+ * as its 3-byte form. */
+static size_t decode_key(const char *p, char *out)
+{
+	size_t o = 0;
+	for (p++; *p != '"'; p++) {
+		if (*p != '\\') {
+			out[o++] = *p;
+			continue;
+		}
+		p++;
+		const char *simple = strchr("\"\"\\\\//b\bf\fn\nr\rt\t", *p);
+		if (*p != 'u') {
+			out[o++] = simple[1];
+			continue;
+		}
+		unsigned long cp = strtoul((char[5]){ p[1], p[2], p[3], p[4], 0 }, NULL, 16);
+		p += 4;
+		if (cp >= 0xD800 && cp < 0xDC00 && p[1] == '\\' && p[2] == 'u') {
+			unsigned long lo = strtoul((char[5]){ p[3], p[4], p[5], p[6], 0 }, NULL, 16);
+			if (lo >= 0xDC00 && lo < 0xE000) {
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				p += 6;
+			}
+		}
+		if (cp < 0x80) {
+			out[o++] = (char)cp;
+		} else if (cp < 0x800) {
+			out[o++] = (char)(0xC0 | cp >> 6);
+			out[o++] = (char)(0x80 | (cp & 63));
+		} else if (cp < 0x10000) {
+			out[o++] = (char)(0xE0 | cp >> 12);
+			out[o++] = (char)(0x80 | (cp >> 6 & 63));
+			out[o++] = (char)(0x80 | (cp & 63));
+		} else {
+			out[o++] = (char)(0xF0 | cp >> 18);
+			out[o++] = (char)(0x80 | (cp >> 12 & 63));
+			out[o++] = (char)(0x80 | (cp >> 6 & 63));
+			out[o++] = (char)(0x80 | (cp & 63));
+		}
+	}
+	return o;
+}
+
+/* An object's keys, decoded, for the duplicate check. */
+struct keys {
+	char **k;
+	size_t *len, n;
+};
+
+/* Add the key at p; 0 when the object already has it. */
+static int key_new(struct keys *ks, const char *p, size_t raw)
+{
+	char *d = malloc(raw + 1);
+	char **k = realloc(ks->k, (ks->n + 1) * sizeof *k);
+	size_t *len = k ? realloc(ks->len, (ks->n + 1) * sizeof *len) : NULL;
+	if (!d || !k || !len)
+		abort();
+	ks->k = k;
+	ks->len = len;
+	size_t n = decode_key(p, d);
+	for (size_t i = 0; i < ks->n; i++)
+		if (len[i] == n && memcmp(k[i], d, n) == 0) {
+			free(d);
+			return 0;
+		}
+	k[ks->n] = d;
+	len[ks->n++] = n;
+	return 1;
+}
+
+static void keys_free(struct keys *ks)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		free(ks->k[i]);
+	free(ks->k);
+	free(ks->len);
+}
+
 static int digits(struct ref *r)
 {
 	const char *s = r->p;
@@ -112,29 +194,35 @@ static int value(struct ref *r, int depth)
 			r->p++;
 			return 1;
 		}
+		struct keys ks = { NULL, NULL, 0 };
+		int ok = 0;
 		for (;;) {
 			if (c == '{') {
 				ws(r);
-				if (!string(r))
-					return 0;
+				const char *key = r->p;
+				if (!string(r) || !key_new(&ks, key, (size_t)(r->p - key)))
+					break;
 				ws(r);
 				if (r->p >= r->end || *r->p != ':')
-					return 0;
+					break;
 				r->p++;
 			}
 			if (!value(r, depth + 1))
-				return 0;
+				break;
 			ws(r);
 			if (r->p >= r->end)
-				return 0;
+				break;
 			if (*r->p == close) {
 				r->p++;
-				return 1;
+				ok = 1;
+				break;
 			}
 			if (*r->p != ',')
-				return 0;
+				break;
 			r->p++;
 		}
+		keys_free(&ks);
+		return ok;
 	}
 	if (c == '"')
 		return string(r);

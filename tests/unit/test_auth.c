@@ -379,6 +379,37 @@ static void test_verdict_text(void)
 	CHECK_STR(auth_verdict_text(AUTH_EXPIRED), "token expired");
 }
 
+/* ---- issue 15: a token lives an hour ---- */
+
+static void test_lifetime(void)
+{
+	char secret[AUTH_SECRET_TEXT], tok[AUTH_TOKEN_MAX];
+	CHECK_INT(auth_new_secret(secret), 0);
+	/* What get-credentials mints: an hour. */
+	int n = auth_token_mint(secret, AUD, IAT, AUTH_TOKEN_LIFETIME, tok, sizeof tok);
+	CHECK(n > 0 && auth_token_verify(tok, (size_t)n, secret, AUD, IAT) == AUTH_OK);
+	CHECK(n > 0 && auth_token_verify(tok, (size_t)n, secret, AUD, IAT + AUTH_TOKEN_LIFETIME - 1) == AUTH_OK);
+	/* Up to the clock skew more is let through; past it, refused. */
+	n = auth_token_mint(secret, AUD, IAT, AUTH_TOKEN_LIFETIME + AUTH_CLOCK_SKEW, tok, sizeof tok);
+	CHECK(n > 0 && auth_token_verify(tok, (size_t)n, secret, AUD, IAT) == AUTH_OK);
+	n = auth_token_mint(secret, AUD, IAT, AUTH_TOKEN_LIFETIME + AUTH_CLOCK_SKEW + 1, tok, sizeof tok);
+	CHECK(n > 0 && auth_token_verify(tok, (size_t)n, secret, AUD, IAT) == AUTH_TOO_LONG);
+	n = auth_token_mint(secret, AUD, IAT, 365 * 86400, tok, sizeof tok);
+	CHECK(n > 0 && auth_token_verify(tok, (size_t)n, secret, AUD, IAT + 86400) == AUTH_TOO_LONG);
+	CHECK_INT(signed_verdict(HS256, "{\"aud\":\"my-endpoint\",\"iat\":1700000000,\"exp\":1700003660}"), AUTH_OK);
+	CHECK_INT(signed_verdict(HS256, "{\"aud\":\"my-endpoint\",\"iat\":1700000000,\"exp\":1700003660.5}"),
+		  AUTH_TOO_LONG);
+	CHECK_INT(signed_verdict(HS256, "{\"aud\":\"my-endpoint\",\"iat\":0,\"exp\":1e300}"), AUTH_TOO_LONG);
+	CHECK_INT(signed_verdict(HS256, "{\"aud\":\"my-endpoint\",\"iat\":-1e300,\"exp\":1700000100}"), AUTH_TOO_LONG);
+	/* iat in the future does not buy a longer life: it is not yet valid. */
+	CHECK_INT(signed_verdict(HS256, "{\"aud\":\"my-endpoint\",\"iat\":1700000100,\"exp\":1700003700}"),
+		  AUTH_NOT_YET_VALID);
+	CHECK_STR(auth_verdict_text(AUTH_TOO_LONG), "token lifetime longer than 3600 s");
+	for (int v = AUTH_OK; v <= AUTH_NOT_YET_VALID; v++)
+		CHECKF(v == AUTH_TOO_LONG || strcmp(auth_verdict_text(v), auth_verdict_text(AUTH_TOO_LONG)) != 0,
+		       "verdict %d", v);
+}
+
 int main(void)
 {
 	RUN(test_secrets);
@@ -394,5 +425,6 @@ int main(void)
 	RUN(test_malformed);
 	RUN(test_length_cap);
 	RUN(test_verdict_text);
+	RUN(test_lifetime);
 	return unit_done();
 }

@@ -213,6 +213,55 @@ static void test_pipeline_matches_torch(void)
 	rmdir(dir);
 }
 
+/* ---- issue 15: invalid UTF-8 ---- */
+
+/* Each ill-formed input and json.dumps(bytes.decode("utf-8", "replace")),
+ * from Python 3.11; the well-formed boundaries around them as they are. */
+static const struct {
+	const char *in, *want;
+} utf8_cases[] = {
+	{ "\xc0\xaf", "\"\\ufffd\\ufffd\"" },                       /* overlong '/' */
+	{ "\xc1\xbf", "\"\\ufffd\\ufffd\"" },
+	{ "\xe0\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\"" },             /* overlong, 3 bytes */
+	{ "\xf0\x80\x80\xaf", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" },   /* overlong, 4 bytes */
+	{ "\xed\xa0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },             /* U+D800 */
+	{ "\xed\xb0\x80", "\"\\ufffd\\ufffd\\ufffd\"" },             /* U+DC00 */
+	{ "\xf4\x90\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\"" },   /* U+110000 */
+	{ "\xf8\x88\x80\x80\x80", "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"" },
+	{ "x\xe2\x82", "\"x\\ufffd\"" },                             /* truncated at the end */
+	{ "\xe2\x82" "A", "\"\\ufffdA\"" },                          /* truncated before a letter */
+	{ "\xf0\x9f\x98", "\"\\ufffd\"" },
+	{ "\x80", "\"\\ufffd\"" },                                   /* stray continuation */
+	{ "\xc2\x80", "\"\\u0080\"" },
+	{ "\xed\x9f\xbf", "\"\\ud7ff\"" },
+	{ "\xee\x80\x80", "\"\\ue000\"" },
+	{ "\xef\xbf\xbf", "\"\\uffff\"" },
+	{ "\xf0\x90\x80\x80", "\"\\ud800\\udc00\"" },
+	{ "\xf4\x8f\xbf\xbf", "\"\\udbff\\udfff\"" },
+};
+
+static void test_invalid_utf8(void)
+{
+	struct enc_buf b;
+	enc_init(&b, 0);
+	for (size_t i = 0; i < sizeof utf8_cases / sizeof utf8_cases[0]; i++) {
+		enc_reset(&b);
+		enc_string(&b, utf8_cases[i].in);
+		CHECKF(strcmp(b.p, utf8_cases[i].want) == 0, "case %zu: %s, not %s", i, b.p, utf8_cases[i].want);
+		CHECK_INT(enc_utf8_valid(utf8_cases[i].in), strstr(utf8_cases[i].want, "fffd") == NULL);
+	}
+	CHECK(enc_utf8_valid(""));
+	CHECK(enc_utf8_valid("caf\xc3\xa9 \xf0\x9f\x98\x80"));
+	/* A label is a string like any other. */
+	const char *names[] = { "ok", "bad\xed\xa0\x80" };
+	const float y[] = { 0.0f, 1.0f };
+	enc_reset(&b);
+	enc_labels(&b, y, 1, 2, names);
+	CHECK_STR(b.p, "[\"bad\\ufffd\\ufffd\\ufffd\"]");
+	CHECK(enc_status(&b) == ENC_OK);
+	enc_free(&b);
+}
+
 int main(void)
 {
 	read_labels();
@@ -222,5 +271,6 @@ int main(void)
 	RUN(test_top_k);
 	RUN(test_limits_and_nonfinite);
 	RUN(test_pipeline_matches_torch);
+	RUN(test_invalid_utf8);
 	return unit_done();
 }

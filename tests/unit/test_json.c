@@ -103,10 +103,129 @@ static void test_validate(void)
 	CHECK(json_depth_ok("[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\"]", 74));
 }
 
+/* ---- issue 15: duplicate keys, echoed text ---- */
+
+/* Refused as a repeated key, its second occurrence's quote at `at`. */
+static void check_dup(const char *js, size_t at)
+{
+	static jsmntok_t t[20000];
+	size_t bad = 0;
+	const char *why = "";
+	int n = parse(js, t, 20000);
+	CHECKF(n > 0, "%.60s: jsmn refused it", js);
+	int rc = n > 0 ? json_validate(js, strlen(js), t, n, &bad, &why) : 0;
+	CHECKF(rc < 0 && why == json_why_dup_key && bad == at, "%.60s: %s (%s at %zu, want %zu)", js,
+	       rc < 0 ? "refused" : "accepted", why, bad, at);
+}
+
+static void test_duplicate_keys(void)
+{
+	char m[200];
+	size_t bad = 0;
+	const char *why = "";
+	jsmntok_t t[64];
+
+	check_dup("{\"a\": 1, \"a\": 2}", 9);
+	check_dup("{\"input_data\": {\"columns\": [\"a\"], \"data\": [[1]], \"data\": [[2]]}}", 49);
+	check_dup("[[{\"x\": {\"y\": 1, \"y\": {}}}]]", 17);
+	check_dup("{\"a\": 1, \"\\u0061\": 2}", 9);                      /* compared decoded */
+	check_dup("{\"\\u00e9\": 1, \"\xc3\xa9\": 2}", 14);
+	check_dup("{\"\\ud83d\\ude00\": 1, \"\xf0\x9f\x98\x80\": 2}", 20);
+	check_dup("{\"\\n\\/\": 1, \"\\u000a/\": 2}", 12);
+	check_dup("{\"\": 1, \"\": 2}", 8);
+	check_valid("{\"a\": 1, \"A\": 2, \"a \": 3, \"\\u0062\": 4, \"ab\": {\"a\": 5}}", 1, NULL);
+	check_valid("{\"\\ud800\": 1, \"\\udc00\": 2}", 1, NULL);   /* different, if not well-formed */
+	check_valid("[{\"a\": 1}, {\"a\": 2}]", 1, NULL);           /* siblings are separate objects */
+	/* An object's keys past JSON_KEYS_LINEAR go through the hash table. */
+	static char big[100000];
+	static jsmntok_t bt[20000];
+	size_t o = (size_t)snprintf(big, sizeof big, "{");
+	for (int i = 0; i < 2000; i++)
+		o += (size_t)snprintf(big + o, sizeof big - o, "%s\"k%d\": {\"k%d\": %d}", i ? ", " : "", i, i, i);
+	snprintf(big + o, sizeof big - o, "}");
+	int n = parse(big, bt, 20000);
+	CHECK(n == 8001 && json_validate(big, strlen(big), bt, n, &bad, &why) == 0);
+	size_t at = o;
+	snprintf(big + o, sizeof big - o, ", \"k1\\u0037\": 0}");   /* k17 again, spelt with an escape */
+	check_dup(big, at + 2);
+	/* The message names the key as written, quoted by json_echo. */
+	const char *js = "{\"d\\u0061ta\": 1, \"data\": 2}";
+	CHECK(parse(js, t, 64) > 0 && json_validate(js, strlen(js), t, parse(js, t, 64), &bad, &why) < 0);
+	CHECK_STR(json_refusal(js, bad, why, bad, m, sizeof m), "key \"data\" is given twice (at byte 17)");
+	js = "{\"\\u000a\": 1, \"\\n\": 2}";
+	CHECK(json_validate(js, strlen(js), t, parse(js, t, 64), &bad, &why) < 0);
+	CHECK_STR(json_refusal(js, bad, why, 99, m, sizeof m), "key \"\\x5cn\" is given twice (at byte 99)");
+	js = "[1 2]";
+	CHECK(json_validate(js, strlen(js), t, parse(js, t, 64), &bad, &why) < 0);
+	CHECK_STR(json_refusal(js, bad, why, bad, m, sizeof m), "malformed JSON at byte 3: missing ','");
+}
+
+/* FNV-1a, as json.c hashes a key without escapes. */
+static uint32_t fnv1a(const char *p)
+{
+	uint32_t h = 2166136261u;
+	while (*p)
+		h = (h ^ (unsigned char)*p++) * 16777619u;
+	return h;
+}
+
+/* Keys that all fall in one slot of the table (64 slots for 20 to 32
+ * keys): past the probe budget the check sorts them, with the same verdict. */
+static void test_duplicate_keys_colliding(void)
+{
+	static char js[4096], key[40][16];
+	static jsmntok_t t[256];
+	size_t bad = 0, o = 0, at = 0;
+	const char *why = "";
+	int found = 0;
+
+	for (unsigned i = 0; found < 30; i++) {
+		snprintf(key[found], sizeof key[found], "c%u", i);
+		found += (fnv1a(key[found]) & 63) == 0;
+	}
+	o += (size_t)snprintf(js + o, sizeof js - o, "{");
+	for (int i = 0; i < 30; i++)
+		o += (size_t)snprintf(js + o, sizeof js - o, "%s\"%s\": %d", i ? ", " : "", key[i], i);
+	snprintf(js + o, sizeof js - o, "}");
+	int n = parse(js, t, 256);
+	CHECK(n == 61 && json_validate(js, strlen(js), t, n, &bad, &why) == 0);
+	/* Two of them again: the earlier repetition is the one named. */
+	at = o + 2;
+	char *k0 = key[0];
+	o += (size_t)snprintf(js + o, sizeof js - o, ", \"%s\": 0, \"\\u00%02x%s\": 0}", key[17], k0[0], k0 + 1);
+	n = parse(js, t, 256);
+	CHECK(n == 65 && json_validate(js, strlen(js), t, n, &bad, &why) < 0 && why == json_why_dup_key);
+	CHECKF(bad == at, "refused at %zu (%s), want %zu", bad, why, at);
+}
+
+static void test_echo(void)
+{
+	char out[JSON_ECHO_SIZE], small[12];
+	CHECK_STR(json_echo("1.5x", 4, out, sizeof out), "1.5x");
+	CHECK_STR(json_echo("a\"b'c\\d", 7, out, sizeof out), "a\\x22b\\x27c\\x5cd");
+	CHECK_STR(json_echo("\x1b[2J\r\nok\x7f", 9, out, sizeof out), "\\x1b[2J\\x0d\\x0aok\\x7f");
+	CHECK_STR(json_echo("caf\xc3\xa9", 5, out, sizeof out), "caf\\xc3\\xa9");
+	CHECK_STR(json_echo("", 0, out, sizeof out), "");
+	/* At most JSON_ECHO_MAX bytes of the text, then "...". */
+	const char *l = "0123456789012345678901234567890123456789ABCDEF";
+	CHECK_STR(json_echo(l, 40, out, sizeof out), "0123456789012345678901234567890123456789");
+	CHECK_STR(json_echo(l, strlen(l), out, sizeof out), "0123456789012345678901234567890123456789...");
+	char bin[50];
+	memset(bin, 0xff, sizeof bin);
+	json_echo(bin, sizeof bin, out, sizeof out);
+	CHECK_INT(strlen(out), 4 * JSON_ECHO_MAX + 3);                /* JSON_ECHO_SIZE is enough */
+	CHECK_STR(json_echo(l, strlen(l), small, sizeof small), "01234567...");   /* a small buffer: fewer */
+	CHECK_STR(json_echo("\n\n\n", 3, small, sizeof small), "\\x0a\\x0a...");
+	CHECK_STR(json_echo(l, strlen(l), small, 3), "");
+}
+
 int main(void)
 {
 	RUN(test_skip_and_get);
 	RUN(test_strings);
 	RUN(test_validate);
+	RUN(test_duplicate_keys);
+	RUN(test_duplicate_keys_colliding);
+	RUN(test_echo);
 	return unit_done();
 }

@@ -683,6 +683,40 @@ static void test_encode_valid(void)
 	enc_free(&b);
 }
 
+/* ---- issue 15 (hE): duplicate keys, echoed text, invalid UTF-8 out ---- */
+
+static void test_issue15(void)
+{
+	struct req_ctx c;
+	struct v2_request r;
+	struct req_error e;
+	struct enc_buf b;
+	const float y[] = { 0.5f, 2.0f, 2.0f };
+	req_ctx_init(&c, NULL);
+	check_error(&c, &s3, "{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 3], \"datatype\": \"FP32\", \"data\": [1,2,3], "
+		    "\"data\": [4,5,6]}]}", REQ_E_JSON, "key \"data\" is given twice (at byte 80)");
+	check_error(&c, &s3, "{\"id\": \"1\", \"inputs\": [{\"name\": \"x\", \"shape\": [1, 3], \"datatype\": \"FP32\", "
+		    "\"data\": [1,2,3]}], \"\\u0069d\": \"2\"}", REQ_E_JSON, "key \"\\x5cu0069d\" is given twice");
+	check_error(&c, &s3, "{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 3], \"datatype\": \"FP32\", \"data\": [1,2,3]}], "
+		    "\"outputs\": [{\"name\": \"o\", \"parameters\": {\"classification\": 1, \"classification\": 2}}]}",
+		    REQ_E_JSON, "key \"classification\" is given twice");
+	check_error(&c, &s3, "{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 3], \"datatype\": \"FP\\u0033\\u0032\\u0021\", "
+		    "\"data\": [1,2,3]}]}", REQ_E_TYPE, "datatype \"FP\\x5cu0033\\x5cu0032\\x5cu0021\" is not");
+	check_error(&c, &s3, "{\"inputs\": [{\"name\": \"x\", \"shape\": [1, 3], \"datatype\": \"FP\xc3\xa9\", "
+		    "\"data\": [1,2,3]}]}", REQ_E_TYPE, "datatype \"FP\\xc3\\xa9\" is not");
+	/* An id of raw bytes that are not UTF-8 is read as given and sent
+	 * back with U+FFFD: never as the surrogate it spells. */
+	const char *body = "{\"id\": \"a\xed\xa0\x80z\", \"inputs\": [{\"name\": \"x\", \"shape\": [1, 3], "
+			   "\"datatype\": \"FP32\", \"data\": [1,2,3]}]}";
+	CHECKF(decode(&c, &s3, body, &r, &e) == 0, "%s", e.msg);
+	enc_init(&b, 0);
+	v2_encode(&b, "m", NULL, r.id, y, 1, 3, 0, NULL);
+	CHECK_CONTAINS(b.p, "\"id\": \"a\\ufffd\\ufffd\\ufffdz\"");
+	CHECK(enc_status(&b) == ENC_OK);
+	enc_free(&b);
+	req_ctx_free(&c);
+}
+
 int main(void)
 {
 	setup();
@@ -701,6 +735,7 @@ int main(void)
 	RUN(test_encode_exact);
 	RUN(test_encode_status);
 	RUN(test_encode_valid);
+	RUN(test_issue15);
 	teardown();
 	return unit_done();
 }
