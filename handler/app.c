@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,10 +80,12 @@ static const char *reason(int status)
 
 /* ---- setup ---- */
 
-static int model_open(struct app_model *m, const char *path, char *err, size_t errlen)
+/* Map the blob at path, or from fd (taken over) when fd >= 0: a
+ * workspace's blob, opened without following a link (ws_open_blob()). */
+static int model_open(struct app_model *m, const char *path, int fd, char *err, size_t errlen)
 {
 	memset(m, 0, sizeof *m);
-	if (blob_map_file(path, &m->map, err, errlen) < 0)
+	if ((fd >= 0 ? blob_map_fd(fd, path, &m->map, err, errlen) : blob_map_file(path, &m->map, err, errlen)) < 0)
 		return -1;
 	m->path = strdup(path);
 	if (!m->path || req_schema_init(&m->schema, &m->map.model) < 0) {
@@ -138,11 +141,13 @@ static int map_workspace(struct app *a, const struct ws *w, struct app_model **o
 			if (model_by_path(ms, n, path))
 				continue;
 			struct app_model *old = model_by_path(a->models, a->nmodels, path);
+			int fd;
 			if (old && !old->taken) {
 				ms[n] = *old;
 				ms[n++].taken = 1;
 				old->taken = 1;
-			} else if (model_open(&ms[n], path, err, errlen) == 0) {
+			} else if ((fd = ws_open_blob(w, ep->deployments[d].model, err, errlen)) >= 0 &&
+				   model_open(&ms[n], path, fd, err, errlen) == 0) {
 				n++;
 			} else {
 				for (size_t i = 0; i < n; i++)
@@ -212,16 +217,12 @@ static void refresh_workspace(struct app *a)
 
 static int open_log(struct app *a, char *err, size_t errlen)
 {
-	char path[PATH_MAX];
 	const char *lp = a->cfg.log_path;
 
 	if (!lp && a->ws_dir) {
-		if (ws_log_dir(a->ws_dir, err, errlen) < 0 || ws_path_log(a->ws_dir, path, sizeof path) < 0) {
-			if (!err[0])
-				snprintf(err, errlen, "%s: the log path is too long", a->ws_dir);
-			return -1;
-		}
-		lp = path;
+		/* The workspace's own log: reached without following a link. */
+		a->log_fd = ws_open_log(&a->ws, 1, err, errlen);
+		return a->log_fd < 0 ? -1 : 0;
 	}
 	if (!lp) {
 		a->log_fd = STDERR_FILENO;
@@ -256,7 +257,7 @@ static int init(struct app *a, const struct app_config *cfg, char *err, size_t e
 	if (fwd_init(err, errlen) < 0)
 		return -1;
 	if (cfg->model_path) {
-		if (model_open(&a->single, cfg->model_path, err, errlen) < 0)
+		if (model_open(&a->single, cfg->model_path, -1, err, errlen) < 0)
 			return -1;
 	} else {
 		a->ws_dir = realpath(cfg->workspace, NULL);
@@ -401,6 +402,7 @@ static const char *req_code(const struct req_error *e)
 	switch (e->code) {
 	case REQ_E_LIMIT: return "PAYLOAD_TOO_LARGE";
 	case REQ_E_NOMEM: return "INTERNAL_ERROR";
+	case REQ_E_DEADLINE: return "DEADLINE_EXCEEDED";
 	case REQ_E_TYPE:
 	case REQ_E_COLUMNS: return "INVALID_PARAMETER_VALUE";
 	default: return "BAD_REQUEST";
@@ -512,7 +514,26 @@ static int media_type(const char *ct, char *type, size_t len)
 	return 0;
 }
 
-/* Read the body into a->body (NUL-terminated); 0, or -1 with the answer sent. */
+/* The request's end, on now()'s clock: request_timeout_ms after it began. */
+static double deadline(const struct call *c)
+{
+	return c->t0 + (double)c->timeout_ms / 1000.0;
+}
+
+static int late(const struct call *c)
+{
+	return now() > deadline(c);
+}
+
+/*
+ * Read the body into a->body (NUL-terminated); 0, or -1 with the answer
+ * sent.  The request's deadline bounds the reading: the carrier stops
+ * waiting for bytes at it (see io.c), and it is looked at between reads of
+ * at most READ_CHUNK bytes, so a slow client gets its 408 on time and the
+ * rest of its body is abandoned.
+ */
+#define READ_CHUNK ((size_t)1 << 20)
+
 static int read_body(struct call *c)
 {
 	struct app *a = c->a;
@@ -536,6 +557,7 @@ static int read_body(struct call *c)
 		want = a->cfg.max_body + 1;   /* read to the end of the stream */
 	}
 	size_t need = (known || !c->io->fastcgi ? want : 65536) + 1;
+	c->io->deadline = deadline(c);
 	for (;;) {
 		if (need > a->body_cap) {
 			size_t cap = a->body_cap ? a->body_cap : 65536;
@@ -549,8 +571,13 @@ static int read_body(struct call *c)
 			a->body = p;
 			a->body_cap = cap;
 		}
-		long r = got < want ? c->io->read(c->io, a->body + got, a->body_cap - 1 - got < want - got ?
-						  a->body_cap - 1 - got : want - got) : 0;
+		size_t ask = a->body_cap - 1 - got < want - got ? a->body_cap - 1 - got : want - got;
+		long r = got < want ? c->io->read(c->io, a->body + got, ask < READ_CHUNK ? ask : READ_CHUNK) : 0;
+		if (r == IO_LATE || late(c)) {
+			fail(c, 408, "DEADLINE_EXCEEDED", "reading the body took longer than request_timeout_ms (%u ms)",
+			     c->timeout_ms);
+			return -1;
+		}
 		if (r < 0) {
 			fail(c, 400, "BAD_REQUEST", "the body could not be read");
 			return -1;
@@ -572,11 +599,6 @@ static int read_body(struct call *c)
 	a->body[got] = '\0';
 	c->bytes_in = got;
 	return 0;
-}
-
-static int late(const struct call *c)
-{
-	return (now() - c->t0) * 1000.0 > (double)c->timeout_ms;
 }
 
 /* ---- scoring routes ---- */
@@ -602,12 +624,23 @@ static float *run_model(struct call *c, const float *x, size_t rows)
 }
 
 /* Decode a->body for model m: JSON (MLflow's stricter rules when mlflow)
- * or CSV.  Shared by the answered request and its mirror copy. */
-static int decode(struct app *a, struct app_model *m, size_t len, int csv, int mlflow,
+ * or CSV, giving up at the deadline.  Shared by the answered request and
+ * its mirror copy. */
+static int decode(struct app *a, struct app_model *m, size_t len, int csv, int mlflow, double until,
 		  struct req_result *r, struct req_error *e)
 {
+	a->req.deadline = until;
 	return csv ? req_decode_csv(&a->req, &m->schema, a->body, len, r, e) :
 		     req_decode_json(&a->req, &m->schema, a->body, len, mlflow ? REQ_MLFLOW : 0, r, e);
+}
+
+static void decode_failed(struct call *c, const struct req_error *e)
+{
+	if (e->code == REQ_E_DEADLINE)
+		fail(c, 408, "DEADLINE_EXCEEDED", "decoding took longer than request_timeout_ms (%u ms)",
+		     c->timeout_ms);
+	else
+		fail(c, e->status, req_code(e), "%s", e->msg);
 }
 
 static void score(struct call *c)
@@ -640,8 +673,8 @@ static void score(struct call *c)
 	}
 	if (read_body(c) < 0)
 		return;
-	if (decode(a, c->m, c->bytes_in, csv, c->proto == P_MLFLOW, &r, &e) < 0) {
-		fail(c, e.status, req_code(&e), "%s", e.msg);
+	if (decode(a, c->m, c->bytes_in, csv, c->proto == P_MLFLOW, deadline(c), &r, &e) < 0) {
+		decode_failed(c, &e);
 		return;
 	}
 	float *y = run_model(c, r.x, r.rows);
@@ -686,8 +719,9 @@ static void v2_infer(struct call *c)
 
 	if (read_body(c) < 0)
 		return;
+	a->req.deadline = deadline(c);
 	if (v2_decode(&a->req, &c->m->schema, a->body, c->bytes_in, &r, &e) < 0) {
-		fail(c, e.status, req_code(&e), "%s", e.msg);
+		decode_failed(c, &e);
 		return;
 	}
 	float *y = run_model(c, r.x, r.rows);
@@ -1149,18 +1183,17 @@ void app_handle(struct app *a, struct io *io)
 
 /*
  * Mirror traffic: the body the client sent, scored again by the mirror
- * deployment after the answer is out; only its log line and counters
- * show it (Azure discards a mirror's response the same way).
+ * deployment after the answer is out, within the mirror deployment's own
+ * request_timeout_ms; only its log line and counters show it (Azure
+ * discards a mirror's response the same way).
  */
-void app_after(struct app *a)
+static void mirror(struct app *a)
 {
 	struct app_mirror *mi = &a->mirror;
 	struct call c;
 	struct req_result r;
 	struct req_error e;
 
-	if (!mi->endpoint)
-		return;
 	memset(&c, 0, sizeof c);
 	c.a = a;
 	c.t0 = now();
@@ -1173,7 +1206,7 @@ void app_after(struct app *a)
 	mi->endpoint = NULL;
 	if (!c.m)
 		c.status = 500;
-	else if (decode(a, c.m, mi->len, mi->csv, mi->mlflow, &r, &e) < 0)
+	else if (decode(a, c.m, mi->len, mi->csv, mi->mlflow, deadline(&c), &r, &e) < 0)
 		c.status = e.status;
 	else if (!fwd_run(&c.m->map.model, r.x, r.rows, &a->fwd))
 		c.status = 413;
@@ -1184,4 +1217,43 @@ void app_after(struct app *a)
 	uint64_t usec = (uint64_t)((now() - c.t0) * 1e6);
 	metrics_request(a->metrics, c.route, c.status, c.slot, c.rows, usec);
 	log_request(&c, 0, usec);
+}
+
+/* An enc_buf without its memory, its cap kept. */
+static void enc_shrink(struct enc_buf *b)
+{
+	size_t max = b->max;
+	enc_free(b);
+	enc_init(b, max);
+}
+
+/*
+ * Give back what a large request grew: when the per-process buffers hold
+ * more than APP_KEEP_BYTES together, all of them are freed (the next
+ * request grows what it needs again) and malloc_trim returns the free heap
+ * to the kernel, which glibc would otherwise keep: after a large free it
+ * serves sizes up to 32 MiB from the heap.  Requests that stay under it,
+ * the 2-row one and the 200-row one (9 MiB) included, keep their buffers.
+ */
+static void trim(struct app *a)
+{
+	size_t held = a->body_cap + req_ctx_bytes(&a->req) + 2 * a->fwd.cap * sizeof(float) + a->out.cap +
+		      a->head.cap;
+	if (held <= APP_KEEP_BYTES)
+		return;
+	free(a->body);
+	a->body = NULL;
+	a->body_cap = 0;
+	req_ctx_shrink(&a->req);
+	fwd_scratch_free(&a->fwd);
+	enc_shrink(&a->out);
+	enc_shrink(&a->head);
+	malloc_trim(0);
+}
+
+void app_after(struct app *a)
+{
+	if (a->mirror.endpoint)
+		mirror(a);
+	trim(a);
 }

@@ -20,6 +20,9 @@
 #define SCOREPOINT_VERSION "0.1.0"
 #define APP_DEFAULT_MAX_BODY ((size_t)64 << 20)
 #define APP_DEFAULT_TIMEOUT_MS 5000u
+/* Buffers that together grew past this are given back after the request
+ * (app_after). */
+#define APP_KEEP_BYTES ((size_t)16 << 20)
 
 struct app_config {
 	const char *model_path;       /* one blob, served at the root; or */
@@ -79,7 +82,8 @@ int app_init(struct app *a, const struct app_config *cfg, char *err, size_t errl
  * error response and the app is ready for the next request. */
 void app_handle(struct app *a, struct io *io);
 
-/* Work that must not delay the answer (mirror traffic): call after the
+/* Work that must not delay the answer: mirror traffic, then giving back
+ * the buffers a large request grew past APP_KEEP_BYTES.  Call after the
  * response of app_handle() has been sent. */
 void app_after(struct app *a);
 

@@ -2,13 +2,32 @@
  * io.c - the three carriers of a request.  Only this file includes
  * fcgiapp.h (never fcgi_stdio.h, which redefines FILE and stdio).
  */
+#define _GNU_SOURCE   /* gettid, SIGEV_THREAD_ID */
 #include "handler/io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fcgiapp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
+
+/* glibc before 2.41 has the field but not its POSIX-style name. */
+#ifndef sigev_notify_thread_id
+#define sigev_notify_thread_id _sigev_un._tid
+#endif
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* ---- CGI ---- */
 
@@ -18,10 +37,31 @@ static const char *cgi_param(struct io *io, const char *name)
 	return getenv(name);
 }
 
+/* Wait until fd has bytes (or its end) or the deadline passes: 1, 0 when
+ * it passed, -1 on error. */
+static int readable_by(int fd, double deadline)
+{
+	for (;;) {
+		double left = deadline - mono_now();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = { fd, POLLIN, 0 };
+		int r = poll(&p, 1, (int)(left * 1000.0) + 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r != 0)
+			return r > 0 ? 1 : -1;
+	}
+}
+
+/* The web server's pipe or socket, read directly: a poll() before each
+ * read() is the whole deadline. */
 static long cgi_read(struct io *io, char *buf, size_t n)
 {
-	(void)io;
 	for (;;) {
+		int w = io->deadline > 0 ? readable_by(STDIN_FILENO, io->deadline) : 1;
+		if (w <= 0)
+			return w < 0 ? -1 : IO_LATE;
 		ssize_t r = read(STDIN_FILENO, buf, n);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -76,13 +116,109 @@ static const char *fcgx_param(struct io *io, const char *name)
 	return NULL;
 }
 
+/*
+ * The body's deadline.  libfcgi reads the connection inside FCGX_GetStr,
+ * through an 8 KiB buffer whose fill level is private: the public
+ * rdNext == stop says that the current record's bytes are used up, not
+ * that the next record is not already buffered, so a poll() before
+ * GetStr could wait for bytes libfcgi holds, and one GetStr may block in
+ * many read()s (record headers, padding, other requests' records).  So a
+ * timer interrupts the read instead: at the deadline, and every 10 ms after
+ * it in case the signal came just before read() blocked, SIGALRM (no
+ * SA_RESTART) makes the read() in libfcgi fail with EINTR (its OS_Read does
+ * not retry), the stream is marked in error and the handler answers 408.
+ * Shutting the read side would wake it too, but on a Unix socket that
+ * fails the peer's writes, and lighttpd, still writing the body, answers
+ * 503 instead of reading our 408.  The signal goes to this thread only
+ * (SIGEV_THREAD_ID), and the timer runs only while the body is read: armed
+ * when GetStr may have to read the connection (a body that came with the
+ * parameters costs no system call; else two timer_settime calls), stopped
+ * once the body is in or the read gives up.
+ */
+#define DEADLINE_REPEAT_NS 10000000L
+
+static timer_t deadline_timer;
+static int timer_ready, armed;
+static volatile sig_atomic_t fired;
+
+static void on_deadline(int sig)
+{
+	(void)sig;
+	fired = 1;
+}
+
+int io_fcgx_init(char *err, size_t errlen)
+{
+	struct sigaction sa;
+	struct sigevent ev;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_deadline;
+	sigemptyset(&sa.sa_mask);
+	memset(&ev, 0, sizeof ev);
+	ev.sigev_notify = SIGEV_THREAD_ID;
+	ev.sigev_signo = SIGALRM;
+	ev.sigev_notify_thread_id = gettid();
+	if (sigaction(SIGALRM, &sa, NULL) < 0 || timer_create(CLOCK_MONOTONIC, &ev, &deadline_timer) < 0) {
+		snprintf(err, errlen, "the request deadline timer: %s", strerror(errno));
+		return -1;
+	}
+	/* A parent may have left it blocked. */
+	sigaddset(&sa.sa_mask, SIGALRM);
+	sigprocmask(SIG_UNBLOCK, &sa.sa_mask, NULL);
+	timer_ready = 1;
+	return 0;
+}
+
+static int arm(double deadline)
+{
+	struct itimerspec at = { { 0, DEADLINE_REPEAT_NS }, { (time_t)deadline, 0 } };
+	at.it_value.tv_nsec = (long)((deadline - (double)at.it_value.tv_sec) * 1e9);
+	fired = 0;
+	if (timer_settime(deadline_timer, TIMER_ABSTIME, &at, NULL) < 0)
+		return -1;
+	armed = 1;
+	return 0;
+}
+
+static void disarm(void)
+{
+	static const struct itimerspec off;
+	if (armed) {
+		timer_settime(deadline_timer, 0, &off, NULL);
+		armed = 0;
+	}
+}
+
+/* The body's end: libfcgi saw the end of FCGI_STDIN, or CONTENT_LENGTH's
+ * bytes came (a GET or HEAD without one has none). */
+static int body_done(struct io *io)
+{
+	const char *cl = fcgx_param(io, "CONTENT_LENGTH");
+	const char *m = fcgx_param(io, "REQUEST_METHOD");
+
+	if (FCGX_HasSeenEOF(((FCGX_Request *)io->ctx)->in))
+		return 1;
+	if (cl && *cl)
+		return strspn(cl, "0123456789") == strlen(cl) && strtoull(cl, NULL, 10) == io->got;
+	return m && (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0);
+}
+
 static long fcgx_read(struct io *io, char *buf, size_t n)
 {
 	FCGX_Request *r = io->ctx;
 	int want = n > (1u << 30) ? (1 << 30) : (int)n;
-	int got = FCGX_GetStr(buf, want, r->in);
-	if (got == 0 && FCGX_GetError(r->in) != 0)
+	if (io->deadline > 0 && timer_ready && !armed && want > r->in->stop - r->in->rdNext &&
+	    arm(io->deadline) < 0)
 		return -1;
+	int got = FCGX_GetStr(buf, want, r->in);
+	if (got == 0 && FCGX_GetError(r->in) != 0) {
+		disarm();
+		return fired ? IO_LATE : -1;
+	}
+	io->got += (size_t)got;
+	if (armed && (got == 0 || body_done(io)))
+		disarm();
 	return got;
 }
 
@@ -107,6 +243,77 @@ void io_fcgx(struct io *io, void *fcgx_request)
 	io->write = fcgx_write;
 	io->ctx = fcgx_request;
 	io->fastcgi = 1;
+}
+
+/*
+ * Connections whose body was abandoned, held open unread for a while.
+ * Closed at once with bytes unread, a connection is reset, and a web server
+ * still writing the body (lighttpd) fails that write and answers 503
+ * instead of our 401 or 408; read on (libfcgi's close), the rest of the
+ * body costs the worker as long as the client takes to send it.  Held, the
+ * web server's writes fill the socket's buffer and stop, it reads the
+ * answer and the FIN after it, and ends the request; the worker meanwhile
+ * serves others.  Each is closed once its peer has closed its end, after
+ * ABANDON_HOLD seconds, or when ABANDON_MAX newer ones need the room.
+ */
+#define ABANDON_MAX 16
+#define ABANDON_HOLD 2.0
+
+static struct { int fd; double until; } held[ABANDON_MAX];
+static int nheld;
+
+static void sweep_held(void)
+{
+	struct pollfd p[ABANDON_MAX];
+	double t = mono_now();
+	int k = 0;
+
+	for (int i = 0; i < nheld; i++)
+		p[i] = (struct pollfd){ held[i].fd, POLLRDHUP, 0 };
+	if (poll(p, (nfds_t)nheld, 0) < 0)
+		return;
+	for (int i = 0; i < nheld; i++) {
+		if (p[i].revents || held[i].until <= t)
+			close(held[i].fd);
+		else
+			held[k++] = held[i];
+	}
+	nheld = k;
+}
+
+/* Flush the answer, FIN after it, and keep the socket (FCGX_Finish_r then
+ * closes libfcgi's descriptor without its lingering read). */
+static void abandon(FCGX_Request *r)
+{
+	FCGX_FClose(r->err);
+	FCGX_FClose(r->out);
+	shutdown(r->ipcFd, SHUT_WR);
+	int fd = fcntl(r->ipcFd, F_DUPFD_CLOEXEC, 0);
+	if (fd >= 0) {
+		if (nheld == ABANDON_MAX) {
+			close(held[0].fd);
+			memmove(held, held + 1, (ABANDON_MAX - 1) * sizeof held[0]);
+			nheld--;
+		}
+		held[nheld].fd = fd;
+		held[nheld++].until = mono_now() + ABANDON_HOLD;
+	}
+	FCGX_Detach(r);
+	r->keepConnection = 0;
+}
+
+void io_fcgx_finish(struct io *io)
+{
+	FCGX_Request *r = io->ctx;
+
+	disarm();
+	if (nheld)
+		sweep_held();
+	/* A body not read to its end is abandoned with its connection: kept
+	 * (FCGI_KEEP_CONN), the next FCGX_Accept_r would block on the rest. */
+	if (r->in && !body_done(io))
+		abandon(r);
+	FCGX_Finish_r(r);
 }
 
 /* ---- memory ---- */

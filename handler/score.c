@@ -109,7 +109,7 @@ static int serve_fcgi(struct app *a, int fd)
 		}
 		io_fcgx(&io, &req);
 		app_handle(a, &io);
-		FCGX_Finish_r(&req);
+		io_fcgx_finish(&io);
 		app_after(a);
 	}
 	FCGX_Free(&req, 1);
@@ -235,6 +235,9 @@ int main(int argc, char **argv)
 		io_cgi(&io);
 		app_handle(&a, &io);
 		app_after(&a);
+	} else if (io_fcgx_init(err, sizeof err) < 0) {
+		fprintf(stderr, "score.fcgi: %s\n", err);
+		rc = 1;
 	} else {
 		install_signals();
 		rc = serve_fcgi(&a, fd);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* An array of numbers the scanner parsed and replaced by "[]". */
 struct req_span {
@@ -40,7 +41,7 @@ int req_fail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
 	va_list ap;
 
 	e->code = code;
-	e->status = code == REQ_E_LIMIT ? 413 : code == REQ_E_NOMEM ? 500 : 400;
+	e->status = code == REQ_E_LIMIT ? 413 : code == REQ_E_NOMEM ? 500 : code == REQ_E_DEADLINE ? 408 : 400;
 	va_start(ap, fmt);
 	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	va_end(ap);
@@ -129,13 +130,47 @@ void req_ctx_free(struct req_ctx *c)
 	memset(c, 0, sizeof *c);
 }
 
+size_t req_ctx_bytes(const struct req_ctx *c)
+{
+	return c->skel_cap + c->tok_cap * sizeof *c->tok + c->span_cap * sizeof *c->spans +
+	       c->nums_cap * sizeof *c->nums + c->x_cap * sizeof *c->x;
+}
+
+void req_ctx_shrink(struct req_ctx *c)
+{
+	free(c->skel);
+	free(c->tok);
+	free(c->spans);
+	free(c->nums);
+	free(c->x);
+	c->skel = NULL;
+	c->tok = NULL;
+	c->spans = NULL;
+	c->nums = NULL;
+	c->x = NULL;
+	c->skel_cap = c->tok_cap = c->span_cap = c->nums_cap = c->x_cap = 0;
+	c->nspans = c->nnums = 0;
+}
+
 int req_start(const struct req_ctx *c, size_t len, struct req_error *e)
 {
 	e->code = REQ_OK;
 	e->msg[0] = '\0';
 	if (len > c->lim.max_bytes)
 		return req_fail(e, REQ_E_LIMIT, "the body has %zu bytes; the limit is %zu", len, c->lim.max_bytes);
-	return 0;
+	return req_deadline(c, e);
+}
+
+int req_deadline(const struct req_ctx *c, struct req_error *e)
+{
+	struct timespec ts;
+
+	if (c->deadline <= 0)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 <= c->deadline)
+		return 0;
+	return req_fail(e, REQ_E_DEADLINE, "the deadline passed before the body was decoded");
 }
 
 int req_reserve(void *bufp, size_t *cap, size_t need, size_t size)
@@ -321,8 +356,14 @@ static int scan(struct req_ctx *c, const struct req_schema *s, const char *b, si
 	    req_reserve(&c->nums, &c->nums_cap, most, sizeof *c->nums) < 0)
 		return req_fail(e, REQ_E_NOMEM, "out of memory for a %zu-byte body", len);
 	int depth = 0;
+	size_t check = REQ_DEADLINE_EVERY;
 	while (i < len) {
 		char ch = b[i];
+		if (i >= check) {
+			if (req_deadline(c, e) < 0)
+				return -1;
+			check = i + REQ_DEADLINE_EVERY;
+		}
 		if (ch == '"') {
 			i = copy_string(b, i, len, c->skel, &o);
 			continue;
@@ -412,6 +453,8 @@ int req_tokenize(struct req_ctx *c, const char *text, size_t len,
 			if (limit >= c->lim.max_tokens)
 				return req_fail(e, REQ_E_LIMIT, "the body has more than %zu JSON values (limit)",
 						c->lim.max_tokens);
+			if (req_deadline(c, e) < 0)
+				return -1;
 			limit *= 2;
 			continue;
 		}
@@ -436,10 +479,7 @@ struct walk {
 
 const char *req_tok_text(const char *js, const jsmntok_t *t, char *buf, size_t len)
 {
-	int n = t->end - t->start;
-	if (snprintf(buf, len, "%.*s%s", n > 40 ? 40 : n, js + t->start, n > 40 ? "..." : "") < 0)
-		buf[0] = '\0';
-	return buf;
+	return json_echo(js + t->start, (size_t)(t->end - t->start), buf, len);
 }
 
 static const char *tok_text(const struct walk *w, int i, char *buf, size_t len)
@@ -498,7 +538,7 @@ static int start_matrix(struct walk *w, size_t rows)
 static int number_at(struct walk *w, int i, size_t row, int j, const int *names, float *out)
 {
 	const jsmntok_t *t = &w->t[i];
-	char nb[64], vb[64];
+	char nb[JSON_ECHO_SIZE], vb[JSON_ECHO_SIZE];
 	double d;
 
 	if (t->type != JSMN_PRIMITIVE || w->js[t->start] == 'n' || w->js[t->start] == 't' ||
@@ -664,7 +704,7 @@ static int rows_of_lists(struct walk *w, int i, const int *names)
 		return -1;
 	int k = i + 1;
 	for (size_t r = 0; r < w->rows; r++, k = json_skip(w->t, k))
-		if (row_from_list(w, k, r, names) < 0)
+		if (row_from_list(w, k, r, names) < 0 || ((r & 1023) == 1023 && req_deadline(w->c, w->e) < 0))
 			return -1;
 	return 0;
 }
@@ -755,6 +795,8 @@ static int records(struct walk *w, int arr)
 	int k = arr + 1;
 	for (size_t r = 0; r < w->rows; r++, k = json_skip(w->t, k)) {
 		const jsmntok_t *rec = &w->t[k];
+		if ((r & 63) == 63 && req_deadline(c, w->e) < 0)
+			return -1;
 		if (rec->type != JSMN_OBJECT)
 			return req_fail(w->e, REQ_E_SHAPE, "record %zu is %s; expected an object of column: value",
 				     r, req_kind_name(w->js, rec));
@@ -778,7 +820,7 @@ static int records(struct walk *w, int arr)
 			c->seen[col] = 1;
 			const jsmntok_t *vt = &w->t[key + 1];
 			double d;
-			char vb[64];
+			char vb[JSON_ECHO_SIZE];
 			if (vt->type != JSMN_PRIMITIVE || strchr("ntf", w->js[vt->start]))
 				return req_fail(w->e, REQ_E_TYPE, "row %zu, column %s: %s where a number belongs",
 					     r, s->columns[col], req_kind_name(w->js, vt));
@@ -814,7 +856,7 @@ static int columns(struct walk *w, int obj)
 		const jsmntok_t *v = &w->t[names[j] + 1];
 		const struct req_span *sp = v->type == JSMN_ARRAY && v->size == 0 ? span_at(c, (size_t)v->start) : NULL;
 		size_t len = sp ? sp->count : v->type == JSMN_ARRAY ? (size_t)v->size : 0;
-		char nb[64], nb0[64];
+		char nb[JSON_ECHO_SIZE], nb0[JSON_ECHO_SIZE];
 		if (sp && sp->cols) {
 			req_fail(w->e, REQ_E_TYPE, "column %s: strings where numbers belong",
 				 col_name(w, j, names, nb, sizeof nb));
@@ -967,8 +1009,10 @@ int req_decode_json(struct req_ctx *c, const struct req_schema *s, const char *b
 	int n = req_tokenize(c, c->skel, (size_t)slen, body_offset, e);
 	if (n < 0)
 		return -1;
-	if (json_validate(c->skel, (size_t)slen, c->tok, n, &bad, &why) < 0)
-		return req_fail(e, REQ_E_JSON, "malformed JSON at byte %zu: %s", body_offset(c, bad), why);
+	if (json_validate(c->skel, (size_t)slen, c->tok, n, &bad, &why) < 0) {
+		char m[sizeof e->msg];
+		return req_fail(e, REQ_E_JSON, "%s", json_refusal(c->skel, bad, why, body_offset(c, bad), m, sizeof m));
+	}
 
 	struct walk w = { c, s, c->skel, c->tok, e, 0, 0, 0 };
 	if (c->tok[0].type != JSMN_OBJECT)
@@ -1159,11 +1203,11 @@ static int csv_value(struct walk *w, struct csv *p, size_t row, uint32_t j,
 		*out = f;
 		return 0;
 	}
-	int n = (int)(fe - fs);
+	char vb[JSON_ECHO_SIZE];
 	if (fs == fe)
 		return req_fail(w->e, REQ_E_TYPE, "row %zu (line %zu), column %s: empty value", row, p->line, name);
-	return req_fail(w->e, REQ_E_TYPE, "row %zu (line %zu), column %s: '%.*s%s' is %s", row, p->line, name,
-		     n > 40 ? 40 : n, fs, n > 40 ? "..." : "",
+	return req_fail(w->e, REQ_E_TYPE, "row %zu (line %zu), column %s: '%s' is %s", row, p->line, name,
+		     json_echo(fs, (size_t)(fe - fs), vb, sizeof vb),
 		     st == NUM_ENONFINITE ? "not finite" :
 		     st == NUM_OK || st == NUM_ERANGE ? "outside float32's range" : "not a number");
 }
@@ -1174,7 +1218,7 @@ int req_decode_csv(struct req_ctx *c, const struct req_schema *s, const char *bo
 	struct walk w = { c, s, NULL, NULL, e, 0, 0, 0 };
 	struct csv p = { body, len, 0, 1 };
 	uint32_t nfields = 0;
-	size_t rows = 0, width = s->width;
+	size_t rows = 0, width = s->width, check = REQ_DEADLINE_EVERY;
 
 	memset(r, 0, sizeof *r);
 	if (req_start(c, len, e) < 0)
@@ -1184,6 +1228,11 @@ int req_decode_csv(struct req_ctx *c, const struct req_schema *s, const char *bo
 	if (csv_header(&w, &p, &nfields) < 0)
 		return -1;
 	while (csv_next_record(&p)) {
+		if (p.i >= check) {
+			if (req_deadline(c, e) < 0)
+				return -1;
+			check = p.i + REQ_DEADLINE_EVERY;
+		}
 		if (rows >= c->lim.max_rows)
 			return req_fail(e, REQ_E_LIMIT, "more than %zu rows; the limit is %zu", rows, c->lim.max_rows);
 		if (rows + 1 > c->lim.max_values / width)

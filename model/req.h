@@ -78,11 +78,12 @@ enum req_errcode {
 	REQ_E_COLUMNS,   /* missing or repeated columns */
 	REQ_E_LIMIT,     /* a cap of req_limits exceeded */
 	REQ_E_NOMEM,     /* allocation failed (the request fails, not the process) */
+	REQ_E_DEADLINE,  /* req_ctx.deadline passed before the decode ended */
 };
 
 struct req_error {
 	enum req_errcode code;
-	int status;          /* 400, 413 or 500 */
+	int status;          /* 400, 408, 413 or 500 */
 	char msg[320];       /* one line: what and where (row, column, byte offset) */
 };
 
@@ -101,6 +102,10 @@ struct req_result {
 /* Per-process decoding state: buffers reused from request to request. */
 struct req_ctx {
 	struct req_limits lim;
+	/* CLOCK_MONOTONIC seconds past which a decode stops with
+	 * REQ_E_DEADLINE, checked at its start and then every megabyte or so
+	 * of body (never per number); 0: none.  The caller sets it per decode. */
+	double deadline;
 	char *skel;
 	size_t skel_cap;
 	jsmntok_t *tok;
@@ -126,6 +131,12 @@ struct req_ctx {
 
 void req_ctx_init(struct req_ctx *c, const struct req_limits *lim);   /* lim NULL: defaults */
 void req_ctx_free(struct req_ctx *c);
+/* Bytes held by the buffers that grow with the body: skeleton, tokens,
+ * spans, numbers and matrix. */
+size_t req_ctx_bytes(const struct req_ctx *c);
+/* Free those buffers (the next decode grows them again); the limits and
+ * the column cache stay. */
+void req_ctx_shrink(struct req_ctx *c);
 
 /* 0 on success; -1 with e filled.  The context is ready for the next call
  * either way. */

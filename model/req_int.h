@@ -14,13 +14,20 @@ int req_fail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
 /* Start a decode: clear e and check the body against the byte cap.  0 or -1. */
 int req_start(const struct req_ctx *c, size_t len, struct req_error *e);
 
+/* Body bytes (or values) a decoder goes between two req_deadline() calls. */
+#define REQ_DEADLINE_EVERY ((size_t)1 << 20)
+
+/* 0, or -1 with REQ_E_DEADLINE in e once c->deadline has passed.  One
+ * clock read: call it per block of work, never per number. */
+int req_deadline(const struct req_ctx *c, struct req_error *e);
+
 /* Grow *bufp to hold `need` elements of `size` bytes (amortised doubling). */
 int req_reserve(void *bufp, size_t *cap, size_t need, size_t size);
 
 /* "a string", "an array", "null", ... for messages. */
 const char *req_kind_name(const char *js, const jsmntok_t *t);
 
-/* Token t's text for messages, cut at 40 bytes. */
+/* Token t's text for messages, quoted by json_echo (escaped, cut). */
 const char *req_tok_text(const char *js, const jsmntok_t *t, char *buf, size_t len);
 
 /*

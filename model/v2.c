@@ -114,7 +114,7 @@ static size_t positive(const char *js, const jsmntok_t *t, double max)
 static int datatype(struct v2w *w, int i)
 {
 	const jsmntok_t *t = &w->t[i];
-	char buf[64];
+	char buf[JSON_ECHO_SIZE];
 
 	if (t->type != JSMN_STRING)
 		return req_fail(w->e, REQ_E_TYPE, "inputs[0].datatype must be a string such as \"FP32\", not %s",
@@ -146,7 +146,7 @@ static int shape(struct v2w *w, const struct req_schema *s, int i)
 	int overflow = 0;
 	for (size_t d = 0; d < w->ndims; d++) {
 		const jsmntok_t *v = &w->t[i + 1 + (int)d];
-		char vb[64];
+		char vb[JSON_ECHO_SIZE];
 		/* 2^53: every whole number up to it is exact in a double. */
 		w->dims[d] = positive(w->js, v, 9007199254740992.0);
 		if (!w->dims[d])
@@ -207,7 +207,7 @@ static int number(struct v2w *w, int i, size_t depth, float *out)
 {
 	const jsmntok_t *t = &w->t[i];
 	const char *p = w->js + t->start, *end = w->js + t->end;
-	char pb[200], vb[64];
+	char pb[200], vb[JSON_ECHO_SIZE];
 	double d;
 
 	if (t->type != JSMN_PRIMITIVE || *p == 'n' || *p == 't' || *p == 'f')
@@ -244,7 +244,8 @@ static int flat(struct v2w *w, int i, size_t total)
 	 * an error, so i + 1 + k is value k. */
 	for (size_t k = 0; k < total; k++) {
 		w->idx[0] = k;
-		if (number(w, i + 1 + (int)k, 1, &w->x[k]) < 0)
+		if (number(w, i + 1 + (int)k, 1, &w->x[k]) < 0 ||
+		    ((k & 0xFFFF) == 0xFFFF && req_deadline(w->c, w->e) < 0))
 			return -1;
 	}
 	return 0;
@@ -273,7 +274,8 @@ static int nested(struct v2w *w, int i, size_t level, size_t *k)
 			if (next < 0)
 				return -1;
 		} else {
-			if (number(w, next, level + 1, &w->x[(*k)++]) < 0)
+			if (number(w, next, level + 1, &w->x[(*k)++]) < 0 ||
+			    ((*k & 0xFFFF) == 0 && req_deadline(w->c, w->e) < 0))
 				return -1;
 			next++;
 		}
@@ -393,9 +395,13 @@ int v2_decode(struct req_ctx *ctx, const struct req_schema *s, const char *body,
 	int n = req_tokenize(ctx, body, len, NULL, e);
 	if (n < 0)
 		return -1;
-	if (json_validate(body, len, ctx->tok, n, &bad, &why) < 0)
-		return req_fail(e, REQ_E_JSON, "malformed JSON at byte %zu: %s", bad, why);
+	if (json_validate(body, len, ctx->tok, n, &bad, &why) < 0) {
+		char m[sizeof e->msg];
+		return req_fail(e, REQ_E_JSON, "%s", json_refusal(body, bad, why, bad, m, sizeof m));
+	}
 
+	if (req_deadline(ctx, e) < 0)
+		return -1;
 	struct v2w w = { .c = ctx, .js = body, .t = ctx->tok, .e = e };
 	if (w.t[0].type != JSMN_OBJECT)
 		return req_fail(e, REQ_E_SHAPE, "expected a JSON object such as {\"inputs\": [{\"name\": \"input-0\", "

@@ -138,6 +138,111 @@ static void test_body_rules(void)
 	free(out);
 }
 
+/* A carrier whose body comes slowly (one byte per 10 ms), or not at all
+ * (IO_LATE at once, as io.c's FastCGI read past the deadline). */
+struct slow {
+	struct io io;
+	struct io_mem m;
+	int late;
+	double deadline;   /* what app.c asked for */
+};
+
+static long slow_read(struct io *io, char *buf, size_t n)
+{
+	struct slow *s = (struct slow *)io;
+	s->deadline = io->deadline;
+	if (s->late)
+		return IO_LATE;
+	usleep(10000);
+	if (s->m.pos == s->m.body_len || n == 0)
+		return 0;
+	buf[0] = s->m.body[s->m.pos++];
+	return 1;
+}
+
+static void test_issue15_read_deadline(void)
+{
+	const char *params[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/score", "CONTENT_TYPE=application/json",
+				 "CONTENT_LENGTH=200", NULL };
+	char body[201];
+	memset(body, ' ', 200);
+	body[200] = '\0';
+	for (int late = 1; late >= 0; late--) {
+		struct slow s = { .m = { params, body, 200, 0, NULL, 0, 0 }, .late = late };
+		io_memory(&s.io, &s.m);
+		s.io.read = slow_read;
+		app.cfg.request_timeout_ms = 50;   /* 200 bytes at 100/s take 2 s */
+		app_handle(&app, &s.io);
+		app.cfg.request_timeout_ms = APP_DEFAULT_TIMEOUT_MS;
+		CHECKF(s.m.out && strncmp(s.m.out, "Status: 408 ", 12) == 0, "%.200s", s.m.out ? s.m.out : "");
+		CHECKF(s.m.out && strstr(s.m.out, "\"DEADLINE_EXCEEDED\", \"message\": \"reading the body took longer "
+					 "than request_timeout_ms (50 ms)\""), "%.300s", s.m.out ? s.m.out : "");
+		CHECK(s.deadline > 0);
+		CHECKF(late || s.m.pos < 20, "read %zu bytes", s.m.pos);
+		free(s.m.out);
+	}
+}
+
+/* After a request whose buffers grew past APP_KEEP_BYTES they are freed;
+ * after a small one they stay (no free/malloc per request). */
+static void test_issue15_memory_back(const char *blob, const char *metrics)
+{
+	struct app big;
+	char err[512], cl[40];
+	struct app_config cfg = { .model_path = blob, .log_path = "-", .metrics_path = metrics };
+	if (app_init(&big, &cfg, err, sizeof err) < 0) {
+		CHECKF(0, "app_init: %s", err);
+		return;
+	}
+	size_t rows = 2600, row = 1 + 784 * 2 + 1, n = 16 + rows * row + 1;   /* 4 MB of [0,1,0,...] */
+	char *body = malloc(n + 1);
+	size_t o = (size_t)sprintf(body, "{\"input_data\": [");
+	for (size_t r = 0; r < rows; r++) {
+		body[o++] = '[';
+		for (int j = 0; j < 784; j++) {
+			body[o++] = (char)('0' + (j & 1));
+			body[o++] = j < 783 ? ',' : ']';
+		}
+		body[o++] = r + 1 < rows ? ',' : ']';
+	}
+	body[o++] = '}';
+	body[o] = '\0';
+	size_t sn;
+	char *small = unit_slurp("fixtures/test_data/images_azureml.json", &sn);
+	for (int k = 0; k < 3 && small; k++) {
+		const char *b = k == 1 ? body : small;
+		snprintf(cl, sizeof cl, "CONTENT_LENGTH=%zu", strlen(b));
+		const char *params[] = { "REQUEST_METHOD=POST", "REQUEST_URI=/score", "CONTENT_TYPE=application/json", cl,
+					 NULL };
+		struct io io;
+		struct io_mem m = { params, b, strlen(b), 0, NULL, 0, 0 };
+		io_memory(&io, &m);
+		app_handle(&big, &io);
+		size_t held = big.body_cap + req_ctx_bytes(&big.req) + big.out.cap;
+		app_after(&big);
+		CHECKF(m.out && strncmp(m.out, "Status: 200 ", 12) == 0, "%.200s", m.out ? m.out : "");
+		if (k == 1) {
+			CHECKF(held > APP_KEEP_BYTES, "held %zu", held);
+			CHECK(!big.body && big.body_cap == 0 && req_ctx_bytes(&big.req) == 0 && big.fwd.cap == 0 &&
+			      big.out.cap == 0);
+		} else {
+			CHECK(big.body && big.body_cap > 0 && req_ctx_bytes(&big.req) > 0 && big.out.cap > 0);
+		}
+		free(m.out);
+	}
+	free(small);
+	free(body);
+	app_free(&big);
+}
+
+static void test_issue15_memory(void)
+{
+	char blob[64], metrics[96];
+	snprintf(blob, sizeof blob, "%s/m.blob", dir);
+	snprintf(metrics, sizeof metrics, "%s/metrics", dir);
+	test_issue15_memory_back(blob, metrics);
+}
+
 int main(void)
 {
 	char blob[64], err[512], notes[512], metrics[96];
@@ -158,6 +263,8 @@ int main(void)
 	RUN(test_score_tutorial_request);
 	RUN(test_routes);
 	RUN(test_body_rules);
+	RUN(test_issue15_read_deadline);
+	RUN(test_issue15_memory);
 	app_free(&app);
 	unlink(blob);
 	unlink(metrics);

@@ -1,6 +1,7 @@
 /* test_req.c - model/req.c: every request shape, every error, every cap. */
 #include "tests/unit/unit.h"
 #include "model/req.h"
+#include "model/v2.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -744,6 +745,111 @@ static void test_numeric_arrays(void)
 	req_ctx_free(&c);
 }
 
+/* ---- issue 15 (hE): duplicate keys, echoed request text ---- */
+
+/* One rule at every level of every shape: a key given twice is refused,
+ * named, at its second occurrence's byte in the body. */
+static void test_issue15_duplicate_keys(void)
+{
+	struct req_ctx c;
+	static char body[40000];
+	req_ctx_init(&c, NULL);
+	check_error(&c, &s3, "{\"input_data\": [[1,2,3]], \"input_data\": [[4,5,6]]}", 0, REQ_E_JSON,
+		    "key \"input_data\" is given twice (at byte 26)");
+	check_error(&c, &s3, "{\"input_data\": [[1,2,3]], \"input_d\\u0061ta\": [[4,5,6]]}", 0, REQ_E_JSON,
+		    "key \"input_d\\x5cu0061ta\" is given twice (at byte 26)");
+	check_error(&c, &s3, "{\"instances\": [[1,2,3]], \"instances\": [[1,2,3]]}", REQ_MLFLOW, REQ_E_JSON,
+		    "key \"instances\" is given twice");
+	/* The numeric arrays the scanner sets aside do not shift the byte. */
+	check_error(&c, &s3, "{\"input_data\": {\"data\": [[1,2,3]], \"data\": [[1,2,3]]}}", 0, REQ_E_JSON,
+		    "key \"data\" is given twice (at byte 35)");
+	check_error(&c, &s3, "{\"input_data\": {\"columns\": [\"a\",\"b\",\"c\"], \"data\": [[1,2,3]], "
+		    "\"columns\": [\"c\",\"b\",\"a\"]}}", 0, REQ_E_JSON, "key \"columns\" is given twice");
+	check_error(&c, &s3, "{\"dataframe_split\": {\"index\": [0], \"columns\": [\"a\",\"b\",\"c\"], \"data\": [[1,2,3]], "
+		    "\"index\": [1]}}", 0, REQ_E_JSON, "key \"index\" is given twice");
+	check_error(&c, &s3, "{\"dataframe_records\": [{\"a\":1,\"b\":2,\"c\":3}, {\"a\":1,\"b\":2,\"c\":3,\"a\":4}]}", 0,
+		    REQ_E_JSON, "key \"a\" is given twice");
+	check_error(&c, &s3, "{\"dataframe_records\": [{\"a\":1,\"b\":2,\"c\":3,\"zz\":1,\"zz\":2}]}", 0, REQ_E_JSON,
+		    "key \"zz\" is given twice");   /* a column the model does not read, too */
+	check_error(&c, &s3, "{\"inputs\": {\"a\": [1], \"b\": [2], \"c\": [3], \"c\": [4]}}", 0, REQ_E_JSON,
+		    "key \"c\" is given twice");
+	check_error(&c, &s3, "{\"inputs\": {\"t\": [[1,2,3]], \"t\": [[4,5,6]]}}", 0, REQ_E_JSON,
+		    "key \"t\" is given twice");
+	check_error(&c, &s3, "{\"inputs\": [[1,2,3]], \"params\": {\"top_k\": 1, \"top_k\": 2}}", 0, REQ_E_JSON,
+		    "key \"top_k\" is given twice");
+	check_error(&c, &s3, "{\"inputs\": [[1,2,3]], \"params\": {}, \"params\": {\"top_k\": 2}}", 0, REQ_E_JSON,
+		    "key \"params\" is given twice");
+	check_error(&c, &s3, "{\"inputs\": [[1,2,3]], \"params\": {\"x\": {\"y\": 1, \"y\": 2}}}", 0, REQ_E_JSON,
+		    "key \"y\" is given twice");
+	/* A 784-column record with col_5 again at its end (the hash table). */
+	size_t o = (size_t)snprintf(body, sizeof body, "{\"dataframe_records\": [{");
+	for (int i = 0; i < 784; i++)
+		o += (size_t)snprintf(body + o, sizeof body - o, "%s\"col_%d\": %d", i ? ", " : "", i, i);
+	snprintf(body + o, sizeof body - o, ", \"col_5\": 0}]}");
+	check_error(&c, &s784, body, 0, REQ_E_JSON, "key \"col_5\" is given twice");
+	snprintf(body + o, sizeof body - o, "}]}");
+	struct req_result r;
+	struct req_error e;
+	CHECKF(decode(&c, &s784, body, 0, &r, &e) == 0 && r.rows == 1, "%s", e.msg);
+	/* The same key in sibling objects is no repetition. */
+	const float want[] = { 1, 2, 3, 4, 5, 6 };
+	check_ok3(&c, "{\"dataframe_records\": [{\"a\":1,\"b\":2,\"c\":3}, {\"c\":6,\"b\":5,\"a\":4}]}", 0, 2, want);
+	req_ctx_free(&c);
+}
+
+/* Request text in a message: at most JSON_ECHO_MAX bytes, escaped. */
+static void test_issue15_echo(void)
+{
+	struct req_ctx c;
+	req_ctx_init(&c, NULL);
+	csv_error(&c, "a,b,c\n1,\x1b[2Jx,3\n", REQ_E_TYPE, "column b: '\\x1b[2Jx' is not a number");
+	csv_error(&c, "a,b,c\n1,\"x\ny\",3\n", REQ_E_TYPE, "column b: 'x\\x0ay' is not a number");
+	csv_error(&c, "a,b,c\n1,caf\xc3\xa9,3\n", REQ_E_TYPE, "'caf\\xc3\\xa9' is not a number");
+	csv_error(&c, "a,b,c\n1,\"it's \"\"q\"\"\",3\n", REQ_E_TYPE, "'it\\x27s \\x22\\x22q\\x22\\x22' is not");
+	csv_error(&c, "a,b,c\n1,0123456789012345678901234567890123456789ABCDEF,3\n", REQ_E_TYPE,
+		  "'0123456789012345678901234567890123456789...' is not a number");
+	/* A request's own column name, for a model without names. */
+	check_error(&c, &s3anon, "{\"input_data\": {\"columns\": [\"\xff\xfe\", \"b\", \"c\"], \"data\": [[\"x\", 2, 3]]}}",
+		    0, REQ_E_TYPE, "row 0, column \\xff\\xfe: a string where a number belongs");
+	check_error(&c, &s3, "{\"inputs\": [[1, 2, 1e999999999999999999999999999999999999999999999]]}", 0, REQ_E_TYPE,
+		    "1e99999999999999999999999999999999999999... is outside float32's range");
+	req_ctx_free(&c);
+}
+
+/* A deadline in the past: every decoder answers REQ_E_DEADLINE (408), CSV,
+ * JSON and V2 alike; none (0), or one far ahead, changes nothing.  Past the
+ * start the decoders look at the clock every REQ_DEADLINE_EVERY bytes or
+ * values, which a slow decode in tests/e2e/harden_body.sh shows. */
+static void test_issue15_deadline(void)
+{
+	static const char json[] = "{\"input_data\": [[1, 2, 3], [4, 5, 6]]}";
+	static const char csv[] = "a,b,c\n1,2,3\n";
+	static const char v2[] = "{\"inputs\": [{\"name\": \"input-0\", \"shape\": [1, 3], \"datatype\": \"FP32\", "
+				 "\"data\": [1, 2, 3]}]}";
+	const double deadlines[] = { 1e-9, 0, 1e12 };
+	struct req_ctx c;
+	struct req_result r;
+	struct v2_request vr;
+	struct req_error e;
+
+	req_ctx_init(&c, NULL);
+	CHECK(c.deadline == 0);
+	for (size_t i = 0; i < sizeof deadlines / sizeof deadlines[0]; i++) {
+		int want = i == 0 ? -1 : 0;
+		c.deadline = deadlines[i];
+		int rc[3] = { req_decode_json(&c, &s3, json, strlen(json), 0, &r, &e),
+			      req_decode_csv(&c, &s3, csv, strlen(csv), &r, &e),
+			      v2_decode(&c, &s3, v2, strlen(v2), &vr, &e) };
+		for (int k = 0; k < 3; k++)
+			CHECKF(rc[k] == want, "deadline %g, decoder %d: %d (%s)", deadlines[i], k, rc[k], e.msg);
+		if (want < 0) {
+			CHECK(e.code == REQ_E_DEADLINE && e.status == 408);
+			CHECK_CONTAINS(e.msg, "deadline");
+		}
+	}
+	req_ctx_free(&c);
+}
+
 int main(void)
 {
 	setup();
@@ -764,6 +870,9 @@ int main(void)
 	RUN(test_cached_columns_same_error);
 	RUN(test_numeric_values);
 	RUN(test_numeric_arrays);
+	RUN(test_issue15_duplicate_keys);
+	RUN(test_issue15_echo);
+	RUN(test_issue15_deadline);
 	req_schema_free(&s784);
 	req_schema_free(&s3);
 	req_schema_free(&s3anon);
