@@ -35,7 +35,8 @@ int mlmodel_load_mem(const char *dir, const void *text, size_t len, struct mlmod
 		     size_t errlen);
 void mlmodel_free(struct mlmodel *m);
 
-/* True when `path` is a directory holding an MLmodel file. */
+/* True when `path` is a directory with an entry MLmodel that is not a
+ * directory (a FIFO there counts: opening it then says what it is). */
 int mlmodel_is_dir(const char *path);
 
 #endif

@@ -49,18 +49,6 @@ static int exists(const char *d, const char *name)
 	return lstat(p, &st) == 0;
 }
 
-static int temps(const char *d)
-{
-	DIR *dd = opendir(d);
-	struct dirent *e;
-	int n = 0;
-	while (dd && (e = readdir(dd)) != NULL)
-		n += strstr(e->d_name, ".tmp") != NULL;
-	if (dd)
-		closedir(dd);
-	return n;
-}
-
 static void test_writeat_replaces_a_link(void)
 {
 	char d[300], link[400];
@@ -80,7 +68,7 @@ static void test_writeat_replaces_a_link(void)
 	CHECK_INT(atomic_write_bufat(fd, "blob", "shown/blob", 0644, "b", 1, err, sizeof err), 0);
 	snprintf(link, sizeof link, "%s/blob", d);
 	CHECK(lstat(link, &st) == 0 && (st.st_mode & 0777) == 0644);
-	CHECK_INT(temps(d), 0);
+	CHECK_INT(unit_temp_files(d), 0);
 	/* A failing write names the file as shown and leaves no temporary. */
 	CHECK_INT(atomic_write_bufat(-1, "x", "shown/x", 0600, "x", 1, err, sizeof err), -1);
 	CHECK_CONTAINS(err, "shown/x: cannot create a temporary file");
@@ -89,7 +77,7 @@ static void test_writeat_replaces_a_link(void)
 	snprintf(link, sizeof link, "%s/by-path", d);
 	CHECK_INT(atomic_write_buf(link, 0644, "p", 1, err, sizeof err), 0);
 	CHECK_STR(text(d, "by-path"), "p");
-	CHECK_INT(temps(d), 0);
+	CHECK_INT(unit_temp_files(d), 0);
 }
 
 static void test_clean_names_removes_only_its_own(void)

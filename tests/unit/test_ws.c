@@ -188,18 +188,6 @@ static void test_show_and_set(void)
 
 /* ---- the directory ---- */
 
-static int temp_files(const char *d)
-{
-	DIR *dd = opendir(d);
-	struct dirent *e;
-	int n = 0;
-	while (dd && (e = readdir(dd)) != NULL)
-		n += strstr(e->d_name, ".tmp") != NULL;
-	if (dd)
-		closedir(dd);
-	return n;
-}
-
 /* Add endpoint `name` (key mode, fresh secrets) to the state of t. */
 static int add_endpoint(struct ws_txn *t, const char *name)
 {
@@ -241,7 +229,7 @@ static void test_commit_and_load(void)
 	ws_end(&t);
 	CHECK(stat(ws_dir_path, &st) == 0 && (st.st_mode & 0777) == 0700);
 	CHECK(stat(state, &st) == 0 && (st.st_mode & 0777) == 0600);
-	CHECK_INT(temp_files(ws_dir_path), 0);
+	CHECK_INT(unit_temp_files(ws_dir_path), 0);
 
 	struct ws_stamp before;
 	CHECK_INT(ws_load(ws_dir_path, &w, err, sizeof err), 0);
@@ -265,7 +253,7 @@ static void test_commit_and_load(void)
 	ws_end(&t);
 	char *now = unit_slurp(state, &n1);
 	CHECK(old && now && n0 == n1 && memcmp(old, now, n0) == 0);
-	CHECK_INT(temp_files(ws_dir_path), 0);
+	CHECK_INT(unit_temp_files(ws_dir_path), 0);
 	struct ws_stamp after;
 	CHECK_INT(ws_stat(ws_dir_path, &after), 0);
 	CHECK(ws_stamp_equal(&before, &after));
@@ -318,7 +306,7 @@ static void test_concurrent_writers(void)
 	CHECK_INT(ws_load(d, &w, err, sizeof err), 0);
 	CHECK_INT(w.nendpoints, N);
 	ws_free(&w);
-	CHECK_INT(temp_files(d), 0);
+	CHECK_INT(unit_temp_files(d), 0);
 }
 
 /* The next writer removes the folder of a model a killed `model create`

@@ -12,6 +12,7 @@
 #ifndef SCOREPOINT_UNIT_H
 #define SCOREPOINT_UNIT_H
 
+#include <dirent.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -86,6 +87,21 @@ static inline char *unit_slurp(const char *path, size_t *n)
 	}
 	fclose(f);
 	return p;
+}
+
+/* How many names in folder d contain ".tmp": the temporary files an
+ * atomic write may leave behind. */
+static inline int unit_temp_files(const char *d)
+{
+	DIR *dd = opendir(d);
+	struct dirent *e;
+	int n = 0;
+
+	while (dd && (e = readdir(dd)) != NULL)
+		n += strstr(e->d_name, ".tmp") != NULL;
+	if (dd)
+		closedir(dd);
+	return n;
 }
 
 /* splitmix64 from a fixed seed: random test data that reproduces. */
