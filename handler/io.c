@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <fcgiapp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,58 +247,109 @@ void io_fcgx(struct io *io, void *fcgx_request)
 }
 
 /*
- * Connections whose body was abandoned, held open unread for a while.
- * Closed at once with bytes unread, a connection is reset, and a web server
- * still writing the body (lighttpd) fails that write and answers 503
- * instead of our 401 or 408; read on (libfcgi's close), the rest of the
- * body costs the worker as long as the client takes to send it.  Held, the
- * web server's writes fill the socket's buffer and stop, it reads the
- * answer and the FIN after it, and ends the request; the worker meanwhile
- * serves others.  Each is closed once its peer has closed its end, after
- * ABANDON_HOLD seconds, or when ABANDON_MAX newer ones need the room.
+ * Connections whose body was abandoned.  Closed at once with bytes unread,
+ * a connection is reset, and a web server still writing the body
+ * (lighttpd) fails that write and answers 503 instead of our 401 or 408;
+ * one that writes the whole body before it reads the answer (mod_fcgid)
+ * never gets to the answer while nobody reads.  Read on in the worker
+ * (libfcgi's close), the rest of the body costs the worker as long as the
+ * client takes to send it.  So the worker flushes the answer, sends a FIN
+ * after it and hands the socket to the reaper, a thread of its own that
+ * reads and throws away whatever still comes, and closes the socket when
+ * the peer closes its end, after ABANDON_HOLD seconds, or when ABANDON_MAX
+ * newer ones need the room.  The worker takes its next request at once.
  */
 #define ABANDON_MAX 16
-#define ABANDON_HOLD 2.0
+#define ABANDON_HOLD 5.0
 
-static struct { int fd; double until; } held[ABANDON_MAX];
-static int nheld;
+static int reaper_pipe[2] = { -1, -1 };
 
-static void sweep_held(void)
+/* Throw away what came on fd; 1 when fd is finished with (its end, an error). */
+static int drained(int fd)
 {
-	struct pollfd p[ABANDON_MAX];
-	double t = mono_now();
-	int k = 0;
-
-	for (int i = 0; i < nheld; i++)
-		p[i] = (struct pollfd){ held[i].fd, POLLRDHUP, 0 };
-	if (poll(p, (nfds_t)nheld, 0) < 0)
-		return;
-	for (int i = 0; i < nheld; i++) {
-		if (p[i].revents || held[i].until <= t)
-			close(held[i].fd);
-		else
-			held[k++] = held[i];
-	}
-	nheld = k;
+	static char sink[65536];
+	ssize_t got = read(fd, sink, sizeof sink);
+	return got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN);
 }
 
-/* Flush the answer, FIN after it, and keep the socket (FCGX_Finish_r then
- * closes libfcgi's descriptor without its lingering read). */
+static void *reaper(void *arg)
+{
+	struct { int fd; double until; } held[ABANDON_MAX];
+	struct pollfd p[ABANDON_MAX + 1];
+	int n = 0;
+
+	(void)arg;
+	for (;;) {
+		double t = mono_now(), next = t + 3600.0;
+		p[0] = (struct pollfd){ reaper_pipe[0], POLLIN, 0 };
+		for (int i = 0; i < n; i++) {
+			p[i + 1] = (struct pollfd){ held[i].fd, POLLIN | POLLRDHUP, 0 };
+			if (held[i].until < next)
+				next = held[i].until;
+		}
+		int r = poll(p, (nfds_t)n + 1, (int)((next - t) * 1000.0) + 1);
+		t = mono_now();
+		int k = 0;
+		for (int i = 0; i < n; i++) {
+			if (held[i].until <= t || (r > 0 && p[i + 1].revents && drained(held[i].fd)))
+				close(held[i].fd);
+			else
+				held[k++] = held[i];
+		}
+		n = k;
+		int fd;
+		if (r > 0 && (p[0].revents & POLLIN) && read(reaper_pipe[0], &fd, sizeof fd) == (ssize_t)sizeof fd) {
+			if (n == ABANDON_MAX) {
+				close(held[0].fd);
+				memmove(held, held + 1, (ABANDON_MAX - 1) * sizeof held[0]);
+				n--;
+			}
+			held[n].fd = fd;
+			held[n++].until = t + ABANDON_HOLD;
+		}
+	}
+	return NULL;
+}
+
+/* The reaper, started by the first abandoned body (so a process that
+ * never abandons one has no thread), with every signal blocked: SIGALRM,
+ * SIGTERM and the blob leases' SIGIO stay the worker's.  0 or -1. */
+static int reaper_start(void)
+{
+	static int state;   /* 0: not tried, 1: running, -1: failed */
+	sigset_t all, old;
+	pthread_t t;
+
+	if (state)
+		return state > 0 ? 0 : -1;
+	state = -1;
+	if (pipe2(reaper_pipe, O_CLOEXEC) < 0)
+		return -1;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&t, NULL, reaper, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0 || pthread_detach(t) != 0) {
+		close(reaper_pipe[0]);
+		close(reaper_pipe[1]);
+		return -1;
+	}
+	state = 1;
+	return 0;
+}
+
+/* Flush the answer, FIN after it, and hand the socket to the reaper
+ * (FCGX_Finish_r then closes libfcgi's descriptor without its lingering
+ * read).  Without a reaper the socket is closed at once. */
 static void abandon(FCGX_Request *r)
 {
 	FCGX_FClose(r->err);
 	FCGX_FClose(r->out);
 	shutdown(r->ipcFd, SHUT_WR);
 	int fd = fcntl(r->ipcFd, F_DUPFD_CLOEXEC, 0);
-	if (fd >= 0) {
-		if (nheld == ABANDON_MAX) {
-			close(held[0].fd);
-			memmove(held, held + 1, (ABANDON_MAX - 1) * sizeof held[0]);
-			nheld--;
-		}
-		held[nheld].fd = fd;
-		held[nheld++].until = mono_now() + ABANDON_HOLD;
-	}
+	if (fd >= 0 && (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 || reaper_start() < 0 ||
+			write(reaper_pipe[1], &fd, sizeof fd) != (ssize_t)sizeof fd))
+		close(fd);
 	FCGX_Detach(r);
 	r->keepConnection = 0;
 }
@@ -307,8 +359,6 @@ void io_fcgx_finish(struct io *io)
 	FCGX_Request *r = io->ctx;
 
 	disarm();
-	if (nheld)
-		sweep_held();
 	/* A body not read to its end is abandoned with its connection: kept
 	 * (FCGI_KEEP_CONN), the next FCGX_Accept_r would block on the rest. */
 	if (r->in && !body_done(io))

@@ -39,7 +39,8 @@ void io_fcgx(struct io *io, void *fcgx_request);
 
 /* FastCGI: end the request (FCGX_Finish_r) and stop its timer.  A request
  * whose body was not read to its end (a 401 before the body, a 408, an
- * error) closes its connection, so the worker never waits for the rest. */
+ * error) gets its answer and a FIN, and its connection goes to a thread
+ * that throws the rest away (see io.c), so the worker never waits for it. */
 void io_fcgx_finish(struct io *io);
 
 /* Memory, for tests: params as "NAME=value" strings (NULL-terminated),

@@ -126,6 +126,17 @@ int serve_conf_write(FILE *f, const struct serve_conf *sc, char *err, size_t err
 		"server.document-root = \"%s/www\"\n"
 		"server.upload-dirs = ( \"%s\" )\n"
 		"server.max-request-size = %u\n"
+		"# Bodies go to a worker as they come, never to disk: score.fcgi refuses a\n"
+		"# request without a valid key before reading its body.  Answers are taken\n"
+		"# whole from the worker (stream-response-body 0), which is then free.\n"
+		"server.stream-request-body = 2\n"
+		"server.stream-response-body = 0\n"
+		"# Connections, and seconds without a byte: waiting for a request's\n"
+		"# headers or body, for the client to take its answer, between requests.\n"
+		"server.max-connections = %u\n"
+		"server.max-read-idle = %u\n"
+		"server.max-write-idle = %u\n"
+		"server.max-keep-alive-idle = %u\n"
 		"server.feature-flags += ( \"server.graceful-shutdown-timeout\" => 5 )\n"
 		"fastcgi.server = ( \"/\" => ((\n"
 		"\t\"socket\" => \"%s/" SOCKET_NAME "\",\n"
@@ -136,7 +147,8 @@ int serve_conf_write(FILE *f, const struct serve_conf *sc, char *err, size_t err
 		"\t\"check-local\" => \"disable\"\n"
 		")) )\n",
 		sc->workspace, v6 ? "[" : "", a->text, v6 ? "]" : "", a->port, sc->dir, sc->dir,
-		SERVE_MAX_REQUEST_KB, sc->dir, sc->handler, sc->workspace, sc->dir, sc->workers, sc->workers);
+		SERVE_MAX_REQUEST_KB, SERVE_MAX_CONNECTIONS, SERVE_READ_IDLE_S, SERVE_WRITE_IDLE_S,
+		SERVE_KEEP_ALIVE_IDLE_S, sc->dir, sc->handler, sc->workspace, sc->dir, sc->workers, sc->workers);
 	if (ferror(f))
 		return err_set(err, errlen, "cannot write lighttpd's configuration");
 	return 0;
@@ -277,43 +289,72 @@ static void banner(const struct cli *c, const struct serve_addr *a, unsigned wor
 /* ---- the request log, followed ---- */
 
 struct follow {
-	char path[PATH_MAX];
+	struct ws w;        /* the workspace: the log is opened from its dirfd */
+	int loaded;
 	int fd;
 	ino_t ino;
 	off_t pos;
 };
 
-/* Follow from the end of what the log holds now. */
-static void follow_init(struct follow *f, const char *path)
+/* DIR's request log, opened as score.fcgi opens it (ws_open_log: no link
+ * inside the workspace followed, regular files only) with *st; -1 when
+ * there is none (yet) or it is refused. */
+static int follow_open(struct follow *f, struct stat *st)
 {
+	char err[PATH_MAX + 128];
+	int fd = f->loaded ? ws_open_log(&f->w, 0, err, sizeof err) : -1;
+
+	if (fd >= 0 && fstat(fd, st) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* Follow from the end of what the log of workspace dir holds now. */
+static void follow_init(struct follow *f, const char *dir)
+{
+	char err[PATH_MAX + 128];
 	struct stat st;
-	snprintf(f->path, sizeof f->path, "%s", path);
-	f->fd = -1;
-	f->ino = 0;
-	f->pos = 0;
-	if (stat(path, &st) == 0) {
+
+	memset(f, 0, sizeof *f);
+	f->loaded = ws_load(dir, &f->w, err, sizeof err) == 0;
+	f->fd = follow_open(f, &st);
+	if (f->fd >= 0) {
 		f->ino = st.st_ino;
 		f->pos = st.st_size;
 	}
 }
 
+static void follow_end(struct follow *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->loaded)
+		ws_free(&f->w);
+	f->fd = -1;
+	f->loaded = 0;
+}
+
 /* Copy what was appended since to stdout; a replaced or truncated log is
- * read from its start, a backlog larger than LOG_TICK_MAX skipped. */
+ * read from its start. */
 static void follow_tick(struct follow *f)
 {
 	char buf[16384];
 	struct stat st;
+	int fd = follow_open(f, &st);
 
-	if (stat(f->path, &st) < 0)
+	if (fd < 0)
 		return;
 	if (f->fd < 0 || st.st_ino != f->ino) {
 		if (f->fd >= 0)
 			close(f->fd);
-		if ((f->fd = open(f->path, O_RDONLY | O_CLOEXEC)) < 0)
-			return;
+		f->fd = fd;
 		if (f->ino && st.st_ino != f->ino)
 			f->pos = 0;
 		f->ino = st.st_ino;
+	} else {
+		close(fd);
 	}
 	if (st.st_size < f->pos)
 		f->pos = 0;
@@ -488,13 +529,14 @@ static void describe(int status, char *out, size_t len)
 /* Serve until a stop signal (0) or until lighttpd stops by itself or does
  * not start (1, with its line). */
 static int serve_loop(const struct cli *c, struct run *r, const struct serve_addr *a, unsigned workers,
-		      const char *log)
+		      const char *wsdir, const char *log)
 {
 	struct follow f;
 	char how[64];
 	long t0 = now_ms();
 	int ready = 0;
 
+	memset(&f, 0, sizeof f);
 	f.fd = -1;
 	for (;;) {
 		int sig = tick(r, TICK_MS);
@@ -508,8 +550,7 @@ static int serve_loop(const struct cli *c, struct run *r, const struct serve_add
 		if (r->pid == 0) {
 			describe(r->status, how, sizeof how);
 			stop_all(r, SIGTERM);
-			if (f.fd >= 0)
-				close(f.fd);
+			follow_end(&f);
 			return cli_fail(ready ? "lighttpd stopped by itself (%s)" :
 					"lighttpd did not start (%s): its messages are above", how);
 		}
@@ -517,7 +558,7 @@ static int serve_loop(const struct cli *c, struct run *r, const struct serve_add
 			follow_tick(&f);
 		} else if (healthy(a)) {
 			ready = 1;
-			follow_init(&f, log);   /* after the probe's own log line */
+			follow_init(&f, wsdir);   /* after the probe's own log line */
 			banner(c, a, workers, log);
 		} else if (now_ms() - t0 > START_MS) {
 			stop_all(r, SIGTERM);
@@ -525,15 +566,16 @@ static int serve_loop(const struct cli *c, struct run *r, const struct serve_add
 					"messages are above", START_MS / 1000);
 		}
 	}
-	if (f.fd >= 0)
-		close(f.fd);
+	follow_end(&f);
 	return 0;
 }
 
 /* ---- the verb ---- */
 
 /* A private directory for lighttpd: its configuration, the workers'
- * sockets, request bodies it buffers, the metrics file.  0 or a refusal. */
+ * sockets, the metrics file, and its temporary files (upload-dirs: request
+ * bodies are streamed, but a large answer a slow client has not taken yet
+ * is kept there).  0 or a refusal. */
 static int make_private(char *dir, size_t len)
 {
 	const char *td = getenv("TMPDIR");
@@ -610,7 +652,7 @@ int cli_serve(struct cli *c)
 	struct ws_txn t;
 	struct run r;
 	char lighttpd[PATH_MAX], found[PATH_MAX], handler[PATH_MAX], dir[PATH_MAX], conf[PATH_MAX + 16];
-	char log[PATH_MAX], err[1024];
+	char log[PATH_MAX], wsdir[PATH_MAX], err[1024];
 	char *text = NULL;
 	size_t len = 0;
 	unsigned port = WS_DEFAULT_PORT, workers = 0;
@@ -640,6 +682,7 @@ int cli_serve(struct cli *c)
 	if (!workers)
 		workers = serve_default_workers(&t.w, sysconf(_SC_NPROCESSORS_ONLN));
 	struct serve_conf sc = { dir, &a, handler, t.w.dir, workers };
+	snprintf(wsdir, sizeof wsdir, "%s", t.w.dir);
 	if (conf_text(&sc, &text, &len) ||
 	    (ws_path_log(t.w.dir, log, sizeof log) < 0 && cli_fail("%s: too long a path", t.w.dir))) {
 		ws_end(&t);
@@ -658,7 +701,7 @@ int cli_serve(struct cli *c)
 		cli_fail("cannot start %s: %s", lighttpd, strerror(errno));
 		goto out;
 	}
-	rc = serve_loop(c, &r, &a, workers, log);
+	rc = serve_loop(c, &r, &a, workers, wsdir, log);
 out:
 	free(text);
 	remove_private(dir);

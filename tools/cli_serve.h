@@ -26,6 +26,23 @@
 /* lighttpd's server.max-request-size, in KiB: score.fcgi's default body
  * cap (64 MiB, --max-body), so that lighttpd refuses no body it would take. */
 #define SERVE_MAX_REQUEST_KB 65536
+/*
+ * What one client may hold (docs/security.md).  lighttpd streams each
+ * request body to a worker as it comes (server.stream-request-body = 2),
+ * so score.fcgi refuses a request without a valid key before its body is
+ * read, and no body is written to disk.  A connection takes up to two
+ * descriptors (the client's and a worker's socket): 512 connections fit
+ * the usual soft limit of 1024 open files without lighttpd lowering the
+ * cap.  The idle times count seconds without a byte, not whole requests:
+ * a client silent for SERVE_READ_IDLE_S while lighttpd waits for its
+ * headers or body, one reading nothing of its answer for
+ * SERVE_WRITE_IDLE_S, or one idle between requests for
+ * SERVE_KEEP_ALIVE_IDLE_S is disconnected (lighttpd checks once a second).
+ */
+#define SERVE_MAX_CONNECTIONS 512
+#define SERVE_READ_IDLE_S 20
+#define SERVE_WRITE_IDLE_S 60
+#define SERVE_KEEP_ALIVE_IDLE_S 5
 
 /* An address to listen on. */
 struct serve_addr {

@@ -17,8 +17,13 @@
 #   SCOREPOINT_LOG         score.fcgi's JSON request log (/dev/stderr; '-'
 #                          for none): the workspace may be read-only
 #   SCOREPOINT_MAX_BODY    largest request body in bytes (67108864)
+#   SCOREPOINT_MAX_CONNECTIONS  lighttpd's connections at once (512)
+#   SCOREPOINT_IDLE_TIMEOUT     seconds without a byte from a client before
+#                          lighttpd drops it while reading its request (20)
 #   OPENBLAS_NUM_THREADS   OpenBLAS threads per worker (1)
-#   TMPDIR                 where lighttpd spools large bodies (/tmp)
+#   TMPDIR                 lighttpd's temporary files: large answers a slow
+#                          client has not taken yet (/tmp); request bodies
+#                          are streamed to score.fcgi, never written there
 #   LIGHTTPD               the lighttpd binary (lighttpd on PATH)
 # Every other SCOREPOINT_* variable reaches score.fcgi (score.fcgi --help).
 #
@@ -76,12 +81,16 @@ run=${SCOREPOINT_RUN_DIR:-/run/scorepoint}
 handler=${SCOREPOINT_SCORE_FCGI:-$(command -v score.fcgi || echo score.fcgi)}
 log=${SCOREPOINT_LOG:-/dev/stderr}
 max_body=${SCOREPOINT_MAX_BODY:-67108864}
+max_conns=${SCOREPOINT_MAX_CONNECTIONS:-512}
+idle=${SCOREPOINT_IDLE_TIMEOUT:-20}
 tmp=${TMPDIR:-/tmp}
 lighttpd=${LIGHTTPD:-lighttpd}
 
 whole PORT "$port" 1 65535
 whole WORKERS "$workers" 1 256
 whole SCOREPOINT_MAX_BODY "$max_body" 1 1099511627776
+whole SCOREPOINT_MAX_CONNECTIONS "$max_conns" 1 1000000
+whole SCOREPOINT_IDLE_TIMEOUT "$idle" 1 3600
 whole OPENBLAS_NUM_THREADS "${OPENBLAS_NUM_THREADS:-1}" 1 256
 for v in "SCOREPOINT_BIND=$bind" "SCOREPOINT_WORKSPACE=$ws" "SCOREPOINT_RUN_DIR=$run" \
 	"SCOREPOINT_SCORE_FCGI=$handler" "SCOREPOINT_LOG=$log" "TMPDIR=$tmp"; do
@@ -103,6 +112,13 @@ fi
 
 mkdir -p "$run/www" "$tmp"
 # lighttpd's request-size limit is in KiB; score.fcgi enforces the exact one.
+# Bodies are streamed to score.fcgi, which answers 401 to a request without
+# a valid key before reading its body: none is written to disk.  Answers are
+# taken whole from score.fcgi, which is then free.  A connection takes up
+# to two file descriptors (client and worker): max-fds follows
+# max-connections (lighttpd raises its soft limit up to the hard one).
+# Idle times are seconds without a byte: reading a request, sending an
+# answer, between requests (docs/security.md).
 cat >"$run/lighttpd.conf.tmp" <<CONF
 # Written by scorepoint-entrypoint; rewritten at every start.
 server.modules = ( "mod_fastcgi" )
@@ -111,6 +127,13 @@ server.port = $port
 server.document-root = "$run/www"
 server.upload-dirs = ( "$tmp" )
 server.max-request-size = $(((max_body + 1023) / 1024))
+server.stream-request-body = 2
+server.stream-response-body = 0
+server.max-connections = $max_conns
+server.max-fds = $((2 * max_conns + 64))
+server.max-read-idle = $idle
+server.max-write-idle = 60
+server.max-keep-alive-idle = 5
 server.feature-flags = ( "server.graceful-shutdown-timeout" => 8 )
 fastcgi.server = ( "/" => ((
 	"socket" => "$run/fcgi.sock",

@@ -12,6 +12,11 @@
 #   stop_pid PID     SIGTERM, at most 5 s to exit, then SIGKILL
 #   stop_tracked     stop_pid for every tracked process, newest first
 #   wait_for CMD...  runs CMD every 0.1 s until it succeeds, at most 10 s
+#   apache_conf DIR PORT MODULES METRICS
+#       writes DIR/httpd.conf: a minimal Apache (event MPM, authz_core and
+#       MODULES from $MODS, run as $RUN_USER) on 127.0.0.1:PORT that
+#       includes DIR/site.conf; mod_fcgid's sockets in DIR/fcgid, its
+#       workers' metrics file METRICS
 
 TRACKED_PIDS=
 track_pid() { TRACKED_PIDS="$1 $TRACKED_PIDS"; }
@@ -58,4 +63,33 @@ start_on_free_port() {
 		TRACKED_PIDS=${TRACKED_PIDS#"$SERVER_PID "}
 	done
 	return 1
+}
+
+apache_conf() {
+	d=$1 port=$2 mods=$3 metrics=$4
+	{
+		echo "ServerRoot $d"
+		echo "ServerName 127.0.0.1"
+		echo "Listen 127.0.0.1:$port"
+		echo "PidFile $d/httpd.pid"
+		echo "DefaultRuntimeDir $d"
+		echo "ErrorLog $d/error.log"
+		echo "LogLevel warn"
+		echo "DocumentRoot $d/www"
+		echo "User $RUN_USER"
+		echo "Group $RUN_USER"
+		for m in mpm_event authz_core $mods; do echo "LoadModule ${m}_module $MODS/mod_$m.so"; done
+		echo "StartServers 1"
+		echo "ServerLimit 2"
+		echo "ThreadsPerChild 8"
+		echo "MinSpareThreads 4"
+		echo "MaxSpareThreads 16"
+		echo "MaxRequestWorkers 16"
+		echo "<IfModule fcgid_module>"
+		echo "FcgidIPCDir $d/fcgid"
+		echo "FcgidProcessTableFile $d/fcgid/shm"
+		echo "FcgidInitialEnv SCOREPOINT_METRICS_FILE $metrics"
+		echo "</IfModule>"
+		echo "Include $d/site.conf"
+	} >"$d/httpd.conf"
 }

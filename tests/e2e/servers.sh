@@ -93,31 +93,7 @@ start_apache() {
 	chown "$RUN_USER:" "$d/fcgid"
 	# shellcheck disable=SC2086 # PAIRS is split on purpose
 	instantiate "$site" "$d/site.conf" '<VirtualHost *:80>' "<VirtualHost 127.0.0.1:$port>" $pairs || return 1
-	{
-		echo "ServerRoot $d"
-		echo "ServerName 127.0.0.1"
-		echo "Listen 127.0.0.1:$port"
-		echo "PidFile $d/httpd.pid"
-		echo "DefaultRuntimeDir $d"
-		echo "ErrorLog $d/error.log"
-		echo "LogLevel warn"
-		echo "DocumentRoot $d/www"
-		echo "User $RUN_USER"
-		echo "Group $RUN_USER"
-		for m in mpm_event authz_core $mods; do echo "LoadModule ${m}_module $MODS/mod_$m.so"; done
-		echo "StartServers 1"
-		echo "ServerLimit 2"
-		echo "ThreadsPerChild 8"
-		echo "MinSpareThreads 4"
-		echo "MaxSpareThreads 16"
-		echo "MaxRequestWorkers 16"
-		echo "<IfModule fcgid_module>"
-		echo "FcgidIPCDir $d/fcgid"
-		echo "FcgidProcessTableFile $d/fcgid/shm"
-		echo "FcgidInitialEnv SCOREPOINT_METRICS_FILE $T/shm/$name.metrics"
-		echo "</IfModule>"
-		echo "Include $d/site.conf"
-	} >"$d/httpd.conf"
+	apache_conf "$d" "$port" "$mods" "$T/shm/$name.metrics"
 	apache2 -f "$d/httpd.conf" -DFOREGROUND 2>>"$d/error.log" &
 	SERVER_PID=$!
 }

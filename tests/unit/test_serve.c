@@ -101,6 +101,14 @@ static void test_conf(void)
 		CHECK_CONTAINS(t, "server.bind = \"127.0.0.1\"\n");
 		CHECK_CONTAINS(t, "server.port = 8080\n");
 		CHECK_CONTAINS(t, "server.max-request-size = 65536\n");
+		/* Bodies streamed to score.fcgi, which refuses a keyless
+		 * request before reading one; connections and idle time capped. */
+		CHECK_CONTAINS(t, "server.stream-request-body = 2\n");
+		CHECK_CONTAINS(t, "server.stream-response-body = 0\n");
+		CHECK_CONTAINS(t, "server.max-connections = 512\n");
+		CHECK_CONTAINS(t, "server.max-read-idle = 20\n");
+		CHECK_CONTAINS(t, "server.max-write-idle = 60\n");
+		CHECK_CONTAINS(t, "server.max-keep-alive-idle = 5\n");
 		CHECK_CONTAINS(t, "\"socket\" => \"/tmp/scorepoint-serve-abc/fcgi.sock\"");
 		CHECK_CONTAINS(t, "\"bin-path\" => \"/opt/sp/score.fcgi --workspace /srv/ws --metrics-file "
 				  "/tmp/scorepoint-serve-abc/metrics\"");
