@@ -716,7 +716,9 @@ static int fill_blob(int fd, void *ctx)
 	return write_blob(fd, w->m, w->L);
 }
 
-int blob_write(const char *path, const struct blob_model *m, char *err, size_t errlen)
+/* blob_write() (dirfd -1: name is the path) and blob_writeat(). */
+static int write_model(int dirfd, const char *name, const char *shown, const struct blob_model *m, char *err,
+		       size_t errlen)
 {
 	struct layout L = { 0 };
 	struct write_ctx w = { m, &L };
@@ -724,8 +726,20 @@ int blob_write(const char *path, const struct blob_model *m, char *err, size_t e
 
 	if (validate_model(m, err, errlen) < 0 || plan(m, &L, err, errlen) < 0)
 		goto out;
-	rc = atomic_write(path, 0644, fill_blob, &w, err, errlen);
+	rc = dirfd < 0 ? atomic_write(name, 0644, fill_blob, &w, err, errlen) :
+			 atomic_writeat(dirfd, name, shown, 0644, fill_blob, &w, err, errlen);
 out:
 	free(L.meta);
 	return rc;
+}
+
+int blob_write(const char *path, const struct blob_model *m, char *err, size_t errlen)
+{
+	return write_model(-1, path, path, m, err, errlen);
+}
+
+int blob_writeat(int dirfd, const char *name, const char *shown, const struct blob_model *m, char *err,
+		 size_t errlen)
+{
+	return write_model(dirfd, name, shown, m, err, errlen);
 }

@@ -125,6 +125,10 @@ int blob_check(const void *buf, size_t size, struct blob_model *m,
  * output.  Returns 0, or -1 with err set and nothing left behind.
  */
 int blob_write(const char *path, const struct blob_model *m, char *err, size_t errlen);
+/* The same as the file `name` of the folder dirfd (atomic_writeat(): no
+ * link of that name is followed); `shown` names it in err. */
+int blob_writeat(int dirfd, const char *name, const char *shown, const struct blob_model *m, char *err,
+		 size_t errlen);
 
 const char *blob_op_name(uint32_t kind);     /* "linear", "relu", ... */
 const char *blob_post_name(uint32_t post);   /* "logits", ... */

@@ -22,36 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/*
- * The model's folder, as convert_model() (which writes by path) is to
- * reach it: /proc/self/fd/N of the fd ws_open_model_dir() opened without
- * following a link, so that nothing on the way can be swapped for one.
- * 0, or -1 with err when /proc does not show that very folder.
- */
-static int fd_path(int dfd, const char *shown, char *out, size_t len, char *err, size_t errlen)
-{
-	struct stat a, b;
-
-	snprintf(out, len, "/proc/self/fd/%d", dfd);
-	if (fstat(dfd, &a) < 0 || stat(out, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
-		return err_set(err, errlen, "%s: cannot reach it through %s (is /proc mounted?)", shown, out);
-	return 0;
-}
-
-/* err names the folder as /proc/self/fd/N (from): name it as `to` instead. */
-static void unproc(char *err, size_t errlen, const char *from, const char *to)
-{
-	char rest[PATH_MAX + 1024];
-	size_t n = strlen(from);
-
-	for (char *p = strstr(err, from); p; p = strstr(p + strlen(to), from)) {
-		snprintf(rest, sizeof rest, "%s", p + n);
-		snprintf(p, errlen - (size_t)(p - err), "%s%s", to, rest);
-		if (strlen(to) >= errlen - (size_t)(p - err))
-			break;
-	}
-}
-
 /* Copy the MLmodel of an MLflow directory next to the blob (folder dfd, shown as dst_dir). */
 static int copy_mlmodel(const char *src_dir, int dfd, const char *dst_dir, char *err, size_t errlen)
 {
@@ -148,7 +118,6 @@ int cli_model_create(struct cli *c)
 	struct ws_txn t;
 	struct convert_opts o = { .postprocess = -1 };
 	char err[PATH_MAX + 1024], notes[2048], version[WS_VERSION_MAX + 1], dir[PATH_MAX], blob[PATH_MAX + 16];
-	char proc[64], out_path[96];
 	int rc = cli_need(c, O_NAME), made = 0, dfd = -1;
 
 	if (rc || (rc = cli_need(c, O_PATH)) || (rc = cli_name("--name", c->val[O_NAME])))
@@ -187,18 +156,15 @@ int cli_model_create(struct cli *c)
 		cli_fail("%s: path too long", t.w.dir);
 		goto out;
 	}
-	if ((dfd = ws_open_model_dir(&t.w, c->val[O_NAME], version, 1, err, sizeof err)) < 0 ||
-	    fd_path(dfd, dir, proc, sizeof proc, err, sizeof err) < 0) {
+	if ((dfd = ws_open_model_dir(&t.w, c->val[O_NAME], version, 1, err, sizeof err)) < 0) {
 		cli_fail("%s", err);
 		goto out;
 	}
 	snprintf(blob, sizeof blob, "%s/model.blob", dir);
-	snprintf(out_path, sizeof out_path, "%s/model.blob", proc);
 	o.name = c->val[O_NAME];
 	o.version = version;
-	if (convert_model(c->val[O_PATH], out_path, &o, notes, sizeof notes, err, sizeof err) < 0 ||
+	if (convert_model_at(c->val[O_PATH], dfd, "model.blob", blob, &o, notes, sizeof notes, err, sizeof err) < 0 ||
 	    (mlflow && copy_mlmodel(c->val[O_PATH], dfd, dir, err, sizeof err) < 0)) {
-		unproc(err, sizeof err, proc, dir);
 		cli_fail("%s", err);
 		goto out;
 	}

@@ -180,6 +180,13 @@ static int check_signature(const char *input, const struct mlmodel *ml, const st
 int convert_model(const char *input, const char *output, const struct convert_opts *o,
 		  char *notes, size_t notes_len, char *err, size_t errlen)
 {
+	return convert_model_at(input, -1, output, output, o, notes, notes_len, err, errlen);
+}
+
+/* dirfd -1: out is the output's path. */
+int convert_model_at(const char *input, int dirfd, const char *out, const char *shown,
+		     const struct convert_opts *o, char *notes, size_t notes_len, char *err, size_t errlen)
+{
 	char digest[80], name[256];
 	struct mlmodel ml;
 	struct pth_model pm;
@@ -255,7 +262,7 @@ int convert_model(const char *input, const char *output, const struct convert_op
 	bm.name = o->name ? o->name : name;
 	bm.version = o->version ? o->version : "1";
 	bm.source_digest = digest;
-	rc = blob_write(output, &bm, err, errlen);
+	rc = dirfd < 0 ? blob_write(out, &bm, err, errlen) : blob_writeat(dirfd, out, shown, &bm, err, errlen);
 out:
 	if (have_pm)
 		pth_free(&pm);

@@ -25,4 +25,9 @@ struct convert_opts {
 int convert_model(const char *input, const char *output, const struct convert_opts *o,
 		  char *notes, size_t notes_len, char *err, size_t errlen);
 
+/* The same, the blob written as the file `out` of the folder dirfd
+ * (blob_writeat()); `shown` names it in err. */
+int convert_model_at(const char *input, int dirfd, const char *out, const char *shown,
+		     const struct convert_opts *o, char *notes, size_t notes_len, char *err, size_t errlen);
+
 #endif
