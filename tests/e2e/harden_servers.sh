@@ -344,23 +344,7 @@ stop_tracked
 nginx_start() {
 	d=$T/nginx
 	sed -i "s/listen [^;]*;/listen 127.0.0.1:$1;/" "$d/site.conf"
-	cp /etc/nginx/fastcgi_params "$d/"
-	cat >"$d/nginx.conf" <<CONF
-user $RUN_USER;
-worker_processes 1;
-pid $d/nginx.pid;
-error_log $d/error.log warn;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $d/tmp/body;
-	fastcgi_temp_path $d/tmp/fastcgi;
-	proxy_temp_path $d/tmp/proxy;
-	uwsgi_temp_path $d/tmp/uwsgi;
-	scgi_temp_path $d/tmp/scgi;
-	include $d/site.conf;
-}
-CONF
+	nginx_conf "$d"
 	nginx -e "$d/error.log" -c "$d/nginx.conf" -g 'daemon off;' 2>>"$d/error.log" &
 	SERVER_PID=$!
 }

@@ -17,6 +17,9 @@
 #       MODULES from $MODS, run as $RUN_USER) on 127.0.0.1:PORT that
 #       includes DIR/site.conf; mod_fcgid's sockets in DIR/fcgid, its
 #       workers' metrics file METRICS
+#   nginx_conf DIR   writes DIR/nginx.conf (master + one worker, as
+#       $RUN_USER, temporary files under DIR/tmp) whose http block includes
+#       DIR/site.conf, and copies fastcgi_params next to it
 
 TRACKED_PIDS=
 track_pid() { TRACKED_PIDS="$1 $TRACKED_PIDS"; }
@@ -92,4 +95,26 @@ apache_conf() {
 		echo "</IfModule>"
 		echo "Include $d/site.conf"
 	} >"$d/httpd.conf"
+}
+
+nginx_conf() {
+	d=$1
+	# "include fastcgi_params" is relative to nginx.conf's folder.
+	cp /etc/nginx/fastcgi_params "$d/"
+	cat >"$d/nginx.conf" <<CONF
+user $RUN_USER;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 64; }
+http {
+	access_log off;
+	client_body_temp_path $d/tmp/body;
+	fastcgi_temp_path $d/tmp/fastcgi;
+	proxy_temp_path $d/tmp/proxy;
+	uwsgi_temp_path $d/tmp/uwsgi;
+	scgi_temp_path $d/tmp/scgi;
+	include $d/site.conf;
+}
+CONF
 }
