@@ -53,23 +53,45 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
 CFLAGS = -std=c11 $(OPT) -g $(WARN) $(SANFLAGS)
 CPPFLAGS = -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -I. $(shell pkg-config --cflags $(PKGS)) -MMD -MP
 LDFLAGS = $(SANFLAGS) -Wl,--as-needed
-LDLIBS = $(shell pkg-config --libs $(PKGS)) -lm
 
-# Programs are the files with a main(); everything else in a folder is its library.
-TOOLS_MAIN := $(wildcard tools/pth2blob.c tools/scorepoint.c)
-HANDLER_MAIN := $(wildcard handler/score.c)
-MODEL_SRC := $(wildcard model/*.c)
-TOOLS_SRC := $(filter-out $(TOOLS_MAIN),$(wildcard tools/*.c))
-HANDLER_SRC := $(filter-out $(HANDLER_MAIN),$(wildcard handler/*.c))
-
+# One library per folder; a program is its folder's file with a main().
+#   model/      inference: blobs, the forward pass (OpenBLAS, loaded at run
+#               time), request decoders, encoders, numbers, JSON, V2
+#   workspace/  endpoints, deployments, keys, tokens, traffic, the state file
+#   handler/    score.fcgi
+#   tools/      pth2blob: zip, pickle machine, .pth and MLmodel readers
+#   cli/        scorepoint
+# Each program links only what it uses, so a wrong include is a link error:
+#   pth2blob   = tools + model
+#   score.fcgi = handler + workspace + model
+#   scorepoint = cli + tools + workspace + model
+lib = $(BUILD)/lib$(1).a
+src = $(filter-out $(2),$(wildcard $(1)/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
-LIBMODEL := $(BUILD)/libmodel.a
-LIBTOOLS := $(BUILD)/libtools.a
-LIBHANDLER := $(BUILD)/libhandler.a
-LIBS := $(LIBHANDLER) $(LIBTOOLS) $(LIBMODEL)
+MAINS := tools/pth2blob.c handler/score.c cli/scorepoint.c
+MODEL_SRC := $(call src,model)
+WORKSPACE_SRC := $(call src,workspace)
+TOOLS_SRC := $(call src,tools,$(MAINS))
+HANDLER_SRC := $(call src,handler,$(MAINS))
+CLI_SRC := $(call src,cli,$(MAINS))
+LIBMODEL := $(call lib,model)
+LIBWORKSPACE := $(call lib,workspace)
+LIBTOOLS := $(call lib,tools)
+LIBHANDLER := $(call lib,handler)
+LIBCLI := $(call lib,cli)
+# What each library needs of the system (the forward pass dlopen()s OpenBLAS).
+MODEL_LDLIBS := -lm
+WORKSPACE_LDLIBS := $(shell pkg-config --libs yaml-0.1 libcrypto)
+TOOLS_LDLIBS := $(shell pkg-config --libs yaml-0.1 libcrypto)
+HANDLER_LDLIBS := $(shell pkg-config --libs fcgi)
 
-PROGRAMS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOLS_MAIN)) \
-            $(patsubst handler/%.c,$(BUILD)/%.fcgi,$(HANDLER_MAIN))
+PTH2BLOB_LIBS := $(LIBTOOLS) $(LIBMODEL)
+SCORE_LIBS := $(LIBHANDLER) $(LIBWORKSPACE) $(LIBMODEL)
+SCOREPOINT_LIBS := $(LIBCLI) $(LIBTOOLS) $(LIBWORKSPACE) $(LIBMODEL)
+ALL_LIBS := $(LIBHANDLER) $(LIBCLI) $(LIBTOOLS) $(LIBWORKSPACE) $(LIBMODEL)
+ALL_LDLIBS := $(HANDLER_LDLIBS) $(sort $(TOOLS_LDLIBS) $(WORKSPACE_LDLIBS)) $(MODEL_LDLIBS)
+
+PROGRAMS := $(BUILD)/pth2blob $(BUILD)/score.fcgi $(BUILD)/scorepoint
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 BENCH_PROGRAMS := $(BUILD)/bench/inproc $(BUILD)/bench/noop.fcgi $(BUILD)/bench/coldstart $(BUILD)/bench/gemm
 
@@ -81,38 +103,44 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIBMODEL): $(call obj,$(MODEL_SRC))
+$(LIBWORKSPACE): $(call obj,$(WORKSPACE_SRC))
 $(LIBTOOLS): $(call obj,$(TOOLS_SRC))
 $(LIBHANDLER): $(call obj,$(HANDLER_SRC))
-$(LIBS):
+$(LIBCLI): $(call obj,$(CLI_SRC))
+$(ALL_LIBS):
 	@mkdir -p $(@D)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/%: $(BUILD)/obj/tools/%.o $(LIBS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/pth2blob: $(BUILD)/obj/tools/pth2blob.o $(PTH2BLOB_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TOOLS_LDLIBS) $(MODEL_LDLIBS)
 
-$(BUILD)/%.fcgi: $(BUILD)/obj/handler/%.o $(LIBS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/score.fcgi: $(BUILD)/obj/handler/score.o $(SCORE_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(HANDLER_LDLIBS) $(WORKSPACE_LDLIBS) $(MODEL_LDLIBS)
+
+$(BUILD)/scorepoint: $(BUILD)/obj/cli/scorepoint.o $(SCOREPOINT_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(sort $(TOOLS_LDLIBS) $(WORKSPACE_LDLIBS)) $(MODEL_LDLIBS)
 
 $(BUILD)/bench/inproc: $(BUILD)/obj/bench/inproc.o $(BUILD)/obj/bench/naive.o $(LIBMODEL)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(MODEL_LDLIBS)
 
 $(BUILD)/bench/noop.fcgi: $(BUILD)/obj/bench/noop.o
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(HANDLER_LDLIBS)
 
 $(BUILD)/bench/gemm: $(BUILD)/obj/bench/gemm.o $(LIBMODEL)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(MODEL_LDLIBS)
 
 $(BUILD)/bench/coldstart: $(BUILD)/obj/bench/coldstart.o
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBS)
+# Unit tests may reach into any library.
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
 
 deps:
 	@sh tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
@@ -128,7 +156,7 @@ check: test
 build-tests: $(PROGRAMS) $(UNIT_TESTS) $(BENCH_PROGRAMS)
 
 fixtures:
-	@sh tools/make_fixtures.sh
+	@sh fixtures/train/make_fixtures.sh
 
 # The tutorial's four endpoints in the demo workspace build/run-workspace
 # (made once, then reused), served by `scorepoint serve` in the foreground
@@ -213,9 +241,10 @@ uninstall:
 	done
 	[ ! -d $(DESTDIR)$(DOCDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)
 
-# libFuzzer targets (tests/fuzz/fuzz_*.c) over the model and tools
-# libraries, rebuilt with clang and the fuzzer's instrumentation in their
-# own folder, so build/release and build/san are left alone.
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over the model, workspace and
+# converter libraries (the programs' mains and the CLI are not fuzzed),
+# rebuilt with clang and the fuzzer's instrumentation in their own folder,
+# so build/release and build/san are left alone.
 FUZZ_SECONDS ?= 30
 FUZZ_BUILD := build/fuzz
 FUZZ_CC := clang
@@ -223,24 +252,22 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 FUZZ_CFLAGS = -std=c11 -O1 -g $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
-# The CLI is not fuzzed (and clang's -Wformat-nonliteral reads its
-# printf-like helpers more strictly than gcc).
-FUZZ_TOOLS_SRC := $(filter-out tools/cli%,$(TOOLS_SRC))
-FUZZ_LIBS := $(FUZZ_BUILD)/libtools.a $(FUZZ_BUILD)/libmodel.a
+FUZZ_LIBS := $(FUZZ_BUILD)/libtools.a $(FUZZ_BUILD)/libworkspace.a $(FUZZ_BUILD)/libmodel.a
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_BUILD)/libmodel.a: $(call fuzz_obj,$(MODEL_SRC))
-$(FUZZ_BUILD)/libtools.a: $(call fuzz_obj,$(FUZZ_TOOLS_SRC))
+$(FUZZ_BUILD)/libworkspace.a: $(call fuzz_obj,$(WORKSPACE_SRC))
+$(FUZZ_BUILD)/libtools.a: $(call fuzz_obj,$(TOOLS_SRC))
 $(FUZZ_LIBS):
 	@mkdir -p $(@D)
 	rm -f $@
 	ar rcs $@ $^
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIBS)
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(sort $(TOOLS_LDLIBS) $(WORKSPACE_LDLIBS)) $(MODEL_LDLIBS)
 
 .PHONY: fuzz build-fuzz
 fuzz:

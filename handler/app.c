@@ -8,8 +8,8 @@
  */
 #include "handler/app.h"
 #include "handler/swagger.h"
-#include "model/auth.h"
-#include "model/name.h"
+#include "workspace/auth.h"
+#include "workspace/name.h"
 #include "model/v2.h"
 
 #include <errno.h>

@@ -15,7 +15,7 @@
 #include "model/enc.h"
 #include "model/fwd.h"
 #include "model/req.h"
-#include "model/ws.h"
+#include "workspace/ws.h"
 
 #define SCOREPOINT_VERSION "0.1.0"
 #define APP_DEFAULT_MAX_BODY ((size_t)64 << 20)

@@ -1,6 +1,6 @@
 # Keyless uploads and idle clients against every web-server configuration
 # we generate or ship, each started on a loopback ephemeral port:
-#   scorepoint serve                 (tools/cli_serve.c)
+#   scorepoint serve                 (cli/cli_serve.c)
 #   lighttpd + FastCGI               deploy/lighttpd/scorepoint-fastcgi.conf
 #   lighttpd + CGI                   deploy/lighttpd/scorepoint-cgi.conf
 #   the container's lighttpd         deploy/container/entrypoint.sh

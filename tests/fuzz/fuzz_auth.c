@@ -1,5 +1,5 @@
 /*
- * fuzz_auth.c - keys and tokens (model/auth.h) with a fixed secret,
+ * fuzz_auth.c - keys and tokens (workspace/auth.h) with a fixed secret,
  * audience and time.
  *
  * Byte 0 selects; the rest is the input:
@@ -18,7 +18,7 @@
  * auth_bearer returns a non-empty credential without spaces or control
  * characters after a "Bearer " scheme; auth_key_matches is equality.
  */
-#include "model/auth.h"
+#include "workspace/auth.h"
 #include "tests/fuzz/fuzz.h"
 
 #include <strings.h>

@@ -1,5 +1,5 @@
 /*
- * fuzz_traffic.c - the traffic split text, traffic_parse (model/traffic.h).
+ * fuzz_traffic.c - the traffic split text, traffic_parse (workspace/traffic.h).
  *
  * The input is the text.  Properties: a parsed split formats to text that
  * parses back to the same struct, byte for byte, and formats again to the
@@ -7,8 +7,8 @@
  * distinct, percents at most 100; traffic_pick picks an entry above 0 %
  * (or none when the total is 0); a refusal leaves n = 0 and a message.
  */
-#include "model/name.h"
-#include "model/traffic.h"
+#include "workspace/name.h"
+#include "workspace/traffic.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

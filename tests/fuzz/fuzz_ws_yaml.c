@@ -1,7 +1,7 @@
 /*
  * fuzz_ws_yaml.c - the endpoint and deployment YAML loaders from memory:
- * ws_yaml_parse (model/ws_yaml.h) and the key tables of ws_spec_check
- * (model/ws_spec.h), as `online-endpoint create -f` and
+ * ws_yaml_parse (workspace/ws_yaml.h) and the key tables of ws_spec_check
+ * (workspace/ws_spec.h), as `online-endpoint create -f` and
  * `online-deployment create -f` read a user's file (and, with state = 1,
  * as ws_load reads the records of state.yaml).
  *
@@ -10,9 +10,9 @@
  * passes a kind's check passes it again once normalised, unchanged; its
  * `show` form and JSON print without trouble.
  */
-#include "model/ws.h"
-#include "model/ws_spec.h"
-#include "model/ws_yaml.h"
+#include "workspace/ws.h"
+#include "workspace/ws_spec.h"
+#include "workspace/ws_yaml.h"
 #include "tests/fuzz/fuzz.h"
 
 static char *json_of(const struct ws_node *n)

@@ -1,7 +1,7 @@
-/* test_auth.c - model/auth.c: secrets, Bearer values, key comparison and
+/* test_auth.c - workspace/auth.c: secrets, Bearer values, key comparison and
  * HS256 tokens, each verdict reached on purpose. */
 #include "tests/unit/unit.h"
-#include "model/auth.h"
+#include "workspace/auth.h"
 
 #include <stdint.h>
 #include <openssl/evp.h>

@@ -1,9 +1,9 @@
 /*
- * test_cgi.c - tools/cgi.c: the CGI responses `online-endpoint invoke`
+ * test_cgi.c - cli/cgi.c: the CGI responses `online-endpoint invoke`
  * reads back from score.fcgi.
  */
 #include "tests/unit/unit.h"
-#include "tools/cgi.h"
+#include "cli/cgi.h"
 
 static char err[256];
 

@@ -1,6 +1,6 @@
 /*
  * test_deploy_yaml.c - the Kubernetes manifests in deploy/k8s, read with the
- * project's own YAML reader (model/ws_yaml.h: one document a file, no
+ * project's own YAML reader (workspace/ws_yaml.h: one document a file, no
  * duplicate keys) since no kubectl runs here.  Each file is one object with
  * apiVersion, kind and metadata.name; the objects must fit together: probes
  * on /health at the container's port, the port the entry point is told, the
@@ -10,7 +10,7 @@
  * file.
  */
 #include "tests/unit/unit.h"
-#include "model/ws_yaml.h"
+#include "workspace/ws_yaml.h"
 
 #include <dirent.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * test_fixtures.c - fixtures/ says what fixtures/README.md claims it says.
  *
- * Every other test trusts the files tools/train_fixture.py writes, so these
+ * Every other test trusts the files fixtures/train/train_fixture.py writes, so these
  * tests re-derive their invariants from the files alone: each request body
  * has the shape its name claims and carries the same 784 doubles per row as
  * the CSV, the expected outputs agree with one another (argmax, labels,

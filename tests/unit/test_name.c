@@ -1,6 +1,6 @@
-/* test_name.c - model/name.c: Azure's endpoint and deployment name rule. */
+/* test_name.c - workspace/name.c: Azure's endpoint and deployment name rule. */
 #include "tests/unit/unit.h"
-#include "model/name.h"
+#include "workspace/name.h"
 
 static int valid(const char *s)
 {

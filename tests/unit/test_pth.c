@@ -1,6 +1,6 @@
 /*
  * test_pth.c - tools/pth.c on the fixtures of fixtures/pth (made by
- * tools/make_pth_fixtures.py) and on hostile files assembled here.
+ * fixtures/train/make_pth_fixtures.py) and on hostile files assembled here.
  *
  * For each model torch could run, a naive double-precision forward pass
  * over the ops pth_load produced must match torch's output (the .tsv next

@@ -1,10 +1,10 @@
 /*
- * test_serve.c - tools/cli_serve.c's pure parts: the --host address, the
+ * test_serve.c - cli/cli_serve.c's pure parts: the --host address, the
  * default worker count, and the lighttpd configuration `scorepoint serve`
  * writes.  (tests/e2e/serve.sh runs the verb itself.)
  */
 #include "tests/unit/unit.h"
-#include "tools/cli_serve.h"
+#include "cli/cli_serve.h"
 
 #include <netinet/in.h>
 

@@ -1,7 +1,7 @@
-/* test_traffic.c - model/traffic.c: az's traffic strings, the sum rules,
+/* test_traffic.c - workspace/traffic.c: az's traffic strings, the sum rules,
  * editing and the weighted pick. */
 #include "tests/unit/unit.h"
-#include "model/traffic.h"
+#include "workspace/traffic.h"
 
 #include <stdint.h>
 

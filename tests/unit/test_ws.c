@@ -4,10 +4,10 @@
  * state on failure, and flock serialising concurrent writers.
  */
 #include "tests/unit/unit.h"
-#include "model/auth.h"
-#include "model/ws.h"
-#include "model/ws_spec.h"
-#include "model/ws_yaml.h"
+#include "workspace/auth.h"
+#include "workspace/ws.h"
+#include "workspace/ws_spec.h"
+#include "workspace/ws_yaml.h"
 
 #include <dirent.h>
 #include <sys/stat.h>

@@ -1,10 +1,10 @@
 /*
  * cli.c - flags, usage, output and refusals shared by every verb.
  */
-#include "tools/cli.h"
+#include "cli/cli.h"
 #include "model/err.h"
-#include "model/name.h"
-#include "model/ws_spec.h"
+#include "workspace/name.h"
+#include "workspace/ws_spec.h"
 
 #include <errno.h>
 #include <stdarg.h>

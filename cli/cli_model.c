@@ -2,16 +2,16 @@
  * cli_model.c - `scorepoint model ...`: register a model (converted into
  * the workspace once, with a copy of its MLmodel), list, show, delete.
  */
-#include "tools/cli.h"
+#include "cli/cli.h"
 #include "tools/convert.h"
 #include "tools/mlmodel.h"
 #include "model/atomic.h"
 #include "model/blob.h"
 #include "model/err.h"
 #include "model/file.h"
-#include "model/name.h"
-#include "model/ws_spec.h"
-#include "model/ws_yaml.h"
+#include "workspace/name.h"
+#include "workspace/ws_spec.h"
+#include "workspace/ws_yaml.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,9 +7,9 @@
  * which rules out "none" and algorithm confusion), then the HMAC in
  * constant time, and only then the payload's claims.
  */
-#include "model/auth.h"
+#include "workspace/auth.h"
 #include "model/json.h"
-#include "model/name.h"
+#include "workspace/name.h"
 #include "model/num.h"
 
 #include <errno.h>

@@ -14,8 +14,8 @@
 
 #include <stddef.h>
 
-#include "model/ws.h"
-#include "model/ws_node.h"
+#include "workspace/ws.h"
+#include "workspace/ws_node.h"
 
 enum ws_kind {
 	WS_KIND_ENDPOINT,     /* out: struct ws_endpoint */

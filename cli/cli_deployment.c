@@ -2,11 +2,11 @@
  * cli_deployment.c - `scorepoint online-deployment ...`: create (with
  * --all-traffic), show, list, update (-f or --set), get-logs and delete.
  */
-#include "tools/cli.h"
+#include "cli/cli.h"
 #include "model/json.h"
-#include "model/name.h"
-#include "model/ws_spec.h"
-#include "model/ws_yaml.h"
+#include "workspace/name.h"
+#include "workspace/ws_spec.h"
+#include "workspace/ws_yaml.h"
 
 #include <errno.h>
 #include <stdio.h>

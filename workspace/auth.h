@@ -58,7 +58,7 @@ int auth_key_matches(const char *given, size_t len, const char *key);
  * secret decodes to: header {"alg":"HS256","typ":"JWT"}, payload
  * {"iss":"scorepoint","aud":AUDIENCE,"iat":IAT,"exp":IAT+LIFETIME} in that
  * order, so that the same inputs give the same bytes.  audience must be a
- * valid name (model/name.h), lifetime_s > 0, iat >= 0.  Returns the
+ * valid name (workspace/name.h), lifetime_s > 0, iat >= 0.  Returns the
  * token's length (NUL-terminated in out), or -1 when an input is invalid
  * or outlen is too small (AUTH_TOKEN_MAX always suffices).
  */

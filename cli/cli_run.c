@@ -3,10 +3,10 @@
  * `mlflow models predict`, in process, no server) and `online-endpoint
  * invoke` (the real score.fcgi run as CGI against the workspace).
  */
-#include "tools/cgi.h"
-#include "tools/cli.h"
+#include "cli/cgi.h"
+#include "cli/cli.h"
 #include "tools/convert.h"
-#include "model/auth.h"
+#include "workspace/auth.h"
 #include "model/blob.h"
 #include "model/enc.h"
 #include "model/file.h"

@@ -7,9 +7,9 @@
  * its message is "Do not add a delimiter between traffic variables".  We
  * keep that message for that case and say plainly what is wrong otherwise.
  */
-#include "model/traffic.h"
+#include "workspace/traffic.h"
 #include "model/err.h"
-#include "model/name.h"
+#include "workspace/name.h"
 
 #include <stdio.h>
 #include <string.h>

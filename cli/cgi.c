@@ -1,7 +1,7 @@
 /*
  * cgi.c - the CGI response format (RFC 3875 section 6).
  */
-#include "tools/cgi.h"
+#include "cli/cgi.h"
 #include "model/err.h"
 
 #include <stdio.h>

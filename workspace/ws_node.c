@@ -1,7 +1,7 @@
 /*
  * ws_node.c - the workspace's document tree, its edits and its JSON form.
  */
-#include "model/ws_node.h"
+#include "workspace/ws_node.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -18,8 +18,8 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
-#include "model/ws.h"
-#include "tools/cli.h"
+#include "workspace/ws.h"
+#include "cli/cli.h"
 
 #define SERVE_MAX_WORKERS 1000    /* --workers, as instance_count */
 #define SERVE_WORKERS_PER_CPU 4   /* the default's ceiling, per online CPU */

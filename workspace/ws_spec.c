@@ -4,11 +4,11 @@
  * goes in the typed struct.  Sources for the keys and defaults:
  * docs/reference protocols.md 2.1 and 2.2 (Azure's YAML references).
  */
-#include "model/ws_spec.h"
-#include "model/auth.h"
+#include "workspace/ws_spec.h"
+#include "workspace/auth.h"
 #include "model/blob.h"
 #include "model/err.h"
-#include "model/name.h"
+#include "workspace/name.h"
 
 #include <errno.h>
 #include <stdarg.h>

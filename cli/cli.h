@@ -1,7 +1,7 @@
 /*
  * cli.h - the scorepoint CLI's shared parts: verbs and their flags, one
  * parser for all of them, usage text, az-style output (--query, -o) and
- * one-line refusals.  The verbs live in tools/cli_*.c; tools/scorepoint.c
+ * one-line refusals.  The verbs live in tools/cli_*.c; cli/scorepoint.c
  * is only the table that names them.
  *
  * Exit status of every verb: 0 done, 1 refused (one line on stderr),
@@ -13,8 +13,8 @@
 #include <limits.h>
 #include <stddef.h>
 
-#include "model/ws.h"
-#include "model/ws_node.h"
+#include "workspace/ws.h"
+#include "workspace/ws_node.h"
 
 #define CLI_MAX_SET 32   /* --set may be given this many times */
 

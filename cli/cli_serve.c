@@ -15,7 +15,7 @@
  * GET /health to answer 200 (then prints the banner) and copies new lines
  * of the workspace's request log to stdout.
  */
-#include "tools/cli_serve.h"
+#include "cli/cli_serve.h"
 #include "model/atomic.h"
 #include "model/err.h"
 

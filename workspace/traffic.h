@@ -18,7 +18,7 @@
 #define TRAFFIC_MAX 20   /* Azure's limit of deployments per endpoint */
 
 struct traffic_entry {
-	char name[33];       /* a valid name (model/name.h), NUL-terminated */
+	char name[33];       /* a valid name (workspace/name.h), NUL-terminated */
 	unsigned percent;    /* 0 to 100 */
 };
 

@@ -3,11 +3,11 @@
  * update (traffic, mirror traffic, -f, --set), get-credentials,
  * regenerate-keys and delete.  invoke is in cli_run.c.
  */
-#include "tools/cli.h"
-#include "model/auth.h"
-#include "model/name.h"
-#include "model/ws_spec.h"
-#include "model/ws_yaml.h"
+#include "cli/cli.h"
+#include "workspace/auth.h"
+#include "workspace/name.h"
+#include "workspace/ws_spec.h"
+#include "workspace/ws_yaml.h"
 
 #include <errno.h>
 #include <stdio.h>

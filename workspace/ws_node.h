@@ -1,6 +1,6 @@
 /*
  * ws_node.h - the small document tree of the workspace: what its YAML files
- * hold (model/ws_yaml.h reads and writes them) and what the CLI prints as
+ * hold (workspace/ws_yaml.h reads and writes them) and what the CLI prints as
  * JSON.  Scalars keep the type a YAML plain scalar resolves to (number,
  * true/false, null) so that JSON output and round trips keep it too.
  *

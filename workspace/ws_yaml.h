@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 #include "model/enc.h"
-#include "model/ws_node.h"
+#include "workspace/ws_node.h"
 
 #define WS_YAML_MAX_DEPTH 32
 #define WS_YAML_MAX_NODES 200000

@@ -45,8 +45,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "model/traffic.h"
-#include "model/ws_node.h"
+#include "workspace/traffic.h"
+#include "workspace/ws_node.h"
 
 #define WS_ENV_DIR "SCOREPOINT_WORKSPACE"
 #define WS_STATE_FILE "state.yaml"
@@ -105,7 +105,7 @@ struct ws_deployment {
 struct ws_endpoint {
 	const char *name;
 	int auth_mode;                /* enum ws_auth */
-	/* Base64url text of 256 random bits each (model/auth.h).  Keys answer
+	/* Base64url text of 256 random bits each (workspace/auth.h).  Keys answer
 	 * in key mode; token_secret signs and verifies aml_token tokens. */
 	const char *primary_key, *secondary_key, *token_secret;
 	struct traffic traffic;       /* live: sums to 0 or 100; names existing deployments */

@@ -4,8 +4,8 @@
  * (docs/cli.md).  This file is the table of verbs and their flags; the
  * verbs are in tools/cli_*.c.
  */
-#include "tools/cli.h"
-#include "tools/cli_serve.h"
+#include "cli/cli.h"
+#include "cli/cli_serve.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * and deployment names begin with a letter, have 3 to 32 characters and
  * use letters, digits and single dashes.
  */
-#include "model/name.h"
+#include "workspace/name.h"
 
 static int is_alpha(char c)
 {

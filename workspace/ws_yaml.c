@@ -3,7 +3,7 @@
  * document, so aliases are refused before they can expand); the emitter
  * writes it back.
  */
-#include "model/ws_yaml.h"
+#include "workspace/ws_yaml.h"
 #include "model/err.h"
 #include "model/file.h"
 

@@ -4,13 +4,13 @@
  * Everything under DIR is reached from its fd, never following a link.
  */
 #define _GNU_SOURCE   /* O_PATH */
-#include "model/ws.h"
+#include "workspace/ws.h"
 #include "model/atomic.h"
 #include "model/err.h"
 #include "model/file.h"
-#include "model/name.h"
-#include "model/ws_spec.h"
-#include "model/ws_yaml.h"
+#include "workspace/name.h"
+#include "workspace/ws_spec.h"
+#include "workspace/ws_yaml.h"
 
 #include <dirent.h>
 #include <errno.h>
