@@ -2,6 +2,11 @@
  * app.h - score.fcgi's request handling: routes, errors, headers, logs and
  * metrics around model/.  One struct app per process; every buffer in it
  * is reused from request to request.
+ *
+ * With --workspace, what the workspace holds (the snapshot served, its
+ * blobs, a pending mirror copy) sits behind struct endpoints, which only
+ * endpoint.c defines: this header, and every file of handler/ but that one,
+ * compile without a workspace/ header.
  */
 #ifndef SCOREPOINT_APP_H
 #define SCOREPOINT_APP_H
@@ -15,9 +20,8 @@
 #include "model/enc.h"
 #include "model/fwd.h"
 #include "model/req.h"
-#include "workspace/ws.h"
+#include "model/version.h"
 
-#define SCOREPOINT_VERSION "0.1.0"
 #define APP_DEFAULT_MAX_BODY ((size_t)64 << 20)
 #define APP_DEFAULT_TIMEOUT_MS 5000u
 /* Buffers that together grew past this are given back after the request
@@ -42,28 +46,21 @@ struct app_model {
 	char *path;
 	struct blob_map map;
 	struct req_schema schema;
-	int taken;                    /* reload bookkeeping */
+	int taken;                    /* reload bookkeeping (endpoint.c) */
 };
 
-/* A scoring request's copy for the mirror deployment, run by app_after()
- * once the client has its answer. */
-struct app_mirror {
-	const struct ws_endpoint *endpoint;   /* NULL: nothing pending */
-	const struct ws_deployment *deployment;
-	int csv, mlflow, route;
-	size_t len;
-	char request_id[65];
-};
+/* Map the blob at path, or from fd (taken over) when fd >= 0: a
+ * workspace's blob, opened without following a link.  0, or -1 with err
+ * and m cleared.  app_model_close() of a cleared m does nothing. */
+int app_model_open(struct app_model *m, const char *path, int fd, char *err, size_t errlen);
+void app_model_close(struct app_model *m);
+
+struct endpoints;   /* endpoint.h */
 
 struct app {
 	struct app_config cfg;
 	struct app_model single;      /* --model */
-	char *ws_dir;                 /* --workspace (absolute), else NULL */
-	struct ws ws;                 /* the snapshot being served */
-	struct ws_stamp ws_refused;   /* a state file that failed to load */
-	struct app_model *models;     /* the blobs ws names */
-	size_t nmodels;
-	struct app_mirror mirror;
+	struct endpoints *eps;        /* --workspace, else NULL */
 	struct req_ctx req;
 	struct fwd_scratch fwd;
 	struct enc_buf head, out;

@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,17 +78,173 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/*
+ * Every option, as a typed table (the YAML readers' style): its long name,
+ * the environment variable that sets it when the command line does not,
+ * its type and where its value goes.  Values are checked once all are
+ * read, in the table's order, so the first error is the same whichever
+ * came from where.
+ */
+enum otype {
+	O_SERVE,   /* --model, --workspace: one on the command line drops the
+		      other's variable; an empty variable is an unset one */
+	O_TEXT,    /* kept as given */
+	O_FLAG,    /* no argument; 1 */
+	O_ONOFF,   /* on or off; the int is 1 for off */
+	O_SIZE,    /* a whole number from 1 to max, into a size_t */
+	O_UINT,    /* a whole number from 1 to max, into an unsigned (or int) */
+	O_HELP,
+};
+
+struct options {
+	struct app_config cfg;
+	const char *socket;
+	int cgi;
+};
+
+struct opt {
+	const char *name;           /* --NAME */
+	const char *env;            /* the variable read when --NAME is not given, or NULL */
+	enum otype type;
+	size_t off;                 /* where the value goes in struct options */
+	unsigned long long max;     /* O_SIZE, O_UINT */
+};
+
+#define C(field) offsetof(struct options, cfg.field)
+#define S(field) offsetof(struct options, field)
+
+static const struct opt opts[] = {
+	{ "model", "SCOREPOINT_MODEL", O_SERVE, C(model_path), 0 },
+	{ "workspace", "SCOREPOINT_WORKSPACE", O_SERVE, C(workspace), 0 },
+	{ "socket", "SCOREPOINT_SOCKET", O_TEXT, S(socket), 0 },
+	{ "cgi", NULL, O_FLAG, S(cgi), 0 },
+	{ "metrics", "SCOREPOINT_METRICS", O_ONOFF, C(metrics_off), 0 },
+	{ "max-body", "SCOREPOINT_MAX_BODY", O_SIZE, C(max_body), (unsigned long long)1 << 40 },
+	{ "timeout-ms", "SCOREPOINT_REQUEST_TIMEOUT_MS", O_UINT, C(request_timeout_ms), 3600000 },
+	{ "threads", "SCOREPOINT_THREADS", O_UINT, C(threads), 256 },
+	{ "log", "SCOREPOINT_LOG", O_TEXT, C(log_path), 0 },
+	{ "metrics-file", "SCOREPOINT_METRICS_FILE", O_TEXT, C(metrics_path), 0 },
+	{ "help", NULL, O_HELP, 0, 0 },
+};
+
+#define NOPTS (sizeof opts / sizeof opts[0])
+#define OPT_VAL 256   /* getopt_long's value of opts[0]; short options are below */
+
+/* A whole number from 1 to max, for --what; -1 with the error printed. */
 static int parse_size(const char *s, const char *what, unsigned long long max, unsigned long long *out)
 {
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
 	if (!*s || *end || errno || v == 0 || v > max || s[0] == '-') {
-		fprintf(stderr, "score.fcgi: %s '%s': expected a whole number from 1 to %llu\n", what, s, max);
+		fprintf(stderr, "score.fcgi: --%s '%s': expected a whole number from 1 to %llu\n", what, s, max);
 		return -1;
 	}
 	*out = v;
 	return 0;
+}
+
+/* Option o's text into its field of out; -1 with the error printed. */
+static int set_option(const struct opt *o, const char *text, int dropped, struct options *out)
+{
+	void *p = (char *)out + o->off;
+	unsigned long long v;
+
+	switch (o->type) {
+	case O_SERVE:
+		*(const char **)p = dropped || !*text ? NULL : text;
+		return 0;
+	case O_TEXT:
+		*(const char **)p = text;
+		return 0;
+	case O_FLAG:
+		*(int *)p = 1;
+		return 0;
+	case O_ONOFF:
+		if (strcmp(text, "on") != 0 && strcmp(text, "off") != 0) {
+			fprintf(stderr, "score.fcgi: --%s '%s': use on or off\n", o->name, text);
+			return -1;
+		}
+		*(int *)p = strcmp(text, "off") == 0;
+		return 0;
+	case O_SIZE:
+	case O_UINT:
+		if (parse_size(text, o->name, o->max, &v) < 0)
+			return -1;
+		if (o->type == O_SIZE)
+			*(size_t *)p = (size_t)v;
+		else
+			*(unsigned *)p = (unsigned)v;
+		return 0;
+	case O_HELP:
+		break;
+	}
+	return 0;
+}
+
+/* The command line over the environment: text[i] is opts[i]'s (NULL:
+ * unset), given[i] 1 when it came from the command line.  -1 to go on,
+ * else the exit status (0 after --help, 2 after a usage error). */
+static int read_options(int argc, char **argv, const char **text, int *given)
+{
+	struct option longopts[NOPTS + 1];
+	int c;
+
+	memset(longopts, 0, sizeof longopts);
+	for (size_t k = 0; k < NOPTS; k++) {
+		text[k] = opts[k].env ? getenv(opts[k].env) : NULL;
+		given[k] = 0;
+		longopts[k].name = opts[k].name;
+		int bare = opts[k].type == O_FLAG || opts[k].type == O_HELP;
+		longopts[k].has_arg = bare ? no_argument : required_argument;
+		/* Distinct values: getopt_long calls "--met" ambiguous only
+		 * between options that differ. */
+		longopts[k].val = OPT_VAL + (int)k;
+	}
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		size_t i = (size_t)(c - OPT_VAL);
+		if (c == 'h' || (c >= OPT_VAL && opts[i].type == O_HELP)) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (c < OPT_VAL) {
+			fputs(usage, stderr);
+			return 2;
+		}
+		text[i] = opts[i].type == O_FLAG ? "1" : optarg;
+		given[i] = 1;
+	}
+	if (optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	return -1;
+}
+
+/* Fill out from the environment and the command line; -1 to go on
+ * serving, else the exit status. */
+static int parse_options(int argc, char **argv, struct options *out)
+{
+	const char *text[NOPTS];
+	int given[NOPTS], serve_given = 0, serve_all = 1;
+	int rc = read_options(argc, argv, text, given);
+
+	if (rc >= 0)
+		return rc;
+	for (size_t k = 0; k < NOPTS; k++)
+		if (opts[k].type == O_SERVE) {
+			serve_given |= given[k];
+			serve_all &= given[k];
+		}
+	memset(out, 0, sizeof *out);
+	for (size_t k = 0; k < NOPTS; k++) {
+		/* --model X drops SCOREPOINT_WORKSPACE, and the other way round;
+		 * both on the command line are app_init()'s error. */
+		int dropped = opts[k].type == O_SERVE && serve_given && !serve_all && !given[k];
+		if (text[k] && set_option(&opts[k], text[k], dropped, out) < 0)
+			return 2;
+	}
+	return -1;
 }
 
 static int serve_fcgi(struct app *a, int fd)
@@ -116,132 +273,81 @@ static int serve_fcgi(struct app *a, int fd)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/*
+ * The socket to accept FastCGI requests on, in the order the header
+ * comment gives: --socket's, systemd's fd 3, the web server's fd 0; -1 for
+ * plain CGI (--cgi, or nothing else).  0 with *fd, or -1 with the error
+ * printed.  FCGX_Init() first.
+ */
+static int listen_fd(const struct options *o, int *fd)
 {
-	static const struct option longopts[] = {
-		{ "model", required_argument, NULL, 'm' },
-		{ "workspace", required_argument, NULL, 'w' },
-		{ "metrics", required_argument, NULL, 'P' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "cgi", no_argument, NULL, 'c' },
-		{ "max-body", required_argument, NULL, 'b' },
-		{ "timeout-ms", required_argument, NULL, 't' },
-		{ "threads", required_argument, NULL, 'n' },
-		{ "log", required_argument, NULL, 'l' },
-		{ "metrics-file", required_argument, NULL, 'M' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct app_config cfg = { 0 };
-	const char *sock = getenv("SCOREPOINT_SOCKET");
-	const char *max_body = getenv("SCOREPOINT_MAX_BODY");
-	const char *timeout = getenv("SCOREPOINT_REQUEST_TIMEOUT_MS");
-	const char *threads = getenv("SCOREPOINT_THREADS");
-	int force_cgi = 0, cli_model = 0, cli_ws = 0, c;
-	unsigned long long v;
-
-	const char *metrics_on = getenv("SCOREPOINT_METRICS");
-	cfg.model_path = getenv("SCOREPOINT_MODEL");
-	cfg.workspace = getenv("SCOREPOINT_WORKSPACE");
-	cfg.log_path = getenv("SCOREPOINT_LOG");
-	cfg.metrics_path = getenv("SCOREPOINT_METRICS_FILE");
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'm': cfg.model_path = optarg; cli_model = 1; break;
-		case 'w': cfg.workspace = optarg; cli_ws = 1; break;
-		case 'P': metrics_on = optarg; break;
-		case 's': sock = optarg; break;
-		case 'c': force_cgi = 1; break;
-		case 'b': max_body = optarg; break;
-		case 't': timeout = optarg; break;
-		case 'n': threads = optarg; break;
-		case 'l': cfg.log_path = optarg; break;
-		case 'M': cfg.metrics_path = optarg; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
-		}
-	}
-	if (optind != argc) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	if (metrics_on && strcmp(metrics_on, "on") != 0 && strcmp(metrics_on, "off") != 0) {
-		fprintf(stderr, "score.fcgi: --metrics '%s': use on or off\n", metrics_on);
-		return 2;
-	}
-	cfg.metrics_off = metrics_on && strcmp(metrics_on, "off") == 0;
-	/* The command line beats the environment; an empty variable is an
-	 * unset one. */
-	if (cli_model != cli_ws) {
-		if (cli_model)
-			cfg.workspace = NULL;
-		else
-			cfg.model_path = NULL;
-	}
-	if (cfg.model_path && !*cfg.model_path)
-		cfg.model_path = NULL;
-	if (cfg.workspace && !*cfg.workspace)
-		cfg.workspace = NULL;
-	if (max_body) {
-		if (parse_size(max_body, "--max-body", (unsigned long long)1 << 40, &v) < 0)
-			return 2;
-		cfg.max_body = (size_t)v;
-	}
-	if (timeout) {
-		if (parse_size(timeout, "--timeout-ms", 3600000, &v) < 0)
-			return 2;
-		cfg.request_timeout_ms = (unsigned)v;
-	}
-	if (threads) {
-		if (parse_size(threads, "--threads", 256, &v) < 0)
-			return 2;
-		cfg.threads = (int)v;
-	}
-
-	if (FCGX_Init() != 0) {
-		fprintf(stderr, "score.fcgi: FCGX_Init failed\n");
-		return 1;
-	}
-	int fd = -1;
 	const char *listen_fds = getenv("LISTEN_FDS");
 	const char *listen_pid = getenv("LISTEN_PID");
 	int systemd = listen_fds && strcmp(listen_fds, "1") == 0 &&
 		      (!listen_pid || strtol(listen_pid, NULL, 10) == (long)getpid());
-	if (!force_cgi && sock) {
-		/* FCGX_OpenSocket exit()s on failure: check the obvious first. */
-		if (strchr(sock, ':') && strncmp(sock, "127.", 4) != 0 && strncmp(sock, "localhost:", 10) != 0)
-			fprintf(stderr, "score.fcgi: warning: %s is not a loopback address; FastCGI has no "
-				"authentication, so keep it behind a firewall\n", sock);
-		fd = FCGX_OpenSocket(sock, 1024);
-		if (fd < 0) {
-			fprintf(stderr, "score.fcgi: cannot listen on %s\n", sock);
-			return 1;
-		}
-	} else if (!force_cgi && systemd) {
-		fd = 3;   /* SD_LISTEN_FDS_START */
-	} else if (!force_cgi && !FCGX_IsCGI()) {
-		fd = 0;
-	}
 
-	struct app a;
-	char err[PATH_MAX + 256];
-	if (blob_guard_init(err, sizeof err) < 0 || app_init(&a, &cfg, err, sizeof err) < 0) {
+	*fd = -1;
+	if (o->cgi)
+		return 0;
+	if (o->socket) {
+		/* FCGX_OpenSocket exit()s on failure: check the obvious first. */
+		if (strchr(o->socket, ':') && strncmp(o->socket, "127.", 4) != 0 &&
+		    strncmp(o->socket, "localhost:", 10) != 0)
+			fprintf(stderr, "score.fcgi: warning: %s is not a loopback address; FastCGI has no "
+				"authentication, so keep it behind a firewall\n", o->socket);
+		*fd = FCGX_OpenSocket(o->socket, 1024);
+		if (*fd < 0) {
+			fprintf(stderr, "score.fcgi: cannot listen on %s\n", o->socket);
+			return -1;
+		}
+	} else if (systemd) {
+		*fd = 3;   /* SD_LISTEN_FDS_START */
+	} else if (!FCGX_IsCGI()) {
+		*fd = 0;
+	}
+	return 0;
+}
+
+/* Answer requests on fd until SIGTERM, or the one CGI request (fd < 0). */
+static int serve(struct app *a, int fd)
+{
+	char err[256];
+	struct io io;
+
+	if (fd < 0) {
+		io_cgi(&io);
+		app_handle(a, &io);
+		app_after(a);
+		return 0;
+	}
+	if (io_fcgx_init(err, sizeof err) < 0) {
 		fprintf(stderr, "score.fcgi: %s\n", err);
 		return 1;
 	}
-	int rc = 0;
-	if (fd < 0) {
-		struct io io;
-		io_cgi(&io);
-		app_handle(&a, &io);
-		app_after(&a);
-	} else if (io_fcgx_init(err, sizeof err) < 0) {
-		fprintf(stderr, "score.fcgi: %s\n", err);
-		rc = 1;
-	} else {
-		install_signals();
-		rc = serve_fcgi(&a, fd);
+	install_signals();
+	return serve_fcgi(a, fd);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct app a;
+	char err[PATH_MAX + 256];
+	int fd, rc = parse_options(argc, argv, &o);
+
+	if (rc >= 0)
+		return rc;
+	if (FCGX_Init() != 0) {
+		fprintf(stderr, "score.fcgi: FCGX_Init failed\n");
+		return 1;
 	}
+	if (listen_fd(&o, &fd) < 0)
+		return 1;
+	if (blob_guard_init(err, sizeof err) < 0 || app_init(&a, &o.cfg, err, sizeof err) < 0) {
+		fprintf(stderr, "score.fcgi: %s\n", err);
+		return 1;
+	}
+	rc = serve(&a, fd);
 	app_free(&a);
 	return rc;
 }

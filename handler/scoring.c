@@ -1,0 +1,347 @@
+/*
+ * scoring.c - the scoring routes: the body read within its cap and the
+ * request's deadline, decoded (JSON, CSV or KServe V2), scored and encoded.
+ * Every failure is the caller's JSON error; the process goes on serving.
+ */
+#include "handler/call.h"
+#include "model/v2.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- the body ---- */
+
+/* Split Content-Type into its media type; 0 ok, -1 charset not UTF-8, -2
+ * another parameter. */
+static int media_type(const char *ct, char *type, size_t len)
+{
+	size_t n = strcspn(ct, ";");
+	while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	size_t skip = strspn(ct, " \t");
+	if (n < skip)
+		n = skip;
+	n -= skip;
+	if (n > len - 1)
+		n = len - 1;
+	memcpy(type, ct + skip, n);
+	type[n] = '\0';
+	for (char *p = type; *p; p++)
+		*p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
+	const char *p = ct + strcspn(ct, ";");
+	while (*p == ';') {
+		p++;
+		p += strspn(p, " \t");
+		size_t k = strcspn(p, ";");
+		if (k >= 8 && strncasecmp(p, "charset=", 8) == 0) {
+			const char *v = p + 8;
+			size_t vl = k - 8;
+			while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+				vl--;
+			if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
+				v++;
+				vl -= 2;
+			}
+			if (!((vl == 5 && strncasecmp(v, "utf-8", 5) == 0) ||
+			      (vl == 4 && strncasecmp(v, "utf8", 4) == 0)))
+				return -1;
+		} else if (k > 0) {
+			return -2;
+		}
+		p += k;
+	}
+	return 0;
+}
+
+/* The request's end, on call_now()'s clock: request_timeout_ms after it began. */
+static double deadline(const struct call *c)
+{
+	return c->t0 + (double)c->timeout_ms / 1000.0;
+}
+
+static int late(const struct call *c)
+{
+	return call_now() > deadline(c);
+}
+
+/* The bytes to read: CONTENT_LENGTH's, none (CGI without it), or up to the
+ * end of the stream (FastCGI without it).  -1 with the answer sent. */
+static int body_wanted(struct call *c, const char *cl, size_t *want)
+{
+	size_t max = c->a->cfg.max_body;
+
+	if (cl && *cl) {
+		if (strspn(cl, "0123456789") != strlen(cl) || strlen(cl) > 15) {
+			call_fail(c, 400, "BAD_REQUEST", "CONTENT_LENGTH '%.20s' is not a byte count", cl);
+			return -1;
+		}
+		*want = (size_t)strtoull(cl, NULL, 10);
+		if (*want > max) {
+			call_fail(c, 413, "PAYLOAD_TOO_LARGE", "the body has %zu bytes; the limit is %zu", *want, max);
+			return -1;
+		}
+	} else {
+		*want = c->io->fastcgi ? max + 1 : 0;
+	}
+	return 0;
+}
+
+/* a->body to at least need bytes, doubling from 64 KiB; -1 with the answer
+ * sent. */
+static int grow_body(struct call *c, size_t need)
+{
+	struct app *a = c->a;
+
+	if (need <= a->body_cap)
+		return 0;
+	size_t cap = a->body_cap ? a->body_cap : 65536;
+	while (cap < need)
+		cap *= 2;
+	char *p = realloc(a->body, cap);
+	if (!p) {
+		call_fail(c, 500, "INTERNAL_ERROR", "out of memory for a %zu-byte body", need);
+		return -1;
+	}
+	a->body = p;
+	a->body_cap = cap;
+	return 0;
+}
+
+/*
+ * Read the body into a->body (NUL-terminated); 0, or -1 with the answer
+ * sent.  The request's deadline bounds the reading: the carrier stops
+ * waiting for bytes at it (see io.c), and it is looked at between reads of
+ * at most READ_CHUNK bytes, so a slow client gets its 408 on time and the
+ * rest of its body is abandoned.
+ */
+#define READ_CHUNK ((size_t)1 << 20)
+
+static int read_body(struct call *c)
+{
+	struct app *a = c->a;
+	const char *cl = c->io->param(c->io, "CONTENT_LENGTH");
+	size_t want, got = 0;
+	int known = cl && *cl;
+
+	if (body_wanted(c, cl, &want) < 0)
+		return -1;
+	size_t need = (known || !c->io->fastcgi ? want : 65536) + 1;
+	c->io->deadline = deadline(c);
+	for (;;) {
+		if (grow_body(c, need) < 0)
+			return -1;
+		size_t ask = a->body_cap - 1 - got < want - got ? a->body_cap - 1 - got : want - got;
+		long r = got < want ? c->io->read(c->io, a->body + got, ask < READ_CHUNK ? ask : READ_CHUNK) : 0;
+		if (r == IO_LATE || late(c)) {
+			call_fail(c, 408, "DEADLINE_EXCEEDED", "reading the body took longer than request_timeout_ms "
+				  "(%u ms)", c->timeout_ms);
+			return -1;
+		}
+		if (r < 0) {
+			call_fail(c, 400, "BAD_REQUEST", "the body could not be read");
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (!known && got > a->cfg.max_body) {
+			call_fail(c, 413, "PAYLOAD_TOO_LARGE", "the body is larger than the limit of %zu bytes",
+				  a->cfg.max_body);
+			return -1;
+		}
+		if (got + 1 >= a->body_cap)
+			need = a->body_cap * 2;
+	}
+	if (known && got < want) {
+		call_fail(c, 400, "BAD_REQUEST", "the body ended after %zu of the %zu bytes CONTENT_LENGTH announced",
+			  got, want);
+		return -1;
+	}
+	a->body[got] = '\0';
+	c->bytes_in = got;
+	return 0;
+}
+
+/* ---- scoring routes ---- */
+
+static const char *req_code(const struct req_error *e)
+{
+	switch (e->code) {
+	case REQ_E_LIMIT: return "PAYLOAD_TOO_LARGE";
+	case REQ_E_NOMEM: return "INTERNAL_ERROR";
+	case REQ_E_DEADLINE: return "DEADLINE_EXCEEDED";
+	case REQ_E_TYPE:
+	case REQ_E_COLUMNS: return "INVALID_PARAMETER_VALUE";
+	default: return "BAD_REQUEST";
+	}
+}
+
+/* The forward pass over decoded rows, with the deadline and scratch cap
+ * every scoring route shares; NULL with the answer sent. */
+static float *run_model(struct call *c, const float *x, size_t rows)
+{
+	struct app *a = c->a;
+
+	if (late(c)) {
+		call_fail(c, 408, "DEADLINE_EXCEEDED", "decoding took longer than request_timeout_ms (%u ms)",
+			  c->timeout_ms);
+		return NULL;
+	}
+	float *y = fwd_run(&c->m->map.model, x, rows, &a->fwd);
+	if (!y) {
+		call_fail(c, 413, "PAYLOAD_TOO_LARGE", "%zu rows need more scratch memory than the limit", rows);
+		return NULL;
+	}
+	c->rows = rows;
+	return y;
+}
+
+/* Decode a->body for c->m: JSON (MLflow's stricter rules on /invocations)
+ * or CSV, giving up at the deadline.  Shared by the answered request and
+ * its mirror copy. */
+static int decode(struct call *c, struct req_result *r, struct req_error *e)
+{
+	struct app *a = c->a;
+	struct app_model *m = c->m;
+
+	a->req.deadline = deadline(c);
+	return c->csv ? req_decode_csv(&a->req, &m->schema, a->body, c->bytes_in, r, e) :
+			req_decode_json(&a->req, &m->schema, a->body, c->bytes_in,
+					c->proto == P_MLFLOW ? REQ_MLFLOW : 0, r, e);
+}
+
+static void decode_failed(struct call *c, const struct req_error *e)
+{
+	if (e->code == REQ_E_DEADLINE)
+		call_fail(c, 408, "DEADLINE_EXCEEDED", "decoding took longer than request_timeout_ms (%u ms)",
+			  c->timeout_ms);
+	else
+		call_fail(c, e->status, req_code(e), "%s", e->msg);
+}
+
+/* Content-Type: JSON (also when absent, but not on /invocations) or CSV
+ * (c->csv).  -1 with the 415 sent. */
+static int body_type(struct call *c)
+{
+	const char *ct = c->io->param(c->io, "CONTENT_TYPE");
+	char type[64];
+
+	if (ct && *ct) {
+		int mt = media_type(ct, type, sizeof type);
+		if (mt == -1) {
+			call_fail(c, 415, "UNSUPPORTED_MEDIA_TYPE", "The scoring server only supports UTF-8");
+			return -1;
+		}
+		if (mt == -2 || (strcmp(type, "application/json") != 0 && strcmp(type, "text/csv") != 0)) {
+			call_fail(c, 415, "UNSUPPORTED_MEDIA_TYPE",
+				  "This predictor only supports the following content types: Types: ['text/csv', "
+				  "'application/json']. Got '%.60s'.", ct);
+			return -1;
+		}
+		c->csv = strcmp(type, "text/csv") == 0;
+	} else if (c->proto == P_MLFLOW) {
+		call_fail(c, 415, "UNSUPPORTED_MEDIA_TYPE", "This predictor only supports the following content "
+			  "types: Types: ['text/csv', 'application/json']. Got ''.");
+		return -1;
+	}
+	return 0;
+}
+
+/* Encode y (post-processed in place) as /score's bare list or
+ * /invocations' {"predictions"}, past the deadline a 408; 0, or -1 with
+ * the error sent. */
+static int encode(struct call *c, const struct req_result *r, float *y)
+{
+	struct app *a = c->a;
+	const struct blob_model *m = &c->m->map.model;
+	int top_k = r->top_k > 0 && (size_t)r->top_k > m->output_width ? (int)m->output_width : r->top_k;
+
+	enc_reset(&a->out);
+	enc_predictions(&a->out, c->proto == P_MLFLOW ? ENC_PREDICTIONS : ENC_BARE, m->postprocess, top_k,
+			y, r->rows, m->output_width, m->labels);
+	enum enc_status st = enc_status(&a->out);
+	if (st == ENC_NONFINITE) {
+		call_fail(c, 400, "INVALID_PARAMETER_VALUE", "row %zu: the model's output is not finite (are the "
+			  "inputs within a sensible range?)", a->out.bad_row);
+		return -1;
+	}
+	if (st != ENC_OK) {
+		call_fail(c, 500, "INTERNAL_ERROR", "the response is larger than the response limit");
+		return -1;
+	}
+	if (late(c)) {
+		call_fail(c, 408, "DEADLINE_EXCEEDED", "scoring took longer than request_timeout_ms (%u ms)",
+			  c->timeout_ms);
+		return -1;
+	}
+	return 0;
+}
+
+void scoring_score(struct call *c, const char *rest)
+{
+	struct req_result r;
+	struct req_error e;
+
+	(void)rest;
+	if (body_type(c) < 0 || read_body(c) < 0)
+		return;
+	if (decode(c, &r, &e) < 0) {
+		decode_failed(c, &e);
+		return;
+	}
+	float *y = run_model(c, r.x, r.rows);
+	if (y && encode(c, &r, y) == 0)
+		call_send(c, 200, "application/json");
+}
+
+void scoring_v2_infer(struct call *c, const char *rest)
+{
+	struct app *a = c->a;
+	const struct blob_model *m = &c->m->map.model;
+	struct v2_request r;
+	struct req_error e;
+
+	(void)rest;
+	if (read_body(c) < 0)
+		return;
+	a->req.deadline = deadline(c);
+	if (v2_decode(&a->req, &c->m->schema, a->body, c->bytes_in, &r, &e) < 0) {
+		decode_failed(c, &e);
+		return;
+	}
+	float *y = run_model(c, r.x, r.rows);
+	if (!y)
+		return;
+	/* The deployment's post-processing applies here too; V2 has no
+	 * label tensor, so a labels deployment sends its scores (or, with
+	 * classification, "score:index:label" strings). */
+	if (m->postprocess == BLOB_POST_PROBABILITIES)
+		fwd_softmax_rows(y, r.rows, m->output_width);
+	enc_reset(&a->out);
+	v2_encode(&a->out, m->name, m->version, r.id, y, r.rows, m->output_width, r.classification, m->labels);
+	if (enc_status(&a->out) != ENC_OK) {
+		call_fail(c, enc_status(&a->out) == ENC_NONFINITE ? 400 : 500, "INTERNAL_ERROR",
+			  "the model's output could not be encoded (not finite, or too large)");
+		return;
+	}
+	call_send(c, 200, "application/json");
+}
+
+void scoring_replay(struct call *c)
+{
+	struct req_result r;
+	struct req_error e;
+
+	if (!c->m)
+		c->status = 500;
+	else if (decode(c, &r, &e) < 0)
+		c->status = e.status;
+	else if (!fwd_run(&c->m->map.model, r.x, r.rows, &c->a->fwd))
+		c->status = 413;
+	else {
+		c->status = 200;
+		c->rows = r.rows;
+	}
+}
