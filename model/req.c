@@ -1,5 +1,7 @@
 /*
- * req.c - request bodies to float matrices (see req.h for the plan).
+ * req.c - request bodies to float matrices (see req.h for the plan): the
+ * context and its limits, and the JSON shapes walked over the skeleton that
+ * req_scan.c leaves.  CSV bodies are read by req_csv.c.
  *
  * Every buffer lives in struct req_ctx and is reused; growth is bounded by
  * req_limits, so a request allocates nothing once the process has seen a
@@ -8,11 +10,6 @@
 #include "model/req.h"
 #include "model/req_int.h"
 #include "model/num.h"
-#include "model/num_f32.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include <math.h>
 #include <stdarg.h>
@@ -21,17 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-/* An array of numbers the scanner parsed and replaced by "[]". */
-struct req_span {
-	size_t skel_off;     /* offset of its "[]" in the skeleton */
-	size_t body_off;     /* offset of its '[' in the body */
-	size_t body_len;     /* bytes it spanned in the body */
-	size_t first;        /* index of its first value in ctx->nums */
-	size_t count;
-	int cols;            /* 1: not numbers but the cached "columns" list */
-};
-
-#define NAME_MAX_BYTES 1024
 #define MISSING_LISTED 10
 
 /* ---- errors ---- */
@@ -189,251 +175,6 @@ int req_reserve(void *bufp, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-/* ---- the scanner: numeric arrays out, skeleton left ---- */
-
-static inline size_t ws(const char *b, size_t i, size_t len)
-{
-	while (i < len && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t'))
-		i++;
-	return i;
-}
-
-/* One value of a numeric array, b[a, e), the general way: the number may
- * have any JSON form and white space around it. */
-static int array_value(const char *b, size_t a, size_t e, float *out)
-{
-	const char *stop;
-	double d;
-
-	a = ws(b, a, e);
-	if (a >= e || num_parse_json_prefix(b + a, b + e, &d, &stop) != NUM_OK ||
-	    ws(b, (size_t)(stop - b), e) != e)
-		return 0;
-	*out = (float)d;
-	return !isinf(*out);
-}
-
-/* b[a, e) is "0.0". */
-static inline int is_zero_token(const char *b, size_t a, size_t e)
-{
-	return e - a == 3 && memcmp(b + a, "0.0", 3) == 0;
-}
-
-/* The value b[a, e) of a numeric array (e a ',' or ']'); 0 if it is not
- * one.  "0.0" is half of an image's pixels, in runs; then the common form
- * without a loop, away from the body's end; then any other. */
-static inline int array_item(const char *b, size_t a, size_t e, size_t len, float *out)
-{
-	if (is_zero_token(b, a, e)) {
-		*out = 0.0f;
-		return 1;
-	}
-	return (len - a >= NUM_F32_AFTER && num_f32_token(b + a, b + e, out)) || array_value(b, a, e, out);
-}
-
-/*
- * Try to read b[i] == '[' as an array of plain numbers.  On success the
- * values are appended to nums and the index after ']' is returned; on any
- * surprise (another type, bad grammar, a value float32 cannot hold, an
- * empty array) nothing is kept and 0 is returned, leaving the array to the
- * general path, which reports errors with their position.
- *
- * The separators (',' and the closing ']') are found 64 bytes at a time
- * (SSE2 compares and a bit mask), and the values between them are read
- * from the mask, so that reading one number does not wait for the one
- * before it to end.  Strings and nested arrays are not looked for: they
- * make a value array_item refuses.
- */
-static size_t numeric_array(struct req_ctx *c, const char *b, size_t i, size_t len)
-{
-	i = ws(b, i + 1, len);
-	if (i >= len || !(b[i] == '-' || (b[i] >= '0' && b[i] <= '9')))
-		return 0;
-	size_t most = c->lim.max_values - c->nnums, n = 0, a = i, k = i;
-	if (most > c->nums_cap - c->nnums)
-		most = c->nums_cap - c->nnums;
-	float *out = c->nums + c->nnums;
-#if defined(__SSE2__)
-	const __m128i comma = _mm_set1_epi8(','), close = _mm_set1_epi8(']');
-	for (; len - k >= 64; k += 64) {
-		uint64_t mc = 0, mb = 0;
-		for (unsigned q = 0; q < 4; q++) {
-			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(b + k + 16 * q));
-			mc |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, comma)) << 16 * q;
-			mb |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, close)) << 16 * q;
-		}
-		mb &= -mb;                       /* the first ']' */
-		mc = mb ? (mc & (mb - 1)) | mb : mc;
-		/* Room for the block's values, and bytes enough after each
-		 * for num_f32_token, tested once for the whole block. */
-		if (most - n >= 64 && len - k >= 64 + NUM_F32_AFTER) {
-			while (mc) {
-				size_t e = k + (size_t)__builtin_ctzll(mc);
-				mc &= mc - 1;
-				if (is_zero_token(b, a, e)) {
-					out[n++] = 0.0f;
-					a = e + 1;
-					/* A run of them (an image's border): four at a
-					 * time while they stay inside the block. */
-					while (e + 16 < k + 64 && memcmp(b + a, "0.0,0.0,0.0,0.0,", 16) == 0) {
-						memset(out + n, 0, 4 * sizeof *out);
-						n += 4;
-						e += 16;
-						a = e + 1;
-						mc &= ~(uint64_t)0 << (e - k) << 1;
-					}
-					continue;
-				}
-				if (!num_f32_token(b + a, b + e, &out[n]) && !array_value(b, a, e, &out[n]))
-					return 0;
-				n++;
-				a = e + 1;
-			}
-		}
-		while (mc) {
-			size_t e = k + (size_t)__builtin_ctzll(mc);
-			mc &= mc - 1;
-			if (n == most || !array_item(b, a, e, len, &out[n]))
-				return 0;   /* the general path reports it, with its position */
-			n++;
-			a = e + 1;
-		}
-		if (mb) {
-			c->nnums += n;
-			return a;
-		}
-	}
-#endif
-	for (; k < len; k++) {
-		if (b[k] != ',' && b[k] != ']')
-			continue;
-		if (n == most || !array_item(b, a, k, len, &out[n]))
-			return 0;
-		n++;
-		a = k + 1;
-		if (b[k] == ']') {
-			c->nnums += n;
-			return a;
-		}
-	}
-	return 0;
-}
-
-/* Copy a JSON string starting at b[i] == '"' to the skeleton; returns the
- * index after its closing quote (or len when unterminated). */
-static size_t copy_string(const char *b, size_t i, size_t len, char *out, size_t *o)
-{
-	size_t j = i + 1;
-	for (;;) {
-		const char *q = memchr(b + j, '"', len - j);
-		if (!q) {
-			j = len;
-			break;
-		}
-		size_t k = (size_t)(q - b), bs = 0;
-		while (k - bs > i + 1 && b[k - bs - 1] == '\\')
-			bs++;
-		j = k + 1;
-		if (bs % 2 == 0)
-			break;
-	}
-	memcpy(out + *o, b + i, j - i);
-	*o += j - i;
-	return j;
-}
-
-static int scan(struct req_ctx *c, const struct req_schema *s, const char *b, size_t len,
-		struct req_error *e)
-{
-	size_t i = 0, o = 0;
-
-	c->nspans = 0;
-	c->nnums = 0;
-	/* A number takes at least two bytes with its separator: reserving for
-	 * len / 2 of them up front keeps growth out of the number loop. */
-	size_t most = len / 2 + 1 < c->lim.max_values ? len / 2 + 1 : c->lim.max_values;
-	if (req_reserve(&c->skel, &c->skel_cap, len + 1, 1) < 0 ||
-	    req_reserve(&c->nums, &c->nums_cap, most, sizeof *c->nums) < 0)
-		return req_fail(e, REQ_E_NOMEM, "out of memory for a %zu-byte body", len);
-	int depth = 0;
-	size_t check = REQ_DEADLINE_EVERY;
-	while (i < len) {
-		char ch = b[i];
-		if (i >= check) {
-			if (req_deadline(c, e) < 0)
-				return -1;
-			check = i + REQ_DEADLINE_EVERY;
-		}
-		if (ch == '"') {
-			i = copy_string(b, i, len, c->skel, &o);
-			continue;
-		}
-		/* jsmn closes a container by walking up its parents, which is
-		 * quadratic in the depth: refuse deep nesting before it runs. */
-		if (ch == '[' || ch == '{') {
-			if (++depth > JSON_MAX_DEPTH)
-				return req_fail(e, REQ_E_JSON, "malformed JSON at byte %zu: nested too deeply "
-					     "(more than %d levels)", i, JSON_MAX_DEPTH);
-		} else if (ch == ']' || ch == '}') {
-			depth--;
-		}
-		/* The same 784 column names as last time: set aside whole, so
-		 * jsmn and the validator never see them (see split()). */
-		if (ch == '[' && c->cols_schema == s && len - i >= c->cols_len &&
-		    memcmp(b + i, c->cols_text, c->cols_len) == 0) {
-			if (req_reserve(&c->spans, &c->span_cap, c->nspans + 1, sizeof *c->spans) < 0)
-				return req_fail(e, REQ_E_NOMEM, "out of memory");
-			c->spans[c->nspans++] = (struct req_span){ o, i, c->cols_len, 0, c->cols_n, 1 };
-			c->skel[o++] = '[';
-			c->skel[o++] = ']';
-			depth--;
-			i += c->cols_len;
-			continue;
-		}
-		if (ch == '[') {
-			size_t first = c->nnums;
-			size_t next = numeric_array(c, b, i, len);
-			if (next) {
-				if (req_reserve(&c->spans, &c->span_cap, c->nspans + 1, sizeof *c->spans) < 0)
-					return req_fail(e, REQ_E_NOMEM, "out of memory");
-				c->spans[c->nspans++] = (struct req_span){ o, i, next - i, first, c->nnums - first, 0 };
-				c->skel[o++] = '[';
-				c->skel[o++] = ']';
-				depth--;
-				i = next;
-				continue;
-			}
-		}
-		c->skel[o++] = ch;
-		i++;
-	}
-	c->skel[o] = '\0';
-	return (int)o;
-}
-
-/* Body offset of skeleton offset `off`, for messages. */
-static size_t body_offset(const struct req_ctx *c, size_t off)
-{
-	size_t delta = 0;
-	for (size_t k = 0; k < c->nspans && c->spans[k].skel_off < off; k++)
-		delta += c->spans[k].body_len - 2;
-	return off + delta;
-}
-
-/* The compacted array whose "[]" starts at skeleton offset off, or NULL. */
-static const struct req_span *span_at(const struct req_ctx *c, size_t off)
-{
-	size_t lo = 0, hi = c->nspans;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (c->spans[mid].skel_off < off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < c->nspans && c->spans[lo].skel_off == off ? &c->spans[lo] : NULL;
-}
-
 int req_tokenize(struct req_ctx *c, const char *text, size_t len,
 		 size_t (*offset)(const struct req_ctx *c, size_t pos), struct req_error *e)
 {
@@ -466,29 +207,18 @@ int req_tokenize(struct req_ctx *c, const char *text, size_t len,
 
 /* ---- shapes ---- */
 
-struct walk {
-	struct req_ctx *c;
-	const struct req_schema *s;
-	const char *js;          /* the skeleton */
-	const jsmntok_t *t;
-	struct req_error *e;
-	size_t rows;
-	uint32_t ncols;          /* request columns (== map entries) */
-	int named;               /* request columns have names */
-};
-
 const char *req_tok_text(const char *js, const jsmntok_t *t, char *buf, size_t len)
 {
 	return json_echo(js + t->start, (size_t)(t->end - t->start), buf, len);
 }
 
-static const char *tok_text(const struct walk *w, int i, char *buf, size_t len)
+static const char *tok_text(const struct req_walk *w, int i, char *buf, size_t len)
 {
 	return req_tok_text(w->js, &w->t[i], buf, len);
 }
 
 /* Name request column j for messages. */
-static const char *col_name(const struct walk *w, int j, const int *names, char *buf, size_t len)
+static const char *col_name(const struct req_walk *w, int j, const int *names, char *buf, size_t len)
 {
 	/* The model's name first: a request whose split-orient "columns" came
 	 * from the cache has no names, and must be told the same. */
@@ -517,7 +247,7 @@ const char *req_kind_name(const char *js, const jsmntok_t *t)
 }
 
 /* Allocate x for rows × width and reset; check the caps. */
-static int start_matrix(struct walk *w, size_t rows)
+static int start_matrix(struct req_walk *w, size_t rows)
 {
 	struct req_ctx *c = w->c;
 	size_t width = w->s->width;
@@ -535,7 +265,7 @@ static int start_matrix(struct walk *w, size_t rows)
 }
 
 /* Parse primitive token i as the value of (row, request column j). */
-static int number_at(struct walk *w, int i, size_t row, int j, const int *names, float *out)
+static int number_at(struct req_walk *w, int i, size_t row, int j, const int *names, float *out)
 {
 	const jsmntok_t *t = &w->t[i];
 	char nb[JSON_ECHO_SIZE], vb[JSON_ECHO_SIZE];
@@ -560,11 +290,11 @@ static int number_at(struct walk *w, int i, size_t row, int j, const int *names,
  * model's; fills c->map.  Unknown names are ignored; missing model columns
  * and repeated names are errors.
  */
-static int map_names(struct walk *w, const int *names, uint32_t n)
+static int map_names(struct req_walk *w, const int *names, uint32_t n)
 {
 	struct req_ctx *c = w->c;
 	const struct req_schema *s = w->s;
-	char buf[NAME_MAX_BYTES];
+	char buf[REQ_NAME_MAX_BYTES];
 
 	c->cols_schema = NULL;   /* the map is about to change: drop the cached list */
 	if (req_reserve(&c->map, &c->map_cap, n ? n : 1, sizeof *c->map) < 0 ||
@@ -614,7 +344,7 @@ static int map_names(struct walk *w, const int *names, uint32_t n)
 
 /* After a mapping: every model column must be present.  record is the
  * record being checked, or SIZE_MAX for the request's column list. */
-static int check_missing(struct walk *w, size_t record)
+int req_check_missing(struct req_walk *w, size_t record)
 {
 	const struct req_schema *s = w->s;
 	char list[240];
@@ -641,14 +371,14 @@ static int check_missing(struct walk *w, size_t record)
 		     s->width, list, missing > MISSING_LISTED ? ", ..." : "");
 }
 
-static void positional_map(struct walk *w)
+static void positional_map(struct req_walk *w)
 {
 	w->ncols = w->s->width;
 	w->named = 0;
 }
 
 /* Fill row `row` from the array token at i (a compacted span or a list). */
-static int row_from_list(struct walk *w, int i, size_t row, const int *names)
+static int row_from_list(struct req_walk *w, int i, size_t row, const int *names)
 {
 	struct req_ctx *c = w->c;
 	const jsmntok_t *t = &w->t[i];
@@ -658,7 +388,7 @@ static int row_from_list(struct walk *w, int i, size_t row, const int *names)
 	if (t->type != JSMN_ARRAY)
 		return req_fail(w->e, REQ_E_SHAPE, "row %zu is %s; expected a list of %u values",
 			     row, req_kind_name(w->js, t), w->ncols);
-	const struct req_span *sp = t->size == 0 ? span_at(c, (size_t)t->start) : NULL;
+	const struct req_span *sp = t->size == 0 ? req_span_at(c, (size_t)t->start) : NULL;
 	if (sp && sp->cols)
 		return req_fail(w->e, REQ_E_TYPE, "row %zu: strings where numbers belong", row);
 	size_t count = sp ? sp->count : (size_t)t->size;
@@ -691,12 +421,12 @@ static int row_from_list(struct walk *w, int i, size_t row, const int *names)
 }
 
 /* The rows of array token i: lists of values (positional or by names). */
-static int rows_of_lists(struct walk *w, int i, const int *names)
+static int rows_of_lists(struct req_walk *w, int i, const int *names)
 {
 	const jsmntok_t *t = &w->t[i];
 	if (t->type != JSMN_ARRAY)
 		return req_fail(w->e, REQ_E_SHAPE, "\"data\" must be a list of rows");
-	const struct req_span *sp = t->size == 0 ? span_at(w->c, (size_t)t->start) : NULL;
+	const struct req_span *sp = t->size == 0 ? req_span_at(w->c, (size_t)t->start) : NULL;
 	if (sp)
 		return req_fail(w->e, REQ_E_SHAPE, "row 0 is %s; expected a list of %u values",
 				sp->cols ? "a string" : "a number", w->ncols);
@@ -710,7 +440,7 @@ static int rows_of_lists(struct walk *w, int i, const int *names)
 }
 
 /* Gather the child indices of container token i into a malloc'd array. */
-static int *children(const struct walk *w, int i)
+static int *children(const struct req_walk *w, int i)
 {
 	int n = w->t[i].size;
 	int *v = malloc(((size_t)n + 1) * sizeof *v);
@@ -722,7 +452,7 @@ static int *children(const struct walk *w, int i)
 }
 
 /* {"columns": [...], "index": [...], "data": [[...]]} */
-static int split(struct walk *w, int obj)
+static int split(struct req_walk *w, int obj)
 {
 	const char *js = w->js;
 	int cols = json_get(js, w->t, obj, "columns");
@@ -735,7 +465,7 @@ static int split(struct walk *w, int obj)
 		if (w->t[cols].type != JSMN_ARRAY)
 			return req_fail(w->e, REQ_E_SHAPE, "\"columns\" must be a list of names");
 		struct req_ctx *c = w->c;
-		const struct req_span *sp = w->t[cols].size == 0 ? span_at(c, (size_t)w->t[cols].start) : NULL;
+		const struct req_span *sp = w->t[cols].size == 0 ? req_span_at(c, (size_t)w->t[cols].start) : NULL;
 		if (sp && sp->cols) {
 			/* The scanner matched the cached list: c->map is its mapping. */
 			w->ncols = c->cols_n;
@@ -758,7 +488,7 @@ static int split(struct walk *w, int obj)
 			c->cols_schema = NULL;
 			rc = map_names(w, names, (uint32_t)w->t[cols].size);
 			if (rc == 0)
-				rc = check_missing(w, SIZE_MAX);
+				rc = req_check_missing(w, SIZE_MAX);
 			/* Not for a model without column names: its messages name
 			 * the request's columns, which a cached list has not. */
 			if (rc == 0 && w->s->ncolumns && req_reserve(&c->cols_text, &c->cols_cap, tlen + 1, 1) == 0) {
@@ -779,11 +509,11 @@ static int split(struct walk *w, int obj)
 }
 
 /* [{"col": v, ...}, ...] */
-static int records(struct walk *w, int arr)
+static int records(struct req_walk *w, int arr)
 {
 	struct req_ctx *c = w->c;
 	const struct req_schema *s = w->s;
-	char buf[NAME_MAX_BYTES];
+	char buf[REQ_NAME_MAX_BYTES];
 
 	if (!s->ncolumns)
 		return req_fail(w->e, REQ_E_COLUMNS, "records name their columns, but the model has no column names: "
@@ -832,14 +562,14 @@ static int records(struct walk *w, int arr)
 					     st == NUM_OK || st == NUM_ERANGE ? "outside float32's range" : "not a number");
 			c->x[r * s->width + (size_t)col] = f;
 		}
-		if (check_missing(w, r) < 0)
+		if (req_check_missing(w, r) < 0)
 			return -1;
 	}
 	return 0;
 }
 
 /* {"col_0": [v, ...], ...}: one list per column, all the same length. */
-static int columns(struct walk *w, int obj)
+static int columns(struct req_walk *w, int obj)
 {
 	struct req_ctx *c = w->c;
 	int *names = NULL, rc = -1;
@@ -849,12 +579,13 @@ static int columns(struct walk *w, int obj)
 		return req_fail(w->e, REQ_E_SHAPE, "the request has no columns");
 	if (!(names = children(w, obj)))
 		return req_fail(w->e, REQ_E_NOMEM, "out of memory");
-	if (map_names(w, names, (uint32_t)n) < 0 || check_missing(w, SIZE_MAX) < 0)
+	if (map_names(w, names, (uint32_t)n) < 0 || req_check_missing(w, SIZE_MAX) < 0)
 		goto out;
 	size_t rows = 0;
 	for (int j = 0; j < n; j++) {
 		const jsmntok_t *v = &w->t[names[j] + 1];
-		const struct req_span *sp = v->type == JSMN_ARRAY && v->size == 0 ? span_at(c, (size_t)v->start) : NULL;
+		const struct req_span *sp = v->type == JSMN_ARRAY && v->size == 0 ?
+					     req_span_at(c, (size_t)v->start) : NULL;
 		size_t len = sp ? sp->count : v->type == JSMN_ARRAY ? (size_t)v->size : 0;
 		char nb[JSON_ECHO_SIZE], nb0[JSON_ECHO_SIZE];
 		if (sp && sp->cols) {
@@ -899,7 +630,7 @@ out:
 }
 
 /* {"name": [[...], ...]}: a single named tensor of rows. */
-static int is_tensor_dict(const struct walk *w, int obj)
+static int is_tensor_dict(const struct req_walk *w, int obj)
 {
 	if (w->t[obj].size != 1)
 		return 0;
@@ -908,7 +639,7 @@ static int is_tensor_dict(const struct walk *w, int obj)
 }
 
 /* A list whose first element is an object holds records; else lists. */
-static int rows_any(struct walk *w, int arr, enum req_shape *shape)
+static int rows_any(struct req_walk *w, int arr, enum req_shape *shape)
 {
 	const jsmntok_t *t = &w->t[arr];
 	if (t->type != JSMN_ARRAY)
@@ -922,7 +653,7 @@ static int rows_any(struct walk *w, int arr, enum req_shape *shape)
 	return rows_of_lists(w, arr, NULL);
 }
 
-static int dispatch(struct walk *w, enum req_key key, int v, enum req_shape *shape)
+static int dispatch(struct req_walk *w, enum req_key key, int v, enum req_shape *shape)
 {
 	const jsmntok_t *t = &w->t[v];
 
@@ -977,7 +708,7 @@ static const struct {
 	"{'dataframe_split', 'dataframe_records', 'instances', 'inputs'}."
 
 /* params: {"top_k": k} is understood; other parameters are accepted. */
-static int params(struct walk *w, int v, int *top_k)
+static int params(struct req_walk *w, int v, int *top_k)
 {
 	if (w->t[v].type != JSMN_OBJECT)
 		return req_fail(w->e, REQ_E_SHAPE, "params must be an object");
@@ -1003,18 +734,19 @@ int req_decode_json(struct req_ctx *c, const struct req_schema *s, const char *b
 	memset(r, 0, sizeof *r);
 	if (req_start(c, len, e) < 0)
 		return -1;
-	int slen = scan(c, s, body, len, e);
+	int slen = req_scan(c, s, body, len, e);
 	if (slen < 0)
 		return -1;
-	int n = req_tokenize(c, c->skel, (size_t)slen, body_offset, e);
+	int n = req_tokenize(c, c->skel, (size_t)slen, req_body_offset, e);
 	if (n < 0)
 		return -1;
 	if (json_validate(c->skel, (size_t)slen, c->tok, n, &bad, &why) < 0) {
 		char m[sizeof e->msg];
-		return req_fail(e, REQ_E_JSON, "%s", json_refusal(c->skel, bad, why, body_offset(c, bad), m, sizeof m));
+		return req_fail(e, REQ_E_JSON, "%s",
+				json_refusal(c->skel, bad, why, req_body_offset(c, bad), m, sizeof m));
 	}
 
-	struct walk w = { c, s, c->skel, c->tok, e, 0, 0, 0 };
+	struct req_walk w = { c, s, c->skel, c->tok, e, 0, 0, 0 };
 	if (c->tok[0].type != JSMN_OBJECT)
 		return req_fail(e, REQ_E_SHAPE, flags & REQ_MLFLOW ? MLFLOW_KEYS_MSG :
 			     "expected a JSON object such as {\"input_data\": ...}");
@@ -1057,218 +789,5 @@ int req_decode_json(struct req_ctx *c, const struct req_schema *s, const char *b
 	r->x = c->x;
 	r->rows = w.rows;
 	r->key = key;
-	return 0;
-}
-
-/* ---- CSV ---- */
-
-struct csv {
-	const char *b;
-	size_t len, i;
-	size_t line;         /* 1-based line of the record being read */
-};
-
-/*
- * Read one field into [*fs, *fe): unquoted text in place, or the inside of
- * a quoted field (*quoted = 1; 2 when it holds doubled quotes).  Returns 1
- * when the record goes on, 0 at its end (CRLF, LF or the end of the body),
- * -1 on a bad quote.
- */
-static int csv_field(struct csv *p, const char **fs, const char **fe, int *quoted)
-{
-	const char *b = p->b;
-	size_t i = p->i;
-
-	*quoted = 0;
-	if (i < p->len && b[i] == '"') {
-		size_t j = i + 1;
-		*quoted = 1;
-		for (;;) {
-			const char *q = memchr(b + j, '"', p->len - j);
-			if (!q)
-				return -1;
-			j = (size_t)(q - b);
-			if (j + 1 < p->len && b[j + 1] == '"') {
-				*quoted = 2;
-				j += 2;
-				continue;
-			}
-			break;
-		}
-		for (const char *n = b + i; n < b + j; n++)
-			p->line += *n == '\n';
-		*fs = b + i + 1;
-		*fe = b + j;
-		i = j + 1;
-	} else {
-		size_t j = i;
-		while (j < p->len && b[j] != ',' && b[j] != '\n' && b[j] != '\r')
-			j++;
-		*fs = b + i;
-		*fe = b + j;
-		i = j;
-	}
-	if (i < p->len && b[i] == ',') {
-		p->i = i + 1;
-		return 1;
-	}
-	if (i < p->len && b[i] == '\r')
-		i++;
-	if (i < p->len && b[i] == '\n')
-		i++;
-	else if (i < p->len)
-		return -1;   /* text after a closing quote, or a lone CR */
-	p->i = i;
-	return 0;
-}
-
-/* Skip empty lines, as pandas does; true when a record follows. */
-static int csv_next_record(struct csv *p)
-{
-	while (p->i < p->len && (p->b[p->i] == '\n' || p->b[p->i] == '\r')) {
-		p->line += p->b[p->i] == '\n';
-		p->i++;
-	}
-	return p->i < p->len;
-}
-
-/* The header: column names onto the model's columns. */
-static int csv_header(struct walk *w, struct csv *p, uint32_t *nfields)
-{
-	struct req_ctx *c = w->c;
-	const struct req_schema *s = w->s;
-	char buf[NAME_MAX_BYTES];
-	uint32_t n = 0;
-	int more = 1;
-
-	c->cols_schema = NULL;   /* the header's mapping replaces the cached list's */
-	c->map_identity = 0;
-	if (req_reserve(&c->seen, &c->seen_cap, s->width, 1) < 0)
-		return req_fail(w->e, REQ_E_NOMEM, "out of memory");
-	memset(c->seen, 0, s->width);
-	if (!csv_next_record(p))
-		return req_fail(w->e, REQ_E_SHAPE, "the CSV body is empty; expected a header row and data rows");
-	while (more) {
-		const char *fs, *fe;
-		int quoted;
-		more = csv_field(p, &fs, &fe, &quoted);
-		if (more < 0)
-			return req_fail(w->e, REQ_E_JSON, "CSV line %zu: unterminated or misplaced quote", p->line);
-		if (n >= BLOB_MAX_COLUMNS)
-			return req_fail(w->e, REQ_E_LIMIT, "more than %u columns", BLOB_MAX_COLUMNS);
-		size_t len = (size_t)(fe - fs);
-		if (quoted == 2) {   /* "" inside quotes is one " */
-			size_t o = 0;
-			for (const char *q = fs; q < fe && o < sizeof buf - 1; q++) {
-				buf[o++] = *q;
-				q += *q == '"';
-			}
-			fs = buf;
-			len = o;
-		}
-		if (req_reserve(&c->map, &c->map_cap, n + 1, sizeof *c->map) < 0)
-			return req_fail(w->e, REQ_E_NOMEM, "out of memory");
-		int k = s->ncolumns ? req_schema_find(s, fs, len) : (n < s->width ? (int)n : -1);
-		if (k >= 0 && c->seen[k])
-			return req_fail(w->e, REQ_E_COLUMNS, "column %s is given twice", s->columns[k]);
-		if (k >= 0)
-			c->seen[k] = 1;
-		c->map[n++] = k;
-	}
-	p->line++;
-	if (!s->ncolumns && n != s->width)
-		return req_fail(w->e, REQ_E_COLUMNS, "%u columns given; the model has no column names "
-			     "and reads exactly %u values per row, in order", n, s->width);
-	w->ncols = n;
-	w->named = 1;
-	*nfields = n;
-	return check_missing(w, SIZE_MAX);
-}
-
-static int csv_value(struct walk *w, struct csv *p, size_t row, uint32_t j,
-		     const char *fs, const char *fe, float *out)
-{
-	const struct req_schema *s = w->s;
-	const char *name = s->columns ? s->columns[w->c->map[j]] : "";
-	char col[32];
-	double d;
-
-	if (!s->columns) {
-		snprintf(col, sizeof col, "%d", w->c->map[j]);
-		name = col;
-	}
-	enum num_status st = num_parse(fs, fe, NUM_CSV, &d);
-	float f = (float)d;
-	if (st == NUM_OK && !isinf(f)) {
-		*out = f;
-		return 0;
-	}
-	char vb[JSON_ECHO_SIZE];
-	if (fs == fe)
-		return req_fail(w->e, REQ_E_TYPE, "row %zu (line %zu), column %s: empty value", row, p->line, name);
-	return req_fail(w->e, REQ_E_TYPE, "row %zu (line %zu), column %s: '%s' is %s", row, p->line, name,
-		     json_echo(fs, (size_t)(fe - fs), vb, sizeof vb),
-		     st == NUM_ENONFINITE ? "not finite" :
-		     st == NUM_OK || st == NUM_ERANGE ? "outside float32's range" : "not a number");
-}
-
-int req_decode_csv(struct req_ctx *c, const struct req_schema *s, const char *body,
-		   size_t len, struct req_result *r, struct req_error *e)
-{
-	struct walk w = { c, s, NULL, NULL, e, 0, 0, 0 };
-	struct csv p = { body, len, 0, 1 };
-	uint32_t nfields = 0;
-	size_t rows = 0, width = s->width, check = REQ_DEADLINE_EVERY;
-
-	memset(r, 0, sizeof *r);
-	if (req_start(c, len, e) < 0)
-		return -1;
-	if (len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0)
-		p.i = 3;   /* a UTF-8 byte-order mark, as Excel writes */
-	if (csv_header(&w, &p, &nfields) < 0)
-		return -1;
-	while (csv_next_record(&p)) {
-		if (p.i >= check) {
-			if (req_deadline(c, e) < 0)
-				return -1;
-			check = p.i + REQ_DEADLINE_EVERY;
-		}
-		if (rows >= c->lim.max_rows)
-			return req_fail(e, REQ_E_LIMIT, "more than %zu rows; the limit is %zu", rows, c->lim.max_rows);
-		if (rows + 1 > c->lim.max_values / width)
-			return req_fail(e, REQ_E_LIMIT, "more than %zu values; the limit is %zu",
-				     rows * width, c->lim.max_values);
-		if (req_reserve(&c->x, &c->x_cap, (rows + 1) * width, sizeof *c->x) < 0)
-			return req_fail(e, REQ_E_NOMEM, "out of memory for %zu rows", rows + 1);
-		float *dst = c->x + rows * width;
-		uint32_t j = 0;
-		int more = 1;
-		size_t line = p.line;
-		while (more) {
-			const char *fs, *fe;
-			int quoted;
-			more = csv_field(&p, &fs, &fe, &quoted);
-			if (more < 0)
-				return req_fail(e, REQ_E_JSON, "CSV line %zu: unterminated or misplaced quote", line);
-			if (j >= nfields)
-				return req_fail(e, REQ_E_SHAPE, "CSV line %zu has more fields than the header's %u", line, nfields);
-			if (c->map[j] >= 0) {
-				p.line = line;
-				if (csv_value(&w, &p, rows, j, fs, fe, &dst[c->map[j]]) < 0)
-					return -1;
-			}
-			j++;
-		}
-		p.line = line + 1;
-		if (j != nfields)
-			return req_fail(e, REQ_E_SHAPE, "CSV line %zu has %u fields; the header has %u", line, j, nfields);
-		rows++;
-	}
-	if (rows == 0)
-		return req_fail(e, REQ_E_SHAPE, "the request has no rows");
-	r->x = c->x;
-	r->rows = rows;
-	r->key = REQ_KEY_CSV;
-	r->shape = REQ_SHAPE_CSV;
 	return 0;
 }

@@ -1,11 +1,25 @@
 /*
  * req_int.h - what model/req.c shares with the other request decoders of
- * model/ (v2.c).  Private to model/: not part of the library's API.
+ * model/ (req_scan.c, req_csv.c, v2.c).  Private to model/: not part of the
+ * library's API.
  */
 #ifndef SCOREPOINT_REQ_INT_H
 #define SCOREPOINT_REQ_INT_H
 
 #include "model/req.h"
+
+/* An array of numbers the scanner parsed and replaced by "[]". */
+struct req_span {
+	size_t skel_off;     /* offset of its "[]" in the skeleton */
+	size_t body_off;     /* offset of its '[' in the body */
+	size_t body_len;     /* bytes it spanned in the body */
+	size_t first;        /* index of its first value in ctx->nums */
+	size_t count;
+	int cols;            /* 1: not numbers but the cached "columns" list */
+};
+
+/* A column name, unescaped, for lookups. */
+#define REQ_NAME_MAX_BYTES 1024
 
 /* Fill e (status from the code) and return -1. */
 int req_fail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
@@ -38,5 +52,48 @@ const char *req_tok_text(const char *js, const jsmntok_t *t, char *buf, size_t l
  */
 int req_tokenize(struct req_ctx *c, const char *text, size_t len,
 		 size_t (*offset)(const struct req_ctx *c, size_t pos), struct req_error *e);
+
+/*
+ * The first pass of a JSON decode (req_scan.c): the numeric arrays of
+ * body[0, len) into c->nums and c->spans, the rest copied to c->skel, each
+ * such array (and the cached "columns" list of split orient) left as "[]".
+ * Returns the skeleton's length, or -1 with e set.
+ */
+int req_scan(struct req_ctx *c, const struct req_schema *s, const char *body, size_t len, struct req_error *e);
+
+/* Body offset of skeleton offset `off`, for messages. */
+size_t req_body_offset(const struct req_ctx *c, size_t off);
+
+/* The compacted array whose "[]" starts at skeleton offset off, or NULL.
+ * Inline: the shapes ask once per row. */
+static inline const struct req_span *req_span_at(const struct req_ctx *c, size_t off)
+{
+	size_t lo = 0, hi = c->nspans;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (c->spans[mid].skel_off < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->nspans && c->spans[lo].skel_off == off ? &c->spans[lo] : NULL;
+}
+
+/* A decode's walk over the skeleton's tokens (or a CSV body) into c->x. */
+struct req_walk {
+	struct req_ctx *c;
+	const struct req_schema *s;
+	const char *js;          /* the skeleton (NULL for CSV) */
+	const jsmntok_t *t;
+	struct req_error *e;
+	size_t rows;
+	uint32_t ncols;          /* request columns (== map entries) */
+	int named;               /* request columns have names */
+};
+
+/* After a mapping (c->seen): every model column must be present.  record is
+ * the record being checked, or SIZE_MAX for the request's column list.  0, or
+ * -1 with w->e naming up to ten missing columns. */
+int req_check_missing(struct req_walk *w, size_t record);
 
 #endif

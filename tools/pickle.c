@@ -11,9 +11,14 @@
  * opcodes of protocol 0, INST/OBJ, EXT*, out-of-band buffers) is refused.
  *
  * Nodes live in an arena owned by the pkl_doc; the stack, mark stack and
- * memo are scratch arrays freed when pkl_parse returns.
+ * memo are scratch arrays freed when pkl_parse returns.  This file is the
+ * machine and its data opcodes; the opcodes that name Python code (GLOBAL,
+ * REDUCE, NEWOBJ, BUILD) and those filling containers are in
+ * pickle_objects.c, the allow-list of globals in pickle_globals.c, and the
+ * readers of the finished graph in pickle_graph.c.
  */
 #include "tools/pickle.h"
+#include "tools/pickle_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -103,24 +108,7 @@ static void arena_free(struct pkl_arena *a)
 
 /* ---- the machine ----------------------------------------------------- */
 
-struct vm {
-	const unsigned char *start, *p, *end;
-	const struct pkl_limits *lim;
-	struct pkl_arena *arena;
-	size_t nnodes;
-	struct pkl_node **stack;
-	size_t sp, scap;
-	size_t *marks;
-	size_t nmarks, mcap;
-	struct pkl_node **memo;
-	size_t memo_cap, memo_len;
-	size_t op_off;     /* offset of the opcode being run */
-	unsigned op;
-	char *err;
-	size_t errlen;
-};
-
-static const char *op_name(unsigned op)
+const char *pkl_op_name(unsigned op)
 {
 	switch (op) {
 	case '(': return "MARK";
@@ -195,8 +183,7 @@ static const char *op_name(unsigned op)
 	}
 }
 
-__attribute__((format(printf, 2, 3)))
-static int fail(struct vm *vm, const char *fmt, ...)
+int pkl_fail(struct pkl_vm *vm, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -210,20 +197,29 @@ static int fail(struct vm *vm, const char *fmt, ...)
 	return -1;
 }
 
-static int fail_alloc(struct vm *vm)
+static int fail_alloc(struct pkl_vm *vm)
 {
 	if (vm->arena->over_cap)
-		return fail(vm, "pickle needs more than %zu bytes of memory",
-			    vm->lim->max_bytes);
-	return fail(vm, "out of memory");
+		return pkl_fail(vm, "pickle needs more than %zu bytes of memory",
+				vm->lim->max_bytes);
+	return pkl_fail(vm, "out of memory");
 }
 
-static struct pkl_node *new_node(struct vm *vm, enum pkl_kind kind)
+void *pkl_alloc(struct pkl_vm *vm, size_t n)
+{
+	void *p = arena_alloc(vm->arena, n);
+
+	if (p == NULL)
+		fail_alloc(vm);
+	return p;
+}
+
+struct pkl_node *pkl_new_node(struct pkl_vm *vm, enum pkl_kind kind)
 {
 	struct pkl_node *n;
 
 	if (vm->nnodes >= vm->lim->max_nodes) {
-		fail(vm, "pickle builds more than %zu values", vm->lim->max_nodes);
+		pkl_fail(vm, "pickle builds more than %zu values", vm->lim->max_nodes);
 		return NULL;
 	}
 	n = arena_alloc(vm->arena, sizeof *n);
@@ -237,27 +233,25 @@ static struct pkl_node *new_node(struct vm *vm, enum pkl_kind kind)
 	return n;
 }
 
-static int raise_depth(struct vm *vm, struct pkl_node *parent,
-		       const struct pkl_node *child)
+int pkl_raise_depth(struct pkl_vm *vm, struct pkl_node *parent, const struct pkl_node *child)
 {
 	if (child != NULL && child->depth + 1 > parent->depth) {
 		parent->depth = child->depth + 1;
 		if (parent->depth > vm->lim->max_depth)
-			return fail(vm, "values nested deeper than %zu",
-				    vm->lim->max_depth);
+			return pkl_fail(vm, "values nested deeper than %zu",
+					vm->lim->max_depth);
 	}
 	return 0;
 }
 
-static int seq_push(struct vm *vm, struct pkl_node *parent, struct pkl_seq *s,
-		    struct pkl_node *child)
+int pkl_seq_push(struct pkl_vm *vm, struct pkl_node *parent, struct pkl_seq *s, struct pkl_node *child)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 4;
 		struct pkl_node **v;
 
 		if (cap > SIZE_MAX / sizeof *v)
-			return fail(vm, "container too large");
+			return pkl_fail(vm, "container too large");
 		v = arena_alloc(vm->arena, cap * sizeof *v);
 		if (v == NULL)
 			return fail_alloc(vm);
@@ -267,14 +261,14 @@ static int seq_push(struct vm *vm, struct pkl_node *parent, struct pkl_seq *s,
 		s->cap = cap;
 	}
 	s->v[s->n++] = child;
-	return raise_depth(vm, parent, child);
+	return pkl_raise_depth(vm, parent, child);
 }
 
 /* A sequence node holding items[0..n). */
-static struct pkl_node *make_seq(struct vm *vm, enum pkl_kind kind,
+static struct pkl_node *make_seq(struct pkl_vm *vm, enum pkl_kind kind,
 				 struct pkl_node **items, size_t n)
 {
-	struct pkl_node *t = new_node(vm, kind);
+	struct pkl_node *t = pkl_new_node(vm, kind);
 	size_t i;
 
 	if (t == NULL)
@@ -289,23 +283,23 @@ static struct pkl_node *make_seq(struct vm *vm, enum pkl_kind kind,
 		t->u.seq.n = t->u.seq.cap = n;
 	}
 	for (i = 0; i < n; i++)
-		if (raise_depth(vm, t, items[i]) != 0)
+		if (pkl_raise_depth(vm, t, items[i]) != 0)
 			return NULL;
 	return t;
 }
 
-static struct pkl_node *make_str(struct vm *vm, enum pkl_kind kind,
+static struct pkl_node *make_str(struct pkl_vm *vm, enum pkl_kind kind,
 				 const unsigned char *s, size_t len)
 {
 	struct pkl_node *n;
 	char *copy;
 
 	if (len > vm->lim->max_string) {
-		fail(vm, "string of %zu bytes exceeds the cap of %zu", len,
-		     vm->lim->max_string);
+		pkl_fail(vm, "string of %zu bytes exceeds the cap of %zu", len,
+			 vm->lim->max_string);
 		return NULL;
 	}
-	n = new_node(vm, kind);
+	n = pkl_new_node(vm, kind);
 	if (n == NULL)
 		return NULL;
 	copy = arena_alloc(vm->arena, len + 1);
@@ -322,7 +316,7 @@ static struct pkl_node *make_str(struct vm *vm, enum pkl_kind kind,
 
 /* ---- stack ----------------------------------------------------------- */
 
-static int push(struct vm *vm, struct pkl_node *n)
+int pkl_push(struct pkl_vm *vm, struct pkl_node *n)
 {
 	if (n == NULL)
 		return -1;   /* the constructor already failed */
@@ -331,13 +325,13 @@ static int push(struct vm *vm, struct pkl_node *n)
 		struct pkl_node **s;
 
 		if (vm->sp >= vm->lim->max_stack)
-			return fail(vm, "pickle stack deeper than %zu values",
-				    vm->lim->max_stack);
+			return pkl_fail(vm, "pickle stack deeper than %zu values",
+					vm->lim->max_stack);
 		if (cap > vm->lim->max_stack)
 			cap = vm->lim->max_stack;
 		s = realloc(vm->stack, cap * sizeof *s);
 		if (s == NULL)
-			return fail(vm, "out of memory");
+			return pkl_fail(vm, "out of memory");
 		vm->stack = s;
 		vm->scap = cap;
 	}
@@ -345,43 +339,43 @@ static int push(struct vm *vm, struct pkl_node *n)
 	return 0;
 }
 
-static size_t stack_base(const struct vm *vm)
+static size_t stack_base(const struct pkl_vm *vm)
 {
 	return vm->nmarks ? vm->marks[vm->nmarks - 1] : 0;
 }
 
-static struct pkl_node *pop(struct vm *vm)
+struct pkl_node *pkl_pop(struct pkl_vm *vm)
 {
 	if (vm->sp <= stack_base(vm)) {
-		fail(vm, "stack underflow in %s", op_name(vm->op));
+		pkl_fail(vm, "stack underflow in %s", pkl_op_name(vm->op));
 		return NULL;
 	}
 	return vm->stack[--vm->sp];
 }
 
-static struct pkl_node *top(struct vm *vm)
+struct pkl_node *pkl_top(struct pkl_vm *vm)
 {
 	if (vm->sp <= stack_base(vm)) {
-		fail(vm, "stack underflow in %s", op_name(vm->op));
+		pkl_fail(vm, "stack underflow in %s", pkl_op_name(vm->op));
 		return NULL;
 	}
 	return vm->stack[vm->sp - 1];
 }
 
-static int push_mark(struct vm *vm)
+static int push_mark(struct pkl_vm *vm)
 {
 	if (vm->nmarks == vm->mcap) {
 		size_t cap = vm->mcap ? vm->mcap * 2 : 16;
 		size_t *m;
 
 		if (vm->nmarks >= vm->lim->max_marks)
-			return fail(vm, "more than %zu MARKs open at once",
-				    vm->lim->max_marks);
+			return pkl_fail(vm, "more than %zu MARKs open at once",
+					vm->lim->max_marks);
 		if (cap > vm->lim->max_marks)
 			cap = vm->lim->max_marks;
 		m = realloc(vm->marks, cap * sizeof *m);
 		if (m == NULL)
-			return fail(vm, "out of memory");
+			return pkl_fail(vm, "out of memory");
 		vm->marks = m;
 		vm->mcap = cap;
 	}
@@ -390,10 +384,10 @@ static int push_mark(struct vm *vm)
 }
 
 /* Pop back to the last MARK: the items are stack[*from .. old sp). */
-static int pop_mark(struct vm *vm, size_t *from, size_t *n)
+static int pop_mark(struct pkl_vm *vm, size_t *from, size_t *n)
 {
 	if (vm->nmarks == 0)
-		return fail(vm, "%s without a MARK", op_name(vm->op));
+		return pkl_fail(vm, "%s without a MARK", pkl_op_name(vm->op));
 	*from = vm->marks[--vm->nmarks];
 	*n = vm->sp - *from;
 	vm->sp = *from;
@@ -402,15 +396,15 @@ static int pop_mark(struct vm *vm, size_t *from, size_t *n)
 
 /* ---- memo ------------------------------------------------------------ */
 
-static int memo_put(struct vm *vm, uint64_t idx)
+static int memo_put(struct pkl_vm *vm, uint64_t idx)
 {
-	struct pkl_node *t = top(vm);
+	struct pkl_node *t = pkl_top(vm);
 
 	if (t == NULL)
 		return -1;
 	if (idx >= vm->lim->max_memo)
-		return fail(vm, "memo index %llu exceeds the cap of %zu",
-			    (unsigned long long)idx, vm->lim->max_memo);
+		return pkl_fail(vm, "memo index %llu exceeds the cap of %zu",
+				(unsigned long long)idx, vm->lim->max_memo);
 	if (idx >= vm->memo_cap) {
 		size_t cap = vm->memo_cap ? vm->memo_cap : 64;
 		struct pkl_node **m;
@@ -421,7 +415,7 @@ static int memo_put(struct vm *vm, uint64_t idx)
 			cap = vm->lim->max_memo;
 		m = realloc(vm->memo, cap * sizeof *m);
 		if (m == NULL)
-			return fail(vm, "out of memory");
+			return pkl_fail(vm, "out of memory");
 		memset(m + vm->memo_cap, 0, (cap - vm->memo_cap) * sizeof *m);
 		vm->memo = m;
 		vm->memo_cap = cap;
@@ -432,30 +426,30 @@ static int memo_put(struct vm *vm, uint64_t idx)
 	return 0;
 }
 
-static int memo_get(struct vm *vm, uint64_t idx)
+static int memo_get(struct pkl_vm *vm, uint64_t idx)
 {
 	if (idx >= vm->memo_cap || vm->memo[idx] == NULL)
-		return fail(vm, "%s of empty memo slot %llu", op_name(vm->op),
-			    (unsigned long long)idx);
-	return push(vm, vm->memo[idx]);
+		return pkl_fail(vm, "%s of empty memo slot %llu", pkl_op_name(vm->op),
+				(unsigned long long)idx);
+	return pkl_push(vm, vm->memo[idx]);
 }
 
 /* ---- reading arguments ----------------------------------------------- */
 
-static const unsigned char *take(struct vm *vm, uint64_t n)
+static const unsigned char *take(struct pkl_vm *vm, uint64_t n)
 {
 	const unsigned char *p = vm->p;
 
 	if (n > (uint64_t)(vm->end - vm->p)) {
-		fail(vm, "truncated pickle: %s needs %llu more bytes",
-		     op_name(vm->op), (unsigned long long)n);
+		pkl_fail(vm, "truncated pickle: %s needs %llu more bytes",
+			 pkl_op_name(vm->op), (unsigned long long)n);
 		return NULL;
 	}
 	vm->p += n;
 	return p;
 }
 
-static int arg_uint(struct vm *vm, unsigned nbytes, uint64_t *v)
+static int arg_uint(struct pkl_vm *vm, unsigned nbytes, uint64_t *v)
 {
 	const unsigned char *p = take(vm, nbytes);
 	unsigned i;
@@ -469,7 +463,7 @@ static int arg_uint(struct vm *vm, unsigned nbytes, uint64_t *v)
 }
 
 /* A length-prefixed string or bytes argument. */
-static int op_string(struct vm *vm, unsigned lenbytes, enum pkl_kind kind)
+static int op_string(struct pkl_vm *vm, unsigned lenbytes, enum pkl_kind kind)
 {
 	const unsigned char *s;
 	uint64_t n;
@@ -477,27 +471,27 @@ static int op_string(struct vm *vm, unsigned lenbytes, enum pkl_kind kind)
 	if (arg_uint(vm, lenbytes, &n) != 0)
 		return -1;
 	if (n > vm->lim->max_string)
-		return fail(vm, "string of %llu bytes exceeds the cap of %zu",
-			    (unsigned long long)n, vm->lim->max_string);
+		return pkl_fail(vm, "string of %llu bytes exceeds the cap of %zu",
+				(unsigned long long)n, vm->lim->max_string);
 	s = take(vm, n);
 	if (s == NULL)
 		return -1;
-	return push(vm, make_str(vm, kind, s, (size_t)n));
+	return pkl_push(vm, make_str(vm, kind, s, (size_t)n));
 }
 
-static int push_int(struct vm *vm, int64_t v, int big)
+static int push_int(struct pkl_vm *vm, int64_t v, int big)
 {
-	struct pkl_node *n = new_node(vm, PKL_INT);
+	struct pkl_node *n = pkl_new_node(vm, PKL_INT);
 
 	if (n != NULL) {
 		n->u.i.v = v;
 		n->u.i.big = big;
 	}
-	return push(vm, n);
+	return pkl_push(vm, n);
 }
 
 /* LONG1/LONG4: little-endian two's complement of n bytes. */
-static int op_long(struct vm *vm, unsigned lenbytes)
+static int op_long(struct pkl_vm *vm, unsigned lenbytes)
 {
 	const unsigned char *p;
 	uint64_t n, u = 0;
@@ -507,8 +501,8 @@ static int op_long(struct vm *vm, unsigned lenbytes)
 	if (arg_uint(vm, lenbytes, &n) != 0)
 		return -1;
 	if (n > PKL_MAX_LONG)
-		return fail(vm, "%s integer of %llu bytes exceeds the cap of %u",
-			    op_name(vm->op), (unsigned long long)n, PKL_MAX_LONG);
+		return pkl_fail(vm, "%s integer of %llu bytes exceeds the cap of %u",
+				pkl_op_name(vm->op), (unsigned long long)n, PKL_MAX_LONG);
 	p = take(vm, n);
 	if (p == NULL)
 		return -1;
@@ -526,7 +520,7 @@ static int op_long(struct vm *vm, unsigned lenbytes)
 	return push_int(vm, (int64_t)u, 0);
 }
 
-static int op_binfloat(struct vm *vm)
+static int op_binfloat(struct pkl_vm *vm)
 {
 	const unsigned char *p = take(vm, 8);
 	struct pkl_node *n;
@@ -539,456 +533,27 @@ static int op_binfloat(struct vm *vm)
 	for (i = 0; i < 8; i++)
 		u = u << 8 | p[i];      /* big-endian */
 	memcpy(&d, &u, sizeof d);
-	n = new_node(vm, PKL_FLOAT);
+	n = pkl_new_node(vm, PKL_FLOAT);
 	if (n != NULL)
 		n->u.f = d;
-	return push(vm, n);
-}
-
-/* ---- GLOBAL resolution ----------------------------------------------- */
-
-/* mod is root or inside it ("os" matches "os" and "os.path"). */
-static int mod_in(const char *mod, const char *root)
-{
-	size_t n = strlen(root);
-
-	return strncmp(mod, root, n) == 0 && (mod[n] == '\0' || mod[n] == '.');
-}
-
-/* Modules any name of which could run commands or code, or touch files. */
-static const char *const deny_modules[] = {
-	"os", "posix", "nt", "posixpath", "ntpath", "subprocess", "sys",
-	"shutil", "socket", "importlib", "imp", "runpy", "pty", "ctypes",
-	"cffi", "pickle", "_pickle", "pickletools", "marshal", "shelve",
-	"dill", "joblib", "code", "codeop", "commands", "popen2",
-	"multiprocessing", "concurrent", "threading", "_thread", "signal",
-	"webbrowser", "platform", "asyncio", "ssl", "http", "urllib",
-	"urllib2", "ftplib", "smtplib", "telnetlib", "xmlrpc", "io", "_io",
-	"tempfile", "glob", "fileinput", "operator", "_operator", "functools",
-	"inspect", "pydoc", "timeit", "pdb", "bdb", "trace", "profile",
-	"cProfile", "gc", "site", "sysconfig", "zipimport", "pkgutil",
-	"distutils", "setuptools", "pip", "types", "ensurepip",
-	"venv", "torch.serialization", "torch.hub", "torch.utils.cpp_extension",
-	"torch._ops", "torch.ops", "torch.jit", "torch._dynamo",
-	"torch.multiprocessing", "torch.distributed", "torch.package",
-	"torch._C", "torch.compiler", "numpy.testing", "numpy.f2py",
-	"numpy.distutils",
-};
-
-/* From builtins: data types, and getattr (its result is never called). */
-static const char *const builtin_inert[] = {
-	"type", "bytes", "bytearray", "object", "list", "dict", "tuple",
-	"int", "float", "complex", "str", "bool", "slice", "range",
-	"classmethod", "staticmethod", "property",
-};
-
-static const char *const cp_inert[] = {
-	"_make_function", "_function_setstate", "_make_cell",
-	"_make_empty_cell", "_cell_set", "subimport", "dynamic_subimport",
-	"_make_dict_keys", "_make_dict_values", "_make_dict_items",
-	"_make_typevar",
-};
-
-static const char *const torch_dtypes[] = {
-	"float32", "float", "float64", "double", "float16", "half", "bfloat16",
-	"uint8", "int8", "int16", "short", "int32", "int", "int64", "long",
-	"bool", "uint16", "uint32", "uint64", "complex32", "complex64",
-	"complex128", "cfloat", "cdouble", "float8_e4m3fn", "float8_e5m2",
-	"float8_e4m3fnuz", "float8_e5m2fnuz", "qint8", "quint8", "qint32",
-	"quint4x2", "quint2x4",
-};
-
-#define IN_LIST(s, list) in_list((s), (list), sizeof(list) / sizeof((list)[0]))
-
-static int in_list(const char *s, const char *const *list, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcmp(s, list[i]) == 0)
-			return 1;
-	return 0;
-}
-
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-static int classify(struct vm *vm, const char *mod, const char *name,
-		    enum pkl_global *what)
-{
-	size_t i;
-
-	*what = PKL_G_CLASS;
-	if (strcmp(mod, "builtins") == 0 || strcmp(mod, "__builtin__") == 0) {
-		if (strcmp(name, "set") == 0)
-			*what = PKL_G_SET;
-		else if (strcmp(name, "frozenset") == 0)
-			*what = PKL_G_FROZENSET;
-		else if (strcmp(name, "getattr") == 0)
-			*what = PKL_G_GETATTR;
-		else if (IN_LIST(name, builtin_inert))
-			*what = PKL_G_INERT;
-		else
-			return fail(vm, "refusing GLOBAL %s.%s: only data types "
-				    "may be used from builtins", mod, name);
-		return 0;
-	}
-	for (i = 0; i < sizeof deny_modules / sizeof deny_modules[0]; i++)
-		if (mod_in(mod, deny_modules[i]))
-			return fail(vm, "refusing GLOBAL %s.%s: module %s can run "
-				    "commands or code", mod, name,
-				    deny_modules[i]);
-	if (strcmp(mod, "collections") == 0) {
-		if (strcmp(name, "OrderedDict") == 0)
-			*what = PKL_G_ORDERED_DICT;
-		else if (strcmp(name, "defaultdict") == 0)
-			*what = PKL_G_DEFAULT_DICT;
-	} else if (strcmp(mod, "torch._utils") == 0) {
-		if (strcmp(name, "_rebuild_tensor_v2") == 0)
-			*what = PKL_G_REBUILD_TENSOR_V2;
-		else if (strcmp(name, "_rebuild_parameter") == 0)
-			*what = PKL_G_REBUILD_PARAMETER;
-		else if (strcmp(name, "_rebuild_parameter_with_state") == 0)
-			*what = PKL_G_REBUILD_PARAMETER_WITH_STATE;
-		else if (strncmp(name, "_rebuild_", 9) == 0)
-			*what = PKL_G_REBUILD_OTHER;
-	} else if (strcmp(mod, "torch._tensor") == 0) {
-		if (strcmp(name, "_rebuild_from_type_v2") == 0)
-			*what = PKL_G_REBUILD_FROM_TYPE_V2;
-	} else if (strcmp(mod, "torch") == 0) {
-		if (ends_with(name, "Storage"))
-			*what = PKL_G_STORAGE;
-		else if (IN_LIST(name, torch_dtypes))
-			*what = PKL_G_DTYPE;
-		else if (strcmp(name, "Size") == 0 ||
-			 strcmp(name, "device") == 0 ||
-			 strcmp(name, "dtype") == 0)
-			*what = PKL_G_INERT;
-		else if (strcmp(name, "load") == 0 || strcmp(name, "save") == 0 ||
-			 strcmp(name, "compile") == 0)
-			return fail(vm, "refusing GLOBAL %s.%s: it reads or "
-				    "writes files or runs code", mod, name);
-	} else if (strcmp(mod, "_codecs") == 0) {
-		if (strcmp(name, "encode") == 0)
-			*what = PKL_G_INERT;
-	} else if (strcmp(mod, "cloudpickle") == 0 ||
-		   strcmp(mod, "cloudpickle.cloudpickle") == 0 ||
-		   strcmp(mod, "cloudpickle.cloudpickle_fast") == 0) {
-		if (strcmp(name, "_builtin_type") == 0)
-			*what = PKL_G_CP_BUILTIN_TYPE;
-		else if (strcmp(name, "_make_skeleton_class") == 0 ||
-			 strcmp(name, "_make_skeleton_enum") == 0)
-			*what = PKL_G_CP_SKELETON;
-		else if (strcmp(name, "_class_setstate") == 0 ||
-			 strcmp(name, "_enum_setstate") == 0)
-			*what = PKL_G_CP_CLASS_SETSTATE;
-		else if (IN_LIST(name, cp_inert))
-			*what = PKL_G_CP_INERT;
-	} else if (strcmp(mod, "numpy.core.multiarray") == 0 ||
-		   strcmp(mod, "numpy._core.multiarray") == 0) {
-		if (strcmp(name, "_reconstruct") == 0 ||
-		    strcmp(name, "scalar") == 0)
-			*what = PKL_G_INERT;
-	} else if (strcmp(mod, "numpy") == 0) {
-		if (strcmp(name, "dtype") == 0)
-			*what = PKL_G_INERT;
-	}
-	return 0;
-}
-
-static int valid_name(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '.'))
-			return 0;
-	}
-	return 1;
-}
-
-static int push_global(struct vm *vm, const char *mod, size_t mlen,
-		       const char *name, size_t nlen)
-{
-	struct pkl_node *g;
-	enum pkl_global what;
-	char m[PKL_MAX_NAME + 1], n[PKL_MAX_NAME + 1];
-	char *ms, *ns;
-
-	if (mlen > PKL_MAX_NAME || nlen > PKL_MAX_NAME)
-		return fail(vm, "GLOBAL name longer than %u bytes", PKL_MAX_NAME);
-	if (!valid_name(mod, mlen) || !valid_name(name, nlen))
-		return fail(vm, "malformed GLOBAL name");
-	memcpy(m, mod, mlen);
-	m[mlen] = '\0';
-	memcpy(n, name, nlen);
-	n[nlen] = '\0';
-	if (classify(vm, m, n, &what) != 0)
-		return -1;
-	g = new_node(vm, PKL_GLOBAL);
-	if (g == NULL)
-		return -1;
-	ms = arena_alloc(vm->arena, mlen + nlen + 2);
-	if (ms == NULL)
-		return fail_alloc(vm);
-	memcpy(ms, m, mlen + 1);
-	ns = ms + mlen + 1;
-	memcpy(ns, n, nlen + 1);
-	g->u.global.module = ms;
-	g->u.global.name = ns;
-	g->u.global.what = what;
-	return push(vm, g);
-}
-
-/* GLOBAL: "module\nname\n". */
-static int op_global(struct vm *vm)
-{
-	const unsigned char *line[2];
-	size_t len[2];
-	int k;
-
-	for (k = 0; k < 2; k++) {
-		size_t avail = (size_t)(vm->end - vm->p);
-		size_t scan = avail < PKL_MAX_NAME + 1 ? avail : PKL_MAX_NAME + 1;
-		const unsigned char *nl = memchr(vm->p, '\n', scan);
-
-		if (nl == NULL)
-			return fail(vm, scan == avail ? "truncated GLOBAL"
-				    : "GLOBAL name longer than 256 bytes");
-		line[k] = vm->p;
-		len[k] = (size_t)(nl - vm->p);
-		vm->p = nl + 1;
-	}
-	return push_global(vm, (const char *)line[0], len[0],
-			   (const char *)line[1], len[1]);
-}
-
-static int op_stack_global(struct vm *vm)
-{
-	struct pkl_node *name = pop(vm), *mod;
-
-	if (name == NULL || (mod = pop(vm)) == NULL)
-		return -1;
-	if (name->kind != PKL_STR || mod->kind != PKL_STR)
-		return fail(vm, "STACK_GLOBAL needs two strings");
-	return push_global(vm, mod->u.str.s, mod->u.str.len, name->u.str.s,
-			   name->u.str.len);
-}
-
-/* ---- calls and objects ----------------------------------------------- */
-
-static int refuse_call(struct vm *vm, const struct pkl_node *fn)
-{
-	if (fn->kind == PKL_GLOBAL)
-		return fail(vm, "refusing to call %s.%s: only torch "
-			    "tensor/parameter rebuilders, OrderedDict and inert "
-			    "cloudpickle helpers may be reduced",
-			    fn->u.global.module, fn->u.global.name);
-	if (fn->kind == PKL_CALL && fn->u.call.fn->kind == PKL_GLOBAL)
-		return fail(vm, "refusing to call the result of %s.%s(...)",
-			    fn->u.call.fn->u.global.module,
-			    fn->u.call.fn->u.global.name);
-	return fail(vm, "refusing to call %s", pkl_kind_name(fn->kind));
-}
-
-static struct pkl_node *make_call(struct vm *vm, enum pkl_kind kind,
-				  struct pkl_node *fn, struct pkl_node *args)
-{
-	struct pkl_node *c = new_node(vm, kind);
-
-	if (c == NULL)
-		return NULL;
-	c->u.call.fn = fn;
-	c->u.call.args = args;
-	if (raise_depth(vm, c, fn) != 0 || raise_depth(vm, c, args) != 0)
-		return NULL;
-	return c;
-}
-
-static int op_reduce(struct vm *vm)
-{
-	struct pkl_node *args = pop(vm), *fn, *r, *src;
-	enum pkl_global what;
-	size_t i;
-
-	if (args == NULL || (fn = pop(vm)) == NULL)
-		return -1;
-	if (args->kind != PKL_TUPLE)
-		return fail(vm, "REDUCE arguments are %s, not a tuple",
-			    pkl_kind_name(args->kind));
-	if (fn->kind == PKL_CALL && fn->u.call.fn->kind == PKL_GLOBAL &&
-	    fn->u.call.fn->u.global.what == PKL_G_CP_BUILTIN_TYPE)
-		/* e.g. CodeType(...) in a class cloudpickle saved by value */
-		return push(vm, make_call(vm, PKL_CALL, fn, args));
-	if (fn->kind != PKL_GLOBAL)
-		return refuse_call(vm, fn);
-	what = fn->u.global.what;
-	switch (what) {
-	case PKL_G_ORDERED_DICT:
-	case PKL_G_DEFAULT_DICT:
-		/* Items follow with SETITEM(S). */
-		return push(vm, new_node(vm, PKL_DICT));
-	case PKL_G_SET:
-	case PKL_G_FROZENSET:
-		r = new_node(vm, PKL_SET);
-		if (r == NULL)
-			return -1;
-		src = args->u.seq.n ? args->u.seq.v[0] : NULL;
-		if (src != NULL && (src->kind == PKL_LIST ||
-				    src->kind == PKL_TUPLE ||
-				    src->kind == PKL_SET))
-			for (i = 0; i < src->u.seq.n; i++)
-				if (seq_push(vm, r, &r->u.seq,
-					     src->u.seq.v[i]) != 0)
-					return -1;
-		return push(vm, r);
-	case PKL_G_CP_CLASS_SETSTATE:
-		/* _class_setstate(cls, state) fills the skeleton class: keep
-		 * the state on it so that its __module__ can be read. */
-		r = make_call(vm, PKL_CALL, fn, args);
-		if (r != NULL && args->u.seq.n == 2 &&
-		    args->u.seq.v[0]->kind == PKL_CALL &&
-		    args->u.seq.v[0]->u.call.state == NULL)
-			args->u.seq.v[0]->u.call.state = args->u.seq.v[1];
-		return push(vm, r);
-	case PKL_G_REBUILD_TENSOR_V2:
-	case PKL_G_REBUILD_PARAMETER:
-	case PKL_G_REBUILD_PARAMETER_WITH_STATE:
-	case PKL_G_REBUILD_FROM_TYPE_V2:
-	case PKL_G_REBUILD_OTHER:
-	case PKL_G_INERT:
-	case PKL_G_GETATTR:
-	case PKL_G_CP_BUILTIN_TYPE:
-	case PKL_G_CP_SKELETON:
-	case PKL_G_CP_INERT:
-		return push(vm, make_call(vm, PKL_CALL, fn, args));
-	case PKL_G_CLASS:
-	case PKL_G_STORAGE:
-	case PKL_G_DTYPE:
-		break;
-	}
-	return refuse_call(vm, fn);
-}
-
-/* NEWOBJ/NEWOBJ_EX: cls.__new__(cls, *args) of a class, kept as an OBJECT. */
-static int new_object(struct vm *vm, struct pkl_node *cls,
-		      struct pkl_node *args)
-{
-	int ok = 0;
-
-	if (args->kind != PKL_TUPLE)
-		return fail(vm, "%s arguments are %s, not a tuple",
-			    op_name(vm->op), pkl_kind_name(args->kind));
-	if (cls->kind == PKL_GLOBAL)
-		ok = cls->u.global.what == PKL_G_CLASS ||
-		     cls->u.global.what == PKL_G_INERT;
-	else if (cls->kind == PKL_CALL && cls->u.call.fn->kind == PKL_GLOBAL)
-		ok = cls->u.call.fn->u.global.what == PKL_G_CP_SKELETON;
-	if (!ok) {
-		if (cls->kind == PKL_GLOBAL)
-			return fail(vm, "refusing %s of %s.%s: not a class",
-				    op_name(vm->op), cls->u.global.module,
-				    cls->u.global.name);
-		return fail(vm, "refusing %s of %s: not a class",
-			    op_name(vm->op), pkl_kind_name(cls->kind));
-	}
-	return push(vm, make_call(vm, PKL_OBJECT, cls, args));
-}
-
-static int op_build(struct vm *vm)
-{
-	struct pkl_node *state = pop(vm), *t;
-
-	if (state == NULL || (t = top(vm)) == NULL)
-		return -1;
-	switch (t->kind) {
-	case PKL_OBJECT:
-	case PKL_CALL:
-		t->u.call.state = state;
-		return raise_depth(vm, t, state);
-	case PKL_DICT:
-		/* OrderedDict attributes such as a state_dict's _metadata. */
-		return 0;
-	default:
-		return fail(vm, "BUILD on %s", pkl_kind_name(t->kind));
-	}
-}
-
-/* The DICT that SETITEM(S) on t fills, or NULL after failing. */
-static struct pkl_node *dict_target(struct vm *vm, struct pkl_node *t)
-{
-	if (t->kind == PKL_DICT)
-		return t;
-	if (t->kind == PKL_OBJECT || t->kind == PKL_CALL) {
-		/* a dict subclass */
-		if (t->u.call.items == NULL) {
-			t->u.call.items = new_node(vm, PKL_DICT);
-			if (t->u.call.items == NULL)
-				return NULL;
-			t->u.call.items->depth = t->depth;
-		}
-		return t->u.call.items;
-	}
-	fail(vm, "%s on %s", op_name(vm->op), pkl_kind_name(t->kind));
-	return NULL;
-}
-
-static struct pkl_node *list_target(struct vm *vm, struct pkl_node *t)
-{
-	if (t->kind == PKL_LIST || (t->kind == PKL_SET && vm->op == 0x90))
-		return t;
-	if ((t->kind == PKL_OBJECT || t->kind == PKL_CALL) && vm->op != 0x90) {
-		if (t->u.call.list == NULL) {
-			t->u.call.list = new_node(vm, PKL_LIST);
-			if (t->u.call.list == NULL)
-				return NULL;
-		}
-		return t->u.call.list;
-	}
-	fail(vm, "%s on %s", op_name(vm->op), pkl_kind_name(t->kind));
-	return NULL;
-}
-
-static int add_items(struct vm *vm, struct pkl_node *t,
-		     struct pkl_node **items, size_t n, int pairs)
-{
-	struct pkl_node *d = pairs ? dict_target(vm, t) : list_target(vm, t);
-	size_t i;
-
-	if (d == NULL)
-		return -1;
-	if (pairs && n % 2 != 0)
-		return fail(vm, "%s with an odd number of items",
-			    op_name(vm->op));
-	for (i = 0; i < n; i++)
-		if (seq_push(vm, d, &d->u.seq, items[i]) != 0)
-			return -1;
-	return 0;
+	return pkl_push(vm, n);
 }
 
 /* ---- the loop -------------------------------------------------------- */
 
-static int op_tuple_n(struct vm *vm, size_t n)
+static int op_tuple_n(struct pkl_vm *vm, size_t n)
 {
 	struct pkl_node *items[3];
 	size_t i;
 
 	for (i = n; i-- > 0;)
-		if ((items[i] = pop(vm)) == NULL)
+		if ((items[i] = pkl_pop(vm)) == NULL)
 			return -1;
-	return push(vm, make_seq(vm, PKL_TUPLE, items, n));
+	return pkl_push(vm, make_seq(vm, PKL_TUPLE, items, n));
 }
 
 /* MARK-delimited: TUPLE, LIST, DICT, FROZENSET, APPENDS, SETITEMS, ADDITEMS. */
-static int op_marked(struct vm *vm)
+static int op_marked(struct pkl_vm *vm)
 {
 	size_t from = 0, n = 0;
 	struct pkl_node *t, **items;
@@ -998,26 +563,26 @@ static int op_marked(struct vm *vm)
 	items = n ? vm->stack + from : NULL;   /* intact above the new sp */
 	switch (vm->op) {
 	case 't':
-		return push(vm, make_seq(vm, PKL_TUPLE, items, n));
+		return pkl_push(vm, make_seq(vm, PKL_TUPLE, items, n));
 	case 'l':
-		return push(vm, make_seq(vm, PKL_LIST, items, n));
+		return pkl_push(vm, make_seq(vm, PKL_LIST, items, n));
 	case 0x91:
-		return push(vm, make_seq(vm, PKL_SET, items, n));
+		return pkl_push(vm, make_seq(vm, PKL_SET, items, n));
 	case 'd':
 		if (n % 2 != 0)
-			return fail(vm, "DICT with an odd number of items");
+			return pkl_fail(vm, "DICT with an odd number of items");
 		t = make_seq(vm, PKL_DICT, items, n);
-		return push(vm, t);
+		return pkl_push(vm, t);
 	case '1':
 		return 0;
 	default:   /* 'e', 'u', 0x90: extend the value below the mark */
-		if ((t = top(vm)) == NULL)
+		if ((t = pkl_top(vm)) == NULL)
 			return -1;
-		return add_items(vm, t, items, n, vm->op == 'u');
+		return pkl_add_items(vm, t, items, n, vm->op == 'u');
 	}
 }
 
-static int step(struct vm *vm, int *done)
+static int step(struct pkl_vm *vm, int *done)
 {
 	struct pkl_node *a, *b, *c;
 	uint64_t v;
@@ -1029,18 +594,18 @@ static int step(struct vm *vm, int *done)
 		if (arg_uint(vm, 1, &v) != 0)
 			return -1;
 		if (v > 5)
-			return fail(vm, "unsupported pickle protocol %llu",
-				    (unsigned long long)v);
+			return pkl_fail(vm, "unsupported pickle protocol %llu",
+					(unsigned long long)v);
 		return 0;
 	case 0x95:   /* FRAME: a length hint */
 		if (arg_uint(vm, 8, &v) != 0)
 			return -1;
 		if (v > (uint64_t)(vm->end - vm->p))
-			return fail(vm, "FRAME of %llu bytes runs past the end",
-				    (unsigned long long)v);
+			return pkl_fail(vm, "FRAME of %llu bytes runs past the end",
+					(unsigned long long)v);
 		return 0;
 	case '.':
-		if ((a = pop(vm)) == NULL)
+		if ((a = pkl_pop(vm)) == NULL)
 			return -1;
 		vm->stack[vm->sp++] = a;   /* leave it for the caller */
 		*done = 1;
@@ -1053,21 +618,21 @@ static int step(struct vm *vm, int *done)
 			return 0;
 		}
 		if (vm->nmarks == 0)
-			return fail(vm, "stack underflow in POP");
+			return pkl_fail(vm, "stack underflow in POP");
 		vm->nmarks--;
 		return 0;
 	case '2':
-		if ((a = top(vm)) == NULL)
+		if ((a = pkl_top(vm)) == NULL)
 			return -1;
-		return push(vm, a);
+		return pkl_push(vm, a);
 	case 'N':
-		return push(vm, new_node(vm, PKL_NONE));
+		return pkl_push(vm, pkl_new_node(vm, PKL_NONE));
 	case 0x88:
 	case 0x89:
-		a = new_node(vm, PKL_BOOL);
+		a = pkl_new_node(vm, PKL_BOOL);
 		if (a != NULL)
 			a->u.boolean = vm->op == 0x88;
-		return push(vm, a);
+		return pkl_push(vm, a);
 	case 'K':
 		if (arg_uint(vm, 1, &v) != 0)
 			return -1;
@@ -1104,7 +669,7 @@ static int step(struct vm *vm, int *done)
 	case 0x96:
 		return op_string(vm, 8, PKL_BYTES);
 	case ')':
-		return push(vm, make_seq(vm, PKL_TUPLE, NULL, 0));
+		return pkl_push(vm, make_seq(vm, PKL_TUPLE, NULL, 0));
 	case 0x85:
 		return op_tuple_n(vm, 1);
 	case 0x86:
@@ -1112,11 +677,11 @@ static int step(struct vm *vm, int *done)
 	case 0x87:
 		return op_tuple_n(vm, 3);
 	case ']':
-		return push(vm, new_node(vm, PKL_LIST));
+		return pkl_push(vm, pkl_new_node(vm, PKL_LIST));
 	case '}':
-		return push(vm, new_node(vm, PKL_DICT));
+		return pkl_push(vm, pkl_new_node(vm, PKL_DICT));
 	case 0x8f:
-		return push(vm, new_node(vm, PKL_SET));
+		return pkl_push(vm, pkl_new_node(vm, PKL_SET));
 	case 't':
 	case 'l':
 	case 'd':
@@ -1127,47 +692,47 @@ static int step(struct vm *vm, int *done)
 	case 0x90:
 		return op_marked(vm);
 	case 'a':
-		if ((a = pop(vm)) == NULL || (b = top(vm)) == NULL)
+		if ((a = pkl_pop(vm)) == NULL || (b = pkl_top(vm)) == NULL)
 			return -1;
-		return add_items(vm, b, &a, 1, 0);
+		return pkl_add_items(vm, b, &a, 1, 0);
 	case 's':
-		if ((b = pop(vm)) == NULL || (a = pop(vm)) == NULL ||
-		    (c = top(vm)) == NULL)
+		if ((b = pkl_pop(vm)) == NULL || (a = pkl_pop(vm)) == NULL ||
+		    (c = pkl_top(vm)) == NULL)
 			return -1;
 		{
 			struct pkl_node *kv[2] = { a, b };
-			return add_items(vm, c, kv, 2, 1);
+			return pkl_add_items(vm, c, kv, 2, 1);
 		}
 	case 'c':
-		return op_global(vm);
+		return pkl_op_global(vm);
 	case 0x93:
-		return op_stack_global(vm);
+		return pkl_op_stack_global(vm);
 	case 'R':
-		return op_reduce(vm);
+		return pkl_op_reduce(vm);
 	case 0x81:
-		if ((b = pop(vm)) == NULL || (a = pop(vm)) == NULL)
+		if ((b = pkl_pop(vm)) == NULL || (a = pkl_pop(vm)) == NULL)
 			return -1;
-		return new_object(vm, a, b);
+		return pkl_new_object(vm, a, b);
 	case 0x92:   /* NEWOBJ_EX: cls args kwargs */
-		if ((c = pop(vm)) == NULL || (b = pop(vm)) == NULL ||
-		    (a = pop(vm)) == NULL)
+		if ((c = pkl_pop(vm)) == NULL || (b = pkl_pop(vm)) == NULL ||
+		    (a = pkl_pop(vm)) == NULL)
 			return -1;
 		if (c->kind != PKL_DICT)
-			return fail(vm, "NEWOBJ_EX keyword arguments are %s",
-				    pkl_kind_name(c->kind));
-		return new_object(vm, a, b);
+			return pkl_fail(vm, "NEWOBJ_EX keyword arguments are %s",
+					pkl_kind_name(c->kind));
+		return pkl_new_object(vm, a, b);
 	case 'b':
-		return op_build(vm);
+		return pkl_op_build(vm);
 	case 'Q':
-		if ((a = pop(vm)) == NULL)
+		if ((a = pkl_pop(vm)) == NULL)
 			return -1;
-		b = new_node(vm, PKL_PERSID);
+		b = pkl_new_node(vm, PKL_PERSID);
 		if (b != NULL) {
 			b->u.persid.pid = a;
-			if (raise_depth(vm, b, a) != 0)
+			if (pkl_raise_depth(vm, b, a) != 0)
 				return -1;
 		}
-		return push(vm, b);
+		return pkl_push(vm, b);
 	case 'q':
 		return arg_uint(vm, 1, &v) != 0 ? -1 : memo_put(vm, v);
 	case 'r':
@@ -1179,17 +744,17 @@ static int step(struct vm *vm, int *done)
 	case 'j':
 		return arg_uint(vm, 4, &v) != 0 ? -1 : memo_get(vm, v);
 	default:
-		if (op_name(vm->op) != NULL)
-			return fail(vm, "unsupported pickle opcode %s (0x%02x)",
-				    op_name(vm->op), vm->op);
-		return fail(vm, "unknown pickle opcode 0x%02x", vm->op);
+		if (pkl_op_name(vm->op) != NULL)
+			return pkl_fail(vm, "unsupported pickle opcode %s (0x%02x)",
+					pkl_op_name(vm->op), vm->op);
+		return pkl_fail(vm, "unknown pickle opcode 0x%02x", vm->op);
 	}
 }
 
 int pkl_parse_ex(const void *buf, size_t len, const struct pkl_limits *lim,
 		 struct pkl_doc *doc, char *err, size_t errlen)
 {
-	struct vm vm;
+	struct pkl_vm vm;
 	int done = 0, rc = -1;
 
 	memset(doc, 0, sizeof *doc);
@@ -1208,7 +773,7 @@ int pkl_parse_ex(const void *buf, size_t len, const struct pkl_limits *lim,
 	while (!done) {
 		if (vm.p == vm.end) {
 			vm.op_off = len;
-			fail(&vm, "pickle ends without STOP");
+			pkl_fail(&vm, "pickle ends without STOP");
 			goto out;
 		}
 		if (step(&vm, &done) != 0)
@@ -1239,105 +804,4 @@ void pkl_free(struct pkl_doc *doc)
 {
 	arena_free(doc->arena);
 	memset(doc, 0, sizeof *doc);
-}
-
-/* ---- reading the graph ----------------------------------------------- */
-
-const char *pkl_kind_name(enum pkl_kind kind)
-{
-	switch (kind) {
-	case PKL_NONE: return "None";
-	case PKL_BOOL: return "a bool";
-	case PKL_INT: return "an int";
-	case PKL_FLOAT: return "a float";
-	case PKL_STR: return "a str";
-	case PKL_BYTES: return "a bytes value";
-	case PKL_TUPLE: return "a tuple";
-	case PKL_LIST: return "a list";
-	case PKL_DICT: return "a dict";
-	case PKL_SET: return "a set";
-	case PKL_GLOBAL: return "a global";
-	case PKL_CALL: return "a call result";
-	case PKL_OBJECT: return "an object";
-	case PKL_PERSID: return "a persistent id";
-	}
-	return "a value";
-}
-
-const struct pkl_node *pkl_dict_get(const struct pkl_node *dict,
-				    const char *key)
-{
-	size_t i, n = strlen(key);
-
-	if (dict == NULL || dict->kind != PKL_DICT)
-		return NULL;
-	for (i = dict->u.dict.n / 2; i-- > 0;) {
-		const struct pkl_node *k = dict->u.dict.v[2 * i];
-		if (k->kind == PKL_STR && k->u.str.len == n &&
-		    memcmp(k->u.str.s, key, n) == 0)
-			return dict->u.dict.v[2 * i + 1];
-	}
-	return NULL;
-}
-
-const struct pkl_node *pkl_object_dict(const struct pkl_node *obj)
-{
-	const struct pkl_node *s;
-
-	if (obj == NULL || (obj->kind != PKL_OBJECT && obj->kind != PKL_CALL))
-		return NULL;
-	s = obj->u.call.state;
-	if (s == NULL)
-		return NULL;
-	if (s->kind == PKL_DICT)
-		return s;
-	if (s->kind == PKL_TUPLE && s->u.seq.n == 2 &&
-	    s->u.seq.v[0]->kind == PKL_DICT)
-		return s->u.seq.v[0];
-	return NULL;
-}
-
-const struct pkl_node *pkl_attr(const struct pkl_node *obj, const char *name)
-{
-	return pkl_dict_get(pkl_object_dict(obj), name);
-}
-
-int pkl_class_name(const struct pkl_node *n, char *buf, size_t len)
-{
-	const struct pkl_node *args, *cname, *mod;
-
-	if (len)
-		buf[0] = '\0';
-	if (n != NULL && n->kind == PKL_OBJECT)
-		n = n->u.call.fn;
-	if (n == NULL)
-		return -1;
-	if (n->kind == PKL_GLOBAL) {
-		snprintf(buf, len, "%s.%s", n->u.global.module,
-			 n->u.global.name);
-		return 0;
-	}
-	if (!pkl_is_call_of(n, PKL_G_CP_SKELETON))
-		return -1;
-	/* _make_skeleton_class(type, name, bases, type_kwargs, id, None) */
-	args = n->u.call.args;
-	cname = args->u.seq.n > 1 ? args->u.seq.v[1] : NULL;
-	if (cname == NULL || cname->kind != PKL_STR)
-		return -1;
-	/* _class_setstate left (class_dict, slotstate) on the skeleton. */
-	mod = NULL;
-	if (n->u.call.state != NULL && n->u.call.state->kind == PKL_TUPLE &&
-	    n->u.call.state->u.seq.n >= 1)
-		mod = pkl_dict_get(n->u.call.state->u.seq.v[0], "__module__");
-	snprintf(buf, len, "%s.%s",
-		 mod != NULL && mod->kind == PKL_STR ? mod->u.str.s : "<by-value>",
-		 cname->u.str.s);
-	return 0;
-}
-
-int pkl_is_call_of(const struct pkl_node *n, enum pkl_global what)
-{
-	return n != NULL && n->kind == PKL_CALL &&
-	       n->u.call.fn->kind == PKL_GLOBAL &&
-	       n->u.call.fn->u.global.what == what;
 }

@@ -3,12 +3,13 @@
  *
  * pkl_parse runs the opcodes of a pickle stream (protocol 2 as torch.save
  * writes it, plus the protocol 4/5 opcodes listed in pickle.c) and builds a
- * graph of nodes.  GLOBALs are resolved against an allow-list: REDUCE of a
- * known constructor (tensor/parameter rebuilders, OrderedDict, set, inert
- * cloudpickle helpers ...) yields a PKL_CALL node that records the callable
- * and its arguments; nothing is ever called.  Other module.Name references
- * may only be NEWOBJ'd as classes (PKL_OBJECT, whose BUILD state is kept);
- * names that could run code (os.system, builtins.eval, ...) are refused.
+ * graph of nodes.  GLOBALs are resolved against an allow-list, the table of
+ * pickle_globals.c: REDUCE of a known constructor (tensor/parameter
+ * rebuilders, OrderedDict, set, inert cloudpickle helpers ...) yields a
+ * PKL_CALL node that records the callable and its arguments; nothing is ever
+ * called.  Other module.Name references may only be NEWOBJ'd as classes
+ * (PKL_OBJECT, whose BUILD state is kept); names that could run code
+ * (os.system, builtins.eval, ...) are refused.
  *
  * The memo holds references, so a module memoised before BUILD and fetched
  * later with BINGET is the same, filled node.  The graph may contain cycles;
@@ -39,6 +40,7 @@ enum pkl_kind {
 
 /* What a GLOBAL resolved to. */
 enum pkl_global {
+	PKL_G_REFUSED = 0,        /* only in the allow-list: the pickle is refused */
 	PKL_G_CLASS = 1,          /* any other module.Name: NEWOBJ only */
 	PKL_G_ORDERED_DICT,       /* collections.OrderedDict */
 	PKL_G_DEFAULT_DICT,       /* collections.defaultdict */
