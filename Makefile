@@ -3,6 +3,9 @@
 #   make              build everything into build/release
 #   make test         install missing Debian packages, build, run the suite
 #   make test SAN=1   the same suite built with ASan + UBSan (build/san)
+#   make test T=NAME  only NAME: a unit test (test_req), an e2e script
+#                     (handler) or one request case (bad/csv-empty); several
+#                     names in quotes (tests/README.md)
 #   make run          build, then serve the tutorial's four endpoints on
 #                     127.0.0.1:8080 (PORT=... for another) until Ctrl-C
 #   make deps         install (as root) or list the missing Debian packages
@@ -149,7 +152,7 @@ deps:
 # then a separate make so that pkg-config runs after the packages exist.
 test: deps
 	@$(MAKE) --no-print-directory build-tests SAN=$(SAN)
-	@sh tests/run.sh $(BUILD)
+	@sh tests/run.sh $(BUILD) $(T)
 check: test
 
 .PHONY: build-tests
@@ -166,7 +169,7 @@ PORT ?= 8080
 .PHONY: run
 run: deps
 	@sh tools/deps.sh $(DEPS_RUN)
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -s all
 	@sh tools/run_demo.sh $(BUILD) $(PORT)
 
 # Speed figures (bench/run.sh); never part of `make test`.

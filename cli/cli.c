@@ -20,7 +20,8 @@ static const struct cli_flag global_flags[] = {
 	{ "output", 'o', O_OUTPUT, 1, "json|tsv  output format (default json)" },
 	{ "query", 0, O_QUERY, 1, "PATH  print only this field (a name or a dotted path)" },
 	{ "resource-group", 'g', O_IGNORED, 1, "NAME  accepted for az compatibility; no effect" },
-	{ "workspace-name", 'w', O_IGNORED, 1, "NAME  accepted for az compatibility; no effect" },
+	{ "workspace-name", 'w', O_WORKSPACE_NAME, 1, "NAME  the workspace named NAME: ${XDG_DATA_HOME:-~/.local/share}/"
+	  "scorepoint/" CLI_NAMED_DIR "/NAME" },
 	{ "subscription", 0, O_IGNORED, 1, "ID  accepted for az compatibility; no effect" },
 	{ "no-wait", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility; every change is immediate" },
 	{ "only-show-errors", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility; no effect" },
@@ -83,9 +84,88 @@ int cli_need(const struct cli *c, enum cli_opt id)
 	return cli_usage_fail(c, "--%s is required", flag_name(c->verb, id));
 }
 
+/* How many tokens the global option at a[0] takes (2 with its value, unless
+ * it is --opt=VALUE or the last of left), or 0 when it is not one. */
+static int global_tokens(char *const *a, int left)
+{
+	const struct cli_flag *f = NULL;
+	const char *s = a[0];
+	int inline_value = 0;
+
+	if (strncmp(s, "--", 2) == 0 && s[2]) {
+		size_t n = strcspn(s + 2, "=");
+		f = lookup(global_flags, s + 2, n, 0);
+		inline_value = s[2 + n] == '=';
+	} else if (s[0] == '-' && s[1] && !s[2]) {
+		f = lookup(global_flags, NULL, 0, s[1]);
+	}
+	if (!f)
+		return 0;
+	return f->arg && !inline_value && left > 1 ? 2 : 1;
+}
+
+int cli_order(int argc, char **argv, const char *version, int *nwords)
+{
+	char **moved = malloc((size_t)argc * sizeof *moved);
+	int nmoved = 0, nw = 0, i = 1, k;
+
+	if (!moved) {
+		cli_fail("out of memory");
+		return 2;
+	}
+	/* Every token taken is a word or a moved option, so what is left
+	 * (argv[i, argc)) stays where it is, after both. */
+	while (i < argc && nw < 2) {
+		if (argv[i][0] != '-') {
+			argv[1 + nw++] = argv[i++];
+		} else if (nw == 0 && strcmp(argv[i], "--version") == 0) {
+			free(moved);
+			printf("scorepoint %s\n", version);
+			return fflush(stdout) == 0 ? 0 : cli_fail("cannot write the output");
+		} else if ((k = global_tokens(argv + i, argc - i)) > 0) {
+			while (k--)
+				moved[nmoved++] = argv[i++];
+		} else if (nw == 0) {
+			fprintf(stderr, "scorepoint: unknown option %s before the command: a verb's options follow "
+				"it (see scorepoint --help)\n", argv[i]);
+			free(moved);
+			return 2;
+		} else {
+			break;
+		}
+	}
+	memcpy(argv + 1 + nw, moved, (size_t)nmoved * sizeof *moved);
+	free(moved);
+	*nwords = nw;
+	return -1;
+}
+
+/* -w NAME: the folder of workspace NAME under the data directory. */
+static int named_dir(const char *name, char *out, size_t len, char *err, size_t errlen)
+{
+	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME"), *sub = "";
+	char base[PATH_MAX];
+	size_t n = strlen(name);
+
+	if (n < 3 || n > CLI_WS_NAME_MAX || name[0] == '_' || name[0] == '-' || strspn(name, ok) != n)
+		return err_set(err, errlen, "--workspace-name \"%s\": a workspace name has 3 to %d letters, digits, "
+			       "'_' or '-', beginning with a letter or digit", name, CLI_WS_NAME_MAX);
+	if (!xdg || xdg[0] != '/') {   /* the XDG spec ignores a relative one, as ws_dir() does */
+		if (!home || !*home)
+			return err_set(err, errlen, "--workspace-name %s: HOME is not set", name);
+		xdg = home;
+		sub = "/.local/share";
+	}
+	const char *root = cli_trim_slashes(xdg, base, sizeof base);
+	if ((size_t)snprintf(out, len, "%s%s/scorepoint/" CLI_NAMED_DIR "/%s", root, sub, name) >= len)
+		return err_set(err, errlen, "--workspace-name %s: the workspace path is too long", name);
+	return 0;
+}
+
 int cli_parse(struct cli *c, const struct cli_verb *v, int argc, char **argv)
 {
-	char err[256];
+	char err[PATH_MAX + 256], named[PATH_MAX];
 
 	memset(c, 0, sizeof *c);
 	c->verb = v;
@@ -130,9 +210,30 @@ int cli_parse(struct cli *c, const struct cli_verb *v, int argc, char **argv)
 	if (out && strcmp(out, "json") != 0 && strcmp(out, "jsonc") != 0 && strcmp(out, "tsv") != 0)
 		return cli_usage_fail(c, "--output %s: use json or tsv", out);
 	c->tsv = out && strcmp(out, "tsv") == 0;
-	if (ws_dir(c->val[O_WORKSPACE], c->dir, sizeof c->dir, err, sizeof err) < 0)
+	const char *given = c->val[O_WORKSPACE];
+	if (given && c->val[O_WORKSPACE_NAME])
+		return cli_usage_fail(c, "give --workspace DIR or --workspace-name NAME, not both");
+	if (c->val[O_WORKSPACE_NAME]) {
+		if (named_dir(c->val[O_WORKSPACE_NAME], named, sizeof named, err, sizeof err) < 0)
+			return cli_fail("%s", err);
+		given = named;
+	}
+	if (ws_dir(given, c->dir, sizeof c->dir, err, sizeof err) < 0)
 		return cli_usage_fail(c, "%s", err);
 	return -1;
+}
+
+const char *cli_trim_slashes(const char *path, char *out, size_t len)
+{
+	size_t n = strlen(path);
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	if (n >= len)
+		return path;
+	memmove(out, path, n);   /* out may be path's own buffer */
+	out[n] = '\0';
+	return out;
 }
 
 /* $SCOREPOINT_SCORE_FCGI, else score.fcgi next to this program. */
@@ -189,9 +290,12 @@ void cli_usage_group(const struct cli_verb_list *all, const char *group, int to_
 {
 	FILE *f = to_stderr ? stderr : stdout;
 	if (!group) {
-		fprintf(f, "usage: scorepoint GROUP VERB [options]   (each verb takes --help)\n\n"
+		fprintf(f, "usage: scorepoint GROUP VERB [options]   (each verb takes --help)\n"
+			   "       scorepoint help [GROUP] | --help | --version\n\n"
 			   "Azure ML's `az ml` verbs for your own servers: register models, create endpoints\n"
-			   "and deployments from Azure's own YAML, keys and tokens, traffic splits.\n\n");
+			   "and deployments from Azure's own YAML, keys and tokens, traffic splits.\n"
+			   "Global options, anywhere on the line: --workspace DIR or -w NAME, -o json|tsv,\n"
+			   "--query PATH, -h/--help.\n\n");
 	} else {
 		fprintf(f, "usage: scorepoint %s VERB [options]   (each verb takes --help)\n\n", group);
 	}
@@ -214,24 +318,63 @@ int cli_name(const char *flag, const char *name)
 
 /* ---- output ---- */
 
-static void tsv_line(const struct ws_node *n)
+/* What -o tsv prints of each kind of object without --query: its main
+ * fields, name first, as one row (az's table columns, more or less). */
+static const char *const tsv_fields[][6] = {
+	[WS_KIND_ENDPOINT] = { "name", "auth_mode", "scoring_uri", "provisioning_state", NULL },
+	[WS_KIND_DEPLOYMENT] = { "name", "endpoint_name", "model", "instance_count", "provisioning_state", NULL },
+	[WS_KIND_MODEL] = { "name", "version", "type", "postprocess", "created", NULL },
+};
+
+static int composite(const struct ws_node *n)
 {
-	if (n->type == WS_MAP || n->type == WS_SEQ) {
-		/* az's tsv: a row of the scalar values, in key order. */
-		int first = 1;
-		for (size_t i = 0; i < n->n; i++) {
-			if (n->v[i]->type == WS_MAP || n->v[i]->type == WS_SEQ)
-				continue;
-			printf("%s%s", first ? "" : "\t", n->v[i]->type == WS_NULL ? "" : n->v[i]->s);
-			first = 0;
-		}
-		putchar('\n');
-		return;
-	}
-	printf("%s\n", n->type == WS_NULL ? "" : n->s);
+	return n->type == WS_MAP || n->type == WS_SEQ;
 }
 
-int cli_print(const struct cli *c, struct ws_node *result)
+static const char *tsv_text(const struct ws_node *n)
+{
+	return !n || n->type == WS_NULL || composite(n) ? "" : n->s;
+}
+
+/* One row: the named fields of a map (fields), else its scalar values in
+ * key order (az's tsv); a scalar on its own. */
+static void tsv_line(const struct ws_node *n, const char *const *fields)
+{
+	if (!composite(n)) {
+		printf("%s\n", tsv_text(n));
+		return;
+	}
+	int first = 1;
+	for (size_t i = 0; fields ? fields[i] != NULL : i < n->n; i++) {
+		const struct ws_node *v = fields ? ws_node_get(n, fields[i]) : n->v[i];
+		if (!fields && composite(v))
+			continue;
+		printf("%s%s", first ? "" : "\t", tsv_text(v));
+		first = 0;
+	}
+	putchar('\n');
+}
+
+/*
+ * -o tsv: a list one row per item; an object one row (of its main fields
+ * when fields is given); a map picked by --query (traffic, tags) one
+ * "KEY<TAB>VALUE" row per scalar, so that its names show.
+ */
+static void tsv_print(const struct ws_node *shown, const char *const *fields, int queried)
+{
+	if (shown->type == WS_SEQ) {
+		for (size_t i = 0; i < shown->n; i++)
+			tsv_line(shown->v[i], fields);
+	} else if (shown->type == WS_MAP && queried) {
+		for (size_t i = 0; i < shown->n; i++)
+			if (!composite(shown->v[i]))
+				printf("%s\t%s\n", shown->keys[i], tsv_text(shown->v[i]));
+	} else {
+		tsv_line(shown, fields);
+	}
+}
+
+int cli_print_kind(const struct cli *c, struct ws_node *result, int kind)
 {
 	struct ws_node *shown = result;
 	struct ws_node *list = NULL;
@@ -261,11 +404,9 @@ int cli_print(const struct cli *c, struct ws_node *result)
 	if (!shown) {
 		rc = cli_fail("out of memory");
 	} else if (c->tsv) {
-		if (shown->type == WS_SEQ)
-			for (size_t i = 0; i < shown->n; i++)
-				tsv_line(shown->v[i]);
-		else
-			tsv_line(shown);
+		int queried = q && *q;
+		int known = kind >= 0 && (size_t)kind < sizeof tsv_fields / sizeof tsv_fields[0];
+		tsv_print(shown, known && !queried ? tsv_fields[kind] : NULL, queried && !list);
 	} else {
 		struct enc_buf b;
 		enc_init(&b, 0);
@@ -282,6 +423,11 @@ int cli_print(const struct cli *c, struct ws_node *result)
 	if (fflush(stdout) != 0)
 		rc = cli_fail("cannot write the output");
 	return rc;
+}
+
+int cli_print(const struct cli *c, struct ws_node *result)
+{
+	return cli_print_kind(c, result, -1);
 }
 
 int cli_confirm(const struct cli *c, const char *what)
@@ -393,4 +539,25 @@ struct ws_node *cli_model_json(const struct ws_model *m)
 		return NULL;
 	}
 	return s;
+}
+
+int cli_model_missing(const struct ws *w, const char *name, const char *version)
+{
+	char list[512];
+	size_t n = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < w->nmodels; i++) {
+		if (strcmp(w->models[i].name, name) != 0)
+			continue;
+		if (n + strlen(w->models[i].version) + 8 >= sizeof list) {
+			snprintf(list + n, sizeof list - n, ", ...");
+			break;
+		}
+		n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "", w->models[i].version);
+	}
+	if (!n)
+		return cli_fail("model \"%s\" is not registered: run scorepoint model create --name %s ... first", name,
+				name);
+	return cli_fail("model %s:%s is not registered; versions: %s", name, version ? version : "latest", list);
 }

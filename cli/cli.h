@@ -1,7 +1,7 @@
 /*
  * cli.h - the scorepoint CLI's shared parts: verbs and their flags, one
  * parser for all of them, usage text, az-style output (--query, -o) and
- * one-line refusals.  The verbs live in tools/cli_*.c; cli/scorepoint.c
+ * one-line refusals.  The verbs live in cli/cli_*.c; cli/scorepoint.c
  * is only the table that names them.
  *
  * Exit status of every verb: 0 done, 1 refused (one line on stderr),
@@ -24,7 +24,7 @@ enum cli_opt {
 	O_VERSION, O_TYPE, O_LABELS, O_POSTPROCESS, O_LABEL, O_DESCRIPTION, O_MODEL_URI,
 	O_INPUT_PATH, O_CONTENT_TYPE, O_OUTPUT_PATH, O_HOST, O_PORT, O_WORKERS, O_LIGHTTPD,
 	/* on every verb */
-	O_WORKSPACE, O_OUTPUT, O_QUERY, O_HELP, O_IGNORED, O_IGNORED_FLAG,
+	O_WORKSPACE, O_WORKSPACE_NAME, O_OUTPUT, O_QUERY, O_HELP, O_IGNORED, O_IGNORED_FLAG,
 	O_COUNT
 };
 
@@ -56,10 +56,31 @@ struct cli {
 	int tsv;                        /* -o tsv */
 };
 
+/*
+ * Put the command's words first: argv[1, argc) is permuted in place so
+ * that the global options given before the words (GROUP VERB, or a
+ * top-level verb; at most two) follow them, where cli_parse takes them:
+ * `scorepoint --workspace DIR model list` is `model list --workspace DIR`.
+ * *nwords is then the number of words at argv[1].  Returns -1 to go on,
+ * else the exit status: 0 after `--version` before the words ("scorepoint
+ * VERSION" printed), 2 after a usage error (an option before the words
+ * that is not global).
+ */
+int cli_order(int argc, char **argv, const char *version, int *nwords);
+
 /* Parse argv (after GROUP VERB) for verb v into c, resolve the workspace
- * directory.  Returns -1 to go on, else the exit status to return (0 after
- * --help, 2 on a usage error, with its line on stderr). */
+ * directory (--workspace DIR, -w NAME: CLI_NAMED_DIR/NAME under the data
+ * directory, $SCOREPOINT_WORKSPACE, or the default).  Returns -1 to go on,
+ * else the exit status to return (0 after --help, 2 on a usage error,
+ * with its line on stderr). */
 int cli_parse(struct cli *c, const struct cli_verb *v, int argc, char **argv);
+
+/* Where -w NAME puts workspace NAME: ${XDG_DATA_HOME:-~/.local/share}/
+ * scorepoint/workspaces/NAME (the default workspace is the scorepoint
+ * folder itself).  A name is az's workspace name: 3 to 33 letters, digits,
+ * '_' or '-', beginning with a letter or digit. */
+#define CLI_NAMED_DIR "workspaces"
+#define CLI_WS_NAME_MAX 33
 
 /* Usage of one verb, or of a group's verbs (verb NULL), to f. */
 struct cli_verb_list {
@@ -82,10 +103,26 @@ int cli_name(const char *flag, const char *name);
 
 /*
  * Print result as az does (pretty JSON with sorted keys, or with -o tsv
- * the bare values), after --query PATH (a key or dotted path; on a list it
- * applies to every item).  Takes result.  Returns 0 or 1.
+ * the bare values: a row per object, or per item of a list; a map that
+ * --query picks, such as traffic, a "KEY<TAB>VALUE" row per key), after
+ * --query PATH (a key or dotted path; on a list it applies to every item).
+ * Takes result.  Returns 0 or 1.
  */
 int cli_print(const struct cli *c, struct ws_node *result);
+
+/* cli_print for objects of one kind (enum ws_kind: endpoints, deployments,
+ * models): with -o tsv and no --query, each object is one row of its main
+ * fields (name first; not $schema), as az's table would show them. */
+int cli_print_kind(const struct cli *c, struct ws_node *result, int kind);
+
+/* Refuse model name:version, missing from w: "model NAME:VERSION is not
+ * registered; versions: 1, 2" (the versions there are), or a hint to
+ * register it when it has none.  version NULL: the latest.  Returns 1. */
+int cli_model_missing(const struct ws *w, const char *name, const char *version);
+
+/* path without its trailing slashes ("/" stays) into out[len], so that the
+ * paths made from it hold no "//"; path itself when it does not fit. */
+const char *cli_trim_slashes(const char *path, char *out, size_t len);
 
 /* --yes given, or the user says y on a terminal: 1; else a refusal line
  * and 0. */

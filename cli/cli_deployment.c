@@ -58,8 +58,7 @@ static int resolve_model(const struct ws *w, struct ws_node *rec)
 		if (strcmp(w->models[i].name, name) == 0 && (latest || strcmp(w->models[i].version, version) == 0))
 			m = &w->models[i];
 	if (!m)
-		return cli_fail("model \"%s\" is not registered: run scorepoint model create --name %s ... first",
-				given, name);
+		return cli_model_missing(w, name, latest ? NULL : version);
 	snprintf(ref, sizeof ref, "azureml:%s:%s", m->name, m->version);
 	if (ws_node_set(rec, "model", ws_node_str(ref)) < 0)
 		return cli_fail("out of memory");
@@ -72,7 +71,7 @@ static int print_deployment(const struct cli *c, const struct ws *w, const char 
 	const struct ws_deployment *d = e ? ws_deployment(e, name, strlen(name)) : NULL;
 	if (!d)
 		return cli_fail("endpoint \"%s\" has no deployment \"%s\"", ep, name);
-	return cli_print(c, cli_deployment_json(d));
+	return cli_print_kind(c, cli_deployment_json(d), WS_KIND_DEPLOYMENT);
 }
 
 int cli_deployment_create(struct cli *c)
@@ -176,7 +175,7 @@ int cli_deployment_list(struct cli *c)
 			ws_node_free(list);
 			list = NULL;
 		}
-	rc = cli_print(c, list);
+	rc = cli_print_kind(c, list, WS_KIND_DEPLOYMENT);
 	ws_free(&w);
 	return rc;
 }

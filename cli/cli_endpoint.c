@@ -89,7 +89,7 @@ static int print_endpoint(const struct cli *c, const struct ws *w, const char *n
 	const struct ws_endpoint *e = ws_endpoint(w, name, strlen(name));
 	if (!e)
 		return cli_fail("endpoint \"%s\" does not exist", name);
-	return cli_print(c, cli_endpoint_json(w, e));
+	return cli_print_kind(c, cli_endpoint_json(w, e), WS_KIND_ENDPOINT);
 }
 
 int cli_endpoint_create(struct cli *c)
@@ -165,7 +165,7 @@ int cli_endpoint_list(struct cli *c)
 			ws_node_free(list);
 			list = NULL;
 		}
-	rc = cli_print(c, list);
+	rc = cli_print_kind(c, list, WS_KIND_ENDPOINT);
 	ws_free(&w);
 	return rc;
 }
@@ -332,9 +332,10 @@ int cli_endpoint_regenerate(struct cli *c)
 	char err[1024], s[AUTH_SECRET_TEXT];
 	int rc = cli_need(c, O_NAME);
 
-	if (rc || (rc = cli_need(c, O_KEY_TYPE)) || (rc = cli_name("--name", c->val[O_NAME])))
+	if (rc || (rc = cli_name("--name", c->val[O_NAME])))
 		return rc;
-	const char *kt = c->val[O_KEY_TYPE];
+	/* az's default; an aml_token endpoint has one secret, whatever the type. */
+	const char *kt = c->val[O_KEY_TYPE] ? c->val[O_KEY_TYPE] : "primary";
 	if (strcmp(kt, "primary") != 0 && strcmp(kt, "secondary") != 0)
 		return cli_usage_fail(c, "--key-type %s: use primary or secondary", kt);
 	if (ws_begin(c->dir, &t, err, sizeof err) < 0)

@@ -118,10 +118,13 @@ int cli_model_create(struct cli *c)
 	struct ws_txn t;
 	struct convert_opts o = { .postprocess = -1 };
 	char err[PATH_MAX + 1024], notes[2048], version[WS_VERSION_MAX + 1], dir[PATH_MAX], blob[PATH_MAX + 16];
+	char path[PATH_MAX];
 	int rc = cli_need(c, O_NAME), made = 0, dfd = -1;
 
 	if (rc || (rc = cli_need(c, O_PATH)) || (rc = cli_name("--name", c->val[O_NAME])))
 		return rc;
+	/* The tutorial's `--path model/`: no "model//MLmodel" in a message. */
+	c->val[O_PATH] = cli_trim_slashes(c->val[O_PATH], path, sizeof path);
 	const char *type = c->val[O_TYPE] ? c->val[O_TYPE] : "custom_model";
 	int mlflow = mlmodel_is_dir(c->val[O_PATH]);
 	if (strcmp(type, "custom_model") != 0 && strcmp(type, "mlflow_model") != 0)
@@ -179,7 +182,7 @@ int cli_model_create(struct cli *c)
 	if (cli_commit(&t))
 		goto out;
 	made = 0;
-	rc = cli_print(c, cli_model_json(ws_model(&t.w, c->val[O_NAME], version)));
+	rc = cli_print_kind(c, cli_model_json(ws_model(&t.w, c->val[O_NAME], version)), WS_KIND_MODEL);
 out:
 	if (dfd >= 0)
 		close(dfd);
@@ -204,7 +207,7 @@ int cli_model_list(struct cli *c)
 			list = NULL;
 		}
 	}
-	rc = cli_print(c, list);
+	rc = cli_print_kind(c, list, WS_KIND_MODEL);
 	ws_free(&w);
 	return rc;
 }
@@ -239,8 +242,8 @@ int cli_model_show(struct cli *c)
 	if (rc || (rc = cli_load(c, &w)))
 		return rc;
 	const struct ws_model *m = pick(c, &w);
-	rc = m ? cli_print(c, cli_model_json(m)) :
-		 cli_fail("model %s:%s is not registered", c->val[O_NAME], c->val[O_VERSION] ? c->val[O_VERSION] : "latest");
+	rc = m ? cli_print_kind(c, cli_model_json(m), WS_KIND_MODEL) :
+		 cli_model_missing(&w, c->val[O_NAME], c->val[O_VERSION]);
 	ws_free(&w);
 	return rc;
 }
@@ -258,7 +261,7 @@ int cli_model_delete(struct cli *c)
 	rc = 1;
 	const struct ws_model *m = pick(c, &t.w);
 	if (!m) {
-		cli_fail("model %s:%s is not registered", c->val[O_NAME], c->val[O_VERSION]);
+		cli_model_missing(&t.w, c->val[O_NAME], c->val[O_VERSION]);
 		goto out;
 	}
 	for (size_t i = 0; i < t.w.nendpoints; i++)

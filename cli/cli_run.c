@@ -88,12 +88,12 @@ static int registered_blob(const struct cli *c, const char *uri, struct blob_map
 	if ((rc = cli_load(c, &w)))
 		return rc;
 	const struct ws_model *m = NULL;
+	int latest = strcmp(rest + n + 1, "latest") == 0;
 	for (size_t i = 0; i < w.nmodels; i++)
-		if (strcmp(w.models[i].name, name) == 0 &&
-		    (strcmp(rest + n + 1, "latest") == 0 || strcmp(w.models[i].version, rest + n + 1) == 0))
+		if (strcmp(w.models[i].name, name) == 0 && (latest || strcmp(w.models[i].version, rest + n + 1) == 0))
 			m = &w.models[i];
 	if (!m) {
-		rc = cli_fail("--model-uri %s: no such registered model", uri);
+		rc = cli_model_missing(&w, name, latest ? NULL : rest + n + 1);
 	} else {
 		int fd = ws_open_blob(&w, m, err, sizeof err);
 		rc = fd < 0 || blob_map_fd(fd, m->blob, bm, err, sizeof err) < 0 ? cli_fail("%s", err) : 0;
@@ -106,8 +106,8 @@ static int registered_blob(const struct cli *c, const char *uri, struct blob_map
  * folder first (removed before returning). */
 static int load_model(const struct cli *c, struct blob_map *bm)
 {
-	char err[PATH_MAX + 1024], notes[2048], path[PATH_MAX + 16], tmp[PATH_MAX];
-	const char *uri = c->val[O_MODEL_URI];
+	char err[PATH_MAX + 1024], notes[2048], path[PATH_MAX + 16], tmp[PATH_MAX], given[PATH_MAX];
+	const char *uri = cli_trim_slashes(c->val[O_MODEL_URI], given, sizeof given);
 	struct convert_opts o = { .postprocess = -1, .labels = c->val[O_LABELS] };
 	int rc;
 
@@ -124,7 +124,9 @@ static int load_model(const struct cli *c, struct blob_map *bm)
 		close(fd);
 	}
 	const char *td = getenv("TMPDIR");
-	snprintf(tmp, sizeof tmp, "%s/scorepoint-predict-XXXXXX", td && *td ? td : "/tmp");
+	char tdir[PATH_MAX];
+	td = td && *td ? cli_trim_slashes(td, tdir, sizeof tdir) : "/tmp";
+	snprintf(tmp, sizeof tmp, "%s/scorepoint-predict-XXXXXX", td);
 	if (!mkdtemp(tmp))
 		return cli_fail("%s: %s", tmp, strerror(errno));
 	snprintf(path, sizeof path, "%s/model.blob", tmp);

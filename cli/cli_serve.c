@@ -526,11 +526,75 @@ static void describe(int status, char *out, size_t len)
 		snprintf(out, len, "status %d", status);
 }
 
+/* lighttpd's configuration file, kept in step with the workspace. */
+struct conf_file {
+	struct serve_conf sc;      /* what it says now */
+	char path[PATH_MAX + 16];  /* DIR/lighttpd.conf */
+	int fixed;                 /* --workers given: the count does not follow instance_count */
+	struct ws_stamp stamp;     /* of the state file last read for the count */
+};
+
+/* Write cf->sc to cf->path (atomically: lighttpd may read it at any time).
+ * 0 or a refusal. */
+static int write_conf(const struct conf_file *cf)
+{
+	char err[PATH_MAX + 256];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return cli_fail("out of memory");
+	int bad = serve_conf_write(f, &cf->sc, err, sizeof err);
+	if (fclose(f) != 0 && !bad)
+		bad = err_set(err, sizeof err, "out of memory");
+	if (!bad)
+		bad = atomic_write_buf(cf->path, 0600, text, len, err, sizeof err);
+	free(text);
+	return bad ? cli_fail("%s", err) : 0;
+}
+
+/*
+ * Follow the workspace's worker count (serve_default_workers): when a
+ * deployment or an instance_count changed it, rewrite the configuration and
+ * restart lighttpd gracefully (SIGUSR1: it finishes the requests in flight,
+ * keeps its listening socket, so that new connections wait in its backlog,
+ * reads the configuration again and starts the new count of workers).
+ * Only a stat() per tick while the state file stays the same.
+ */
+static void follow_workers(struct conf_file *cf, const struct run *r)
+{
+	struct ws_stamp now;
+	struct ws w;
+	char err[PATH_MAX + 1024];
+
+	if (cf->fixed || r->pid <= 0 || ws_stat(cf->sc.workspace, &now) < 0 || ws_stamp_equal(&now, &cf->stamp))
+		return;
+	cf->stamp = now;   /* a state file that does not load is not retried until it changes */
+	if (ws_load(cf->sc.workspace, &w, err, sizeof err) < 0)
+		return;
+	cf->stamp = w.stamp;
+	unsigned n = serve_default_workers(&w, sysconf(_SC_NPROCESSORS_ONLN));
+	ws_free(&w);
+	if (n == cf->sc.workers)
+		return;
+	unsigned was = cf->sc.workers;
+	cf->sc.workers = n;
+	if (write_conf(cf)) {
+		cf->sc.workers = was;
+		return;
+	}
+	printf("scorepoint serve: %u score.fcgi worker%s (was %u: the deployments' instance_count changed); "
+	       "lighttpd restarts gracefully\n", n, n == 1 ? "" : "s", was);
+	fflush(stdout);
+	kill(r->pid, SIGUSR1);
+}
+
 /* Serve until a stop signal (0) or until lighttpd stops by itself or does
  * not start (1, with its line). */
-static int serve_loop(const struct cli *c, struct run *r, const struct serve_addr *a, unsigned workers,
-		      const char *wsdir, const char *log)
+static int serve_loop(const struct cli *c, struct run *r, struct conf_file *cf, const char *log)
 {
+	const struct serve_addr *a = cf->sc.addr;
 	struct follow f;
 	char how[64];
 	long t0 = now_ms();
@@ -556,10 +620,11 @@ static int serve_loop(const struct cli *c, struct run *r, const struct serve_add
 		}
 		if (ready) {
 			follow_tick(&f);
+			follow_workers(cf, r);
 		} else if (healthy(a)) {
 			ready = 1;
-			follow_init(&f, wsdir);   /* after the probe's own log line */
-			banner(c, a, workers, log);
+			follow_init(&f, cf->sc.workspace);   /* after the probe's own log line */
+			banner(c, a, cf->sc.workers, log);
 		} else if (now_ms() - t0 > START_MS) {
 			stop_all(r, SIGTERM);
 			return cli_fail("lighttpd and score.fcgi did not answer GET /health within %d s: their "
@@ -579,10 +644,9 @@ static int serve_loop(const struct cli *c, struct run *r, const struct serve_add
 static int make_private(char *dir, size_t len)
 {
 	const char *td = getenv("TMPDIR");
-	char www[PATH_MAX + 8];
+	char www[PATH_MAX + 8], tdir[PATH_MAX];
 
-	if (!td || td[0] != '/')
-		td = "/tmp";
+	td = td && td[0] == '/' ? cli_trim_slashes(td, tdir, sizeof tdir) : "/tmp";
 	/* The sockets' paths, "-N" included, must fit a sockaddr_un. */
 	if ((size_t)snprintf(dir, len, "%s/scorepoint-serve-XXXXXX", td) >= len ||
 	    strlen(dir) + sizeof "/" SOCKET_NAME "-1000" > sizeof(((struct sockaddr_un *)0)->sun_path))
@@ -605,25 +669,6 @@ static void remove_private(const char *dir)
 	rmdir(www);
 	atomic_clean(dir, "");
 	rmdir(dir);
-}
-
-/* The configuration's text for this workspace, in *text (malloc'd). */
-static int conf_text(const struct serve_conf *sc, char **text, size_t *len)
-{
-	char err[PATH_MAX + 256];
-	FILE *f = open_memstream(text, len);
-
-	if (!f)
-		return cli_fail("out of memory");
-	int bad = serve_conf_write(f, sc, err, sizeof err);
-	if (fclose(f) != 0 && !bad)
-		bad = err_set(err, sizeof err, "out of memory");
-	if (bad) {
-		free(*text);
-		*text = NULL;
-		return cli_fail("%s", err);
-	}
-	return 0;
 }
 
 /* Set up the signals: blocked and taken by the loop.  SIGINT and SIGTERM
@@ -651,15 +696,15 @@ int cli_serve(struct cli *c)
 	struct serve_addr a;
 	struct ws_txn t;
 	struct run r;
-	char lighttpd[PATH_MAX], found[PATH_MAX], handler[PATH_MAX], dir[PATH_MAX], conf[PATH_MAX + 16];
+	struct conf_file cf;
+	char lighttpd[PATH_MAX], found[PATH_MAX], handler[PATH_MAX], dir[PATH_MAX];
 	char log[PATH_MAX], wsdir[PATH_MAX], err[1024];
-	char *text = NULL;
-	size_t len = 0;
 	unsigned port = WS_DEFAULT_PORT, workers = 0;
 	const char *host = c->val[O_HOST] ? c->val[O_HOST] : WS_DEFAULT_HOST;
 	int rc;
 
 	memset(&r, 0, sizeof r);
+	memset(&cf, 0, sizeof cf);
 	if ((rc = flag_number(c, O_PORT, "--port", 65535, &port)) ||
 	    (rc = flag_number(c, O_WORKERS, "--workers", SERVE_MAX_WORKERS, &workers)))
 		return rc;
@@ -679,31 +724,32 @@ int cli_serve(struct cli *c)
 		cli_fail("%s", err);
 		goto out;
 	}
+	cf.fixed = workers != 0;
 	if (!workers)
 		workers = serve_default_workers(&t.w, sysconf(_SC_NPROCESSORS_ONLN));
-	struct serve_conf sc = { dir, &a, handler, t.w.dir, workers };
 	snprintf(wsdir, sizeof wsdir, "%s", t.w.dir);
-	if (conf_text(&sc, &text, &len) ||
-	    (ws_path_log(t.w.dir, log, sizeof log) < 0 && cli_fail("%s: too long a path", t.w.dir))) {
+	cf.sc = (struct serve_conf){ dir, &a, handler, wsdir, workers };
+	snprintf(cf.path, sizeof cf.path, "%s/lighttpd.conf", dir);
+	if (ws_path_log(wsdir, log, sizeof log) < 0) {
+		cli_fail("%s: too long a path", wsdir);
+		ws_end(&t);
+		goto out;
+	}
+	/* Written before the address is recorded: a path lighttpd cannot take changes nothing. */
+	if (write_conf(&cf)) {
 		ws_end(&t);
 		goto out;
 	}
 	if (record_address(&t, &a))
 		goto out;
-	snprintf(conf, sizeof conf, "%s/lighttpd.conf", dir);
-	if (atomic_write_buf(conf, 0600, text, len, err, sizeof err) < 0) {
-		cli_fail("%s", err);
-		goto out;
-	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	r.pid = r.pgid = start_lighttpd(lighttpd, conf, &r.sigs);
+	r.pid = r.pgid = start_lighttpd(lighttpd, cf.path, &r.sigs);
 	if (r.pid < 0) {
 		cli_fail("cannot start %s: %s", lighttpd, strerror(errno));
 		goto out;
 	}
-	rc = serve_loop(c, &r, &a, workers, wsdir, log);
+	rc = serve_loop(c, &r, &cf, log);
 out:
-	free(text);
 	remove_private(dir);
 	return rc;
 }

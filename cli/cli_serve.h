@@ -5,8 +5,12 @@
  * every scoring_uri names), writes a lighttpd configuration into a private
  * directory (0700, removed on exit) and runs `lighttpd -D -f CONF` in the
  * foreground, with `score.fcgi --workspace DIR` as its mod_fastcgi backend
- * (N processes).  SIGINT and SIGTERM are forwarded to lighttpd; the verb
- * then waits for lighttpd and every worker and returns 0.
+ * (N processes).  Without --workers, N follows the workspace: when a
+ * deployment or an instance_count changes serve_default_workers(), the
+ * configuration is rewritten and lighttpd restarted gracefully (SIGUSR1:
+ * the requests in flight finish, the listening socket stays open, then N
+ * new workers start).  SIGINT and SIGTERM are forwarded to lighttpd; the
+ * verb then waits for lighttpd and every worker and returns 0.
  *
  * The pieces below the verb are pure (no process, no file) so that the unit
  * tests can check them.

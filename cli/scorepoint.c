@@ -2,10 +2,11 @@
  * scorepoint - the control-plane CLI: `az ml`'s model, online-endpoint and
  * online-deployment verbs over a local workspace, and `predict`
  * (docs/cli.md).  This file is the table of verbs and their flags; the
- * verbs are in tools/cli_*.c.
+ * verbs are in cli/cli_*.c.
  */
 #include "cli/cli.h"
 #include "cli/cli_serve.h"
+#include "model/version.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -66,7 +67,8 @@ static const struct cli_flag ep_update_flags[] = {
 };
 static const struct cli_flag ep_regen_flags[] = {
 	{ "name", 'n', O_NAME, 1, "NAME  the endpoint (required)" },
-	{ "key-type", 0, O_KEY_TYPE, 1, "primary|secondary  the key to replace (aml_token: the signing secret)" },
+	{ "key-type", 0, O_KEY_TYPE, 1, "primary|secondary  the key to replace (default primary; aml_token: "
+	  "ignored, the one signing secret is replaced)" },
 	F_END
 };
 static const struct cli_flag ep_invoke_flags[] = {
@@ -182,44 +184,86 @@ static const struct cli_verb verbs[] = {
 	  "Records --host and --port in the workspace (the address scoring_uri names), runs\n"
 	  "`lighttpd -D` in the foreground with `score.fcgi --workspace DIR` as its FastCGI\n"
 	  "backend and prints each endpoint's scoring URI, then the request log's new lines.\n"
-	  "Endpoints, deployments, keys and traffic changed meanwhile are served at once.\n"
+	  "Endpoints, deployments, keys and traffic changed meanwhile are served at once;\n"
+	  "when the deployments' instance_count adds up to another number of workers (no\n"
+	  "--workers given), lighttpd restarts gracefully with that many.\n"
 	  "Ctrl-C or SIGTERM stops lighttpd and every worker; the exit status is then 0.",
 	  serve_flags },
 };
 
+/* Run the verb named group and verb (NULL for a top-level one) with the
+ * options args[0, n); -1 when there is no such verb. */
+static int run(const char *group, const char *verb, int n, char **args)
+{
+	struct cli c;
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+		const struct cli_verb *v = &verbs[i];
+		if ((group ? v->group && strcmp(v->group, group) == 0 : !v->group) && strcmp(v->name, verb) == 0) {
+			int rc = cli_parse(&c, v, n, args);
+			return rc >= 0 ? rc : v->run(&c);
+		}
+	}
+	return -1;
+}
+
+static int known_group(const char *group)
+{
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (verbs[i].group && strcmp(verbs[i].group, group) == 0)
+			return 1;
+	return 0;
+}
+
+static int asks_help(int n, char **args)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(args[i], "--help") == 0 || strcmp(args[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
+/* `scorepoint help [GROUP]`: the usage, on stdout. */
+static int help(const struct cli_verb_list *all, const char *group)
+{
+	if (group && !known_group(group)) {
+		fprintf(stderr, "scorepoint: help %s: no such group (see scorepoint --help)\n", group);
+		return 2;
+	}
+	cli_usage_group(all, group, 0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const struct cli_verb_list all = { verbs, sizeof verbs / sizeof verbs[0] };
-	struct cli c;
+	int nwords = 0;
+	int rc = cli_order(argc, argv, SCOREPOINT_VERSION, &nwords);
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		cli_usage_group(&all, NULL, argc < 2);
-		return argc < 2 ? 2 : 0;
+	if (rc >= 0)
+		return rc;
+	/* argv: scorepoint WORD... OPTIONS... */
+	char **opts = argv + 1 + nwords;
+	int nopts = argc - 1 - nwords;
+	if (nwords == 0) {
+		cli_usage_group(&all, NULL, !asks_help(nopts, opts));
+		return asks_help(nopts, opts) ? 0 : 2;
 	}
 	const char *group = argv[1];
-	int known_group = 0;
-	for (size_t i = 0; i < all.n; i++) {
-		if (!verbs[i].group && strcmp(verbs[i].name, group) == 0) {
-			int rc = cli_parse(&c, &verbs[i], argc - 2, argv + 2);
-			return rc >= 0 ? rc : verbs[i].run(&c);
-		}
-		known_group |= verbs[i].group && strcmp(verbs[i].group, group) == 0;
-	}
-	if (!known_group) {
+	if (strcmp(group, "help") == 0)
+		return help(&all, nwords > 1 ? argv[2] : NULL);
+	if ((rc = run(NULL, group, argc - 2, argv + 2)) >= 0)
+		return rc;
+	if (!known_group(group)) {
 		fprintf(stderr, "scorepoint: unknown command \"%s\": use model, online-endpoint, online-deployment, "
-			"predict or serve (see scorepoint --help)\n", group);
+			"predict, serve or help (see scorepoint --help)\n", group);
 		return 2;
 	}
-	if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
-		cli_usage_group(&all, group, argc < 3);
-		return argc < 3 ? 2 : 0;
+	if (nwords < 2) {
+		cli_usage_group(&all, group, !asks_help(nopts, opts));
+		return asks_help(nopts, opts) ? 0 : 2;
 	}
-	for (size_t i = 0; i < all.n; i++) {
-		if (verbs[i].group && strcmp(verbs[i].group, group) == 0 && strcmp(verbs[i].name, argv[2]) == 0) {
-			int rc = cli_parse(&c, &verbs[i], argc - 3, argv + 3);
-			return rc >= 0 ? rc : verbs[i].run(&c);
-		}
-	}
+	if ((rc = run(group, argv[2], argc - 3, argv + 3)) >= 0)
+		return rc;
 	fprintf(stderr, "scorepoint: %s has no verb \"%s\" (see scorepoint %s --help)\n", group, argv[2], group);
 	return 2;
 }

@@ -156,7 +156,7 @@ out=$("$SP" online-endpoint show -n endpoint-online-4 --query traffic -o json)
 }' ] && ok "a new deployment gets 0 %" || not_ok "a new deployment gets 0 %" "$out"
 check "update --traffic \"blue=90 green=10\"" "$SP" online-endpoint update --name endpoint-online-4 --traffic "blue=90 green=10"
 out=$("$SP" online-endpoint show -n endpoint-online-4 --query traffic -o tsv)
-[ "$out" = "$(printf '90\t10')" ] && ok "traffic is blue=90 green=10" || not_ok "traffic is blue=90 green=10" "$out"
+[ "$out" = "$(printf 'blue\t90\ngreen\t10')" ] && ok "traffic is blue=90 green=10" || not_ok "traffic is blue=90 green=10" "$out"
 
 # ---- refusals: one line, exit 1, workspace byte-identical ----
 printf '$schema: x\nname: red\nendpoint_name: endpoint-online-4\nmodel: azureml:model-online-4@latest\ninstnce_type: Standard_DS4_v2\n' >"$T/bad.yml"
@@ -202,7 +202,7 @@ out=$("$SP" online-endpoint show -n endpoint-online-4 --query mirror_traffic.gre
 check "stop mirroring (green=0)" "$SP" online-endpoint update -n endpoint-online-4 --mirror-traffic "green=0"
 check "delete green at 0 %" "$SP" online-deployment delete -n green -e endpoint-online-4 --yes
 out=$("$SP" online-endpoint show -n endpoint-online-4 --query traffic -o tsv)
-[ "$out" = 100 ] && ok "green's 0 % entry left with it" || not_ok "green's 0 % entry left with it" "$out"
+[ "$out" = "$(printf 'blue\t100')" ] && ok "green's 0 % entry left with it" || not_ok "green's 0 % entry left with it" "$out"
 
 # Keys with no local meaning are kept and shown as written.
 printf 'name: endpoint-kept\ndescription: kept keys\ntags:\n  team: vision\n  tier: 1\nidentity:\n  type: system_assigned\npublic_network_access: disabled\n' >"$T/kept.yml"

@@ -208,6 +208,59 @@ SERVE_PID=
 	ok "SIGTERM: exit status 0 within 5 s ($FIN_MS ms), nothing left" ||
 	not_ok "SIGTERM: exit status 0 within 5 s, nothing left" "status $FIN_RC after $FIN_MS ms" "$(left)"
 
+# ---- serve follows the workspace's instance_count ----
+# workers_become N: within 20 s, exactly N score.fcgi processes of this
+# workspace (the old ones of a graceful restart gone); WB_S the seconds.
+workers_become() {
+	i=0
+	while [ $i -lt 200 ]; do
+		[ "$(pgrep -f "score.fcgi --workspace $W " | grep -c .)" = "$1" ] && { WB_S=$((i / 10)); return 0; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+# load SECONDS: the tutorial's request, one after another, for SECONDS;
+# each status a line of $T/load.
+load() {
+	end=$(($(date +%s) + $1))
+	while [ "$(date +%s)" -lt $end ]; do
+		curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 -H "Authorization: Bearer $KEY" \
+			-H "Content-Type: application/json" --data-binary @$REQ "http://127.0.0.1:$P/endpoint-online-1/score"
+	done >"$T/load"
+}
+quiet "$SP" online-deployment update -n blue -e endpoint-online-1 --set instance_count=1
+spawn 20 "$T/serve.err" serve || not_ok "serve answers again" "$(cat "$T/serve.err")"
+SERVE_PID=$SPAWNED P=$PORT
+workers_become 1 && ok "instance_count 1: one worker" || not_ok "instance_count 1: one worker" "$(pgrep -af "score.fcgi --workspace $W ")"
+load 8 &
+LOAD_PID=$!
+sleep 1
+quiet "$SP" online-deployment create -f deploy/examples/endpoint_1/cloud/deployment.yml -n green --set instance_count=2
+workers_become 3 && ok "a deployment with instance_count 2 added while serving: 3 workers (within $WB_S s)" ||
+	not_ok "a deployment with instance_count 2 added while serving: 3 workers" "$(pgrep -af "score.fcgi --workspace $W ")" \
+		"$(cat "$T/serve.err")"
+quiet "$SP" online-deployment update -n green -e endpoint-online-1 --set instance_count=1
+workers_become 2 && ok "its instance_count changed to 1: 2 workers (within $WB_S s)" ||
+	not_ok "its instance_count changed to 1: 2 workers" "$(pgrep -af "score.fcgi --workspace $W ")"
+wait "$LOAD_PID"
+n=$(grep -c . "$T/load")
+bad=$(grep -vc '^200$' "$T/load")
+[ "$n" -gt 0 ] && [ "$bad" = 0 ] && ok "every request answered 200 meanwhile ($n requests)" ||
+	not_ok "every request answered 200 meanwhile" "$n requests, $bad not 200" "$(sort "$T/load" | uniq -c)"
+grep -q '^scorepoint serve: 3 score.fcgi workers (was 1' "$T/serve.out" && ok "serve says so" ||
+	not_ok "serve says so" "$(cat "$T/serve.out")"
+httpd=$(pgrep -f "lighttpd -D -f $T/tmp/")
+[ "$(ps -o ppid= -p "$httpd" | tr -d ' ')" = "$SERVE_PID" ] && ok "the same lighttpd, restarted gracefully" ||
+	not_ok "the same lighttpd, restarted gracefully" "$(ps -o pid,ppid,args -p "$httpd")"
+quiet "$SP" online-deployment delete -n green -e endpoint-online-1 --yes
+workers_become 1 && ok "the deployment deleted: one worker again" || not_ok "the deployment deleted: one worker again"
+kill -TERM "$SERVE_PID"
+finish "$SERVE_PID" 15
+SERVE_PID=
+[ "$FIN_RC" = 0 ] && [ -z "$(left)" ] && [ -z "$(ls "$T/tmp")" ] && ok "... stopped, nothing left" ||
+	not_ok "... stopped, nothing left" "status $FIN_RC" "$(left)"
+
 # ---- deploy/lighttpd: a lighttpd of ours including each file ----
 # instantiate FILE OUT: FILE with its EDIT values pointing at this test.
 instantiate() {
@@ -296,12 +349,18 @@ fi
 
 # ---- make run, and the curl line README.md tells users to paste ----
 # (It serves this checkout's build/run-workspace, made if missing; the port
-# it records there is ours until the next `make run`.)
-line=$(grep -E '^curl .*endpoint-online-1/score$' README.md)
-if [ "$(printf '%s\n' "$line" | grep -c .)" != 1 ] || ! printf '%s' "$line" | grep -q 'http://127.0.0.1:8080/'; then
-	not_ok "README.md holds one curl line for endpoint-online-1 on 127.0.0.1:8080" "$line"
+# it records there is ours until the next `make run`.)  README's line names
+# the port as $PORT (or 8080); make run prints it with the port it serves on.
+# (Not $line: not_ok's loop sets that.)
+readme=$(grep -E '^curl .*endpoint-online-1/score$' README.md)
+if [ "$(printf '%s\n' "$readme" | grep -c .)" != 1 ] || ! printf '%s' "$readme" | grep -q 'http://127.0.0.1:\(8080\|\$PORT\)/'; then
+	not_ok "README.md holds one curl line for endpoint-online-1 on 127.0.0.1:\$PORT" "$readme"
 	exit 1
 fi
+# Built first, so that make run's own build has nothing to do: it says
+# nothing about that either.
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory -s all SAN= >"$T/build.out" 2>&1 ||
+	not_ok "make all (for make run)" "$(tail -5 "$T/build.out")"
 mkdir -p "$T/run"
 # As a user types it, in a session of its own: the release build (SAN=
 # undoes `make test SAN=1`'s SAN=1, which make exports), not a sub-make.
@@ -319,7 +378,9 @@ if [ $started = 0 ]; then ok "make run PORT=$P serves"; else
 fi
 i=0
 while ! grep -q "^scorepoint serve: http://127.0.0.1:$P/" "$T/run.out" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-mine=$(printf '%s' "$line" | sed "s|http://127.0.0.1:8080/|http://127.0.0.1:$P/|")
+grep -qE '^make(\[[0-9]+\])?: ' "$T/run.out" && not_ok "make run prints no make message" "$(grep -E '^make' "$T/run.out")" ||
+	ok "make run prints no make message"
+mine=$(printf '%s' "$readme" | sed -e "s|127.0.0.1:8080/|127.0.0.1:$P/|" -e 's|127.0.0.1:$PORT/|127.0.0.1:'"$P"'/|')
 grep -qxF "  $mine" "$T/run.out" && ok "make run printed README's curl line (on port $P) before serving" ||
 	not_ok "make run printed README's curl line" "$mine" "$(grep curl "$T/run.out")"
 n=0
@@ -329,9 +390,9 @@ for e in 1 2 3 4; do
 done
 [ $n = 4 ] && ok "make run: the four endpoints' scoring URIs, in its lines and in serve's banner" ||
 	not_ok "make run: the four endpoints' scoring URIs" "$(cat "$T/run.out")"
-sh -c "$mine" >"$T/readme.json" 2>"$T/readme.err"
-logits_like "$T/readme.json" "$WANT" && ok "README's curl line: torch's logits" ||
-	not_ok "README's curl line: torch's logits" "$(cat "$T/readme.json" "$T/readme.err")"
+PORT=$P sh -c "$readme" >"$T/readme.json" 2>"$T/readme.err"
+logits_like "$T/readme.json" "$WANT" && ok "README's curl line, with PORT=$P: torch's logits" ||
+	not_ok "README's curl line, with PORT=$P: torch's logits" "$(cat "$T/readme.json" "$T/readme.err")"
 sh -c "$(grep -E '^  curl .*endpoint-online-2/score$' "$T/run.out")" >"$T/labels.json"
 [ "$(cat "$T/labels.json")" = '["Ankle Boot", "Pullover"]' ] && ok "make run's curl line for endpoint 2: the labels" ||
 	not_ok "make run's curl line for endpoint 2" "$(cat "$T/labels.json")"
