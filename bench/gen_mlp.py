@@ -5,7 +5,7 @@ weights, written with Python's standard library alone: `make bench` needs a
 large model, and installing PyTorch for one file is not worth it.
 
 The file is what torch.save writes for nn.Sequential(...).state_dict() in
-the zip format (../shared/docs/pth-format.md: data.pkl, data/N, version,
+the zip format (docs/pth-format.md section 2: data.pkl, data/N, version,
 byteorder), the pickle made with the same GLOBALs and persistent ids: the
 classes torch would name are stood in for by placeholders registered under
 torch's module names, so pickle writes the same references.

@@ -5,9 +5,11 @@
 # $T/m.blob, and the request bodies $T/rows1.json, rows2.json and
 # rows200.json; then defines
 #   serve PROGRAM [NAME]  lighttpd (mod_fastcgi, 2 processes of PROGRAM) on
-#                  a free loopback port: sets URL and pid; NAME (default l)
-#                  names its files in $T, so that two can run at once (the
-#                  caller keeps the other's pid in $pid2, which cleanup stops)
+#                  a free loopback port, the tests' configuration
+#                  (lighttpd_up of tests/e2e/lib_httpd.sh): sets URL and pid;
+#                  NAME (default l) names its files in $T, so that two can
+#                  run at once (the caller keeps the other's pid in $pid2,
+#                  which cleanup stops)
 #   stop           stops the server in $pid
 #   ticks PID...   their CPU time (user + system, in clock ticks)
 #   run PROGRAM BODY CONCURRENCY   wrk posting BODY to $URL/score for $secs
@@ -16,7 +18,10 @@
 #                  server's child processes and of the server process itself
 #                  and wrk's socket errors (timeouts included).  $WRK_TIMEOUT,
 #                  if set, is wrk's --timeout.
-T=$(mktemp -d "${TMPDIR:-/tmp}/sp-bench.XXXXXX")
+# $T and free_port (tests/e2e/lib.sh); lighttpd_up.
+BUILD=$build
+. tests/e2e/lib.sh
+. tests/e2e/lib_httpd.sh
 pid= pid2=
 cleanup() { for p in $pid $pid2; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT INT TERM
@@ -29,30 +34,12 @@ cp fixtures/test_data/batch200_azureml_split.json "$T/rows200.json"
 hz=$(getconf CLK_TCK)
 
 serve() {   # serve PROGRAM [NAME]: lighttpd on a free loopback port; sets URL and pid
-	name=${2:-l}
-	for try in 1 2 3 4 5; do
-		port=$(( ($(od -An -N2 -tu2 /dev/urandom) % 20000) + 30000 ))
-		cat >"$T/$name.conf" <<CONF
-server.modules = ( "mod_fastcgi" )
-server.bind = "127.0.0.1"
-server.port = $port
-server.document-root = "$T"
-server.errorlog = "$T/error.log"
-server.max-request-size = 65536
-fastcgi.server = ( "/" => (( "socket" => "$T/$name.sock", "bin-path" => "$1",
-	"bin-environment" => ( "OPENBLAS_NUM_THREADS" => "1" ),
-	"max-procs" => 2, "min-procs" => 2, "check-local" => "disable" )) )
-CONF
-		rm -f "$T/$name.sock"*
-		lighttpd -D -f "$T/$name.conf" & pid=$!
-		URL="http://127.0.0.1:$port"
-		for i in $(seq 50); do
-			curl -s -o /dev/null -X POST --data-binary @"$T/rows1.json" "$URL/score" && return 0
-			sleep 0.1
-		done
-		kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=
-	done
-	return 1
+	lighttpd_up "${2:-l}" "$1" 2 ||
+		{ echo "bench: lighttpd did not start: $(tail -5 "$T/${2:-l}-error.log")" >&2; return 1; }
+	pid=$LIGHTTPD_PID
+	# One request before any run, as ever (a worker's first request pays
+	# for its page faults).
+	curl -s -o /dev/null -X POST --data-binary @"$T/rows1.json" "$URL/score" || true
 }
 stop() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=; }
 ticks() { for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | awk '{ s += $1 } END { print s + 0 }'; }

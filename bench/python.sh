@@ -34,13 +34,14 @@ WRK_TIMEOUT=60s
 
 now_ns() { date +%s%N; }
 
-# py_serve: the stand-in on a free loopback port; sets URL, pid and
+# py_serve: the stand-in on a free loopback port (free_port: a taken one
+# makes gunicorn exit, and the next try picks another); sets URL, pid and
 # started_ms, the time from the exec of gunicorn to the first 200 answer to
 # the 2-row request (curl polling every 10 ms); returns when both workers
 # have loaded the model.
 py_serve() {
 	for try in 1 2 3 4 5; do
-		port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		port=$(free_port)
 		URL="http://127.0.0.1:$port"
 		: >"$T/gunicorn.log"
 		t0=$(now_ns)

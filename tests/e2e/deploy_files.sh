@@ -350,7 +350,7 @@ done
 	not_ok "scorepoint.1: a section and every option of each verb's --help" "missing:$missing"
 
 # ---- make install / uninstall -----------------------------------------------
-case $BUILD in */san) san=1 ;; *) san= ;; esac
+case $BUILD in *san) san=1 ;; *) san= ;; esac
 R=$T/root
 mk() { env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make --no-print-directory SAN=$san PREFIX=/usr DESTDIR="$R" "$@"; }
 if out=$(mk install 2>&1); then ok "make install PREFIX=/usr DESTDIR=..."; else not_ok "make install PREFIX=/usr DESTDIR=..." "$out"; fi

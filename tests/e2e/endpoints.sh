@@ -5,6 +5,7 @@
 # without a restart or a failed request, logs and metrics per deployment.
 . tests/e2e/lib.sh
 . tests/e2e/lib_httpd.sh
+. tests/e2e/lib_cases.sh
 SP=$BUILD/scorepoint
 W=$T/ws
 export SCOREPOINT_WORKSPACE="$W"
@@ -42,6 +43,67 @@ score() {
 }
 deployment_of() { sed -n 's/^azureml-model-deployment: \([a-z0-9-]*\).*/\1/p' "$T/hdr"; }
 key() { "$SP" online-endpoint get-credentials --name "$1" --query "${2:-primaryKey}" -o tsv; }
+
+# The credentials of the bad-auth cases (tests/e2e/bad-auth, run below).
+b64url() { base64 -w0 | tr -d '=' | tr '/+' '_-'; }
+secret3() { sed -n '/name: endpoint-online-3$/,/token_secret:/s/.*token_secret: //p' "$W/state.yaml" | head -1; }
+# jwt DGST HEADER PAYLOAD: a token signed with endpoint 3's secret by openssl
+jwt() {
+	hex=$(secret3 | tr '_-' '/+' | sed 's/$/=/' | base64 -d | od -An -tx1 | tr -d ' \n')
+	hp=$(printf '%s' "$2" | b64url).$(printf '%s' "$3" | b64url)
+	printf '%s.%s' "$hp" "$(printf '%s' "$hp" | openssl dgst -"$1" -mac HMAC -macopt hexkey:"$hex" -binary | b64url)"
+}
+cred() {   # cred KIND PATH: the Authorization header value for PATH's endpoint, or nothing
+	e=${2#/}
+	set -- "$1" "${e%%/*}"
+	now=$(date +%s)
+	case $1 in
+	none) ;;
+	empty-bearer) printf 'Bearer ' ;;
+	basic) printf 'Basic dXNlcjpwYXNzd29yZA==' ;;
+	key) printf 'Bearer %s' "$(key "$2")" ;;
+	random-key) printf 'Bearer %s' "$(head -c 32 /dev/urandom | b64url)" ;;
+	truncated-key) k=$(key "$2"); printf 'Bearer %s' "${k%?}" ;;
+	key-suffix) printf 'Bearer %sA' "$(key "$2")" ;;
+	other-endpoint-key) printf 'Bearer %s' "$(key endpoint-online-2)" ;;
+	token) printf 'Bearer %s' "$(key endpoint-online-3 accessToken)" ;;
+	token-expired) printf 'Bearer %s' "$(jwt sha256 '{"alg":"HS256","typ":"JWT"}' \
+		"{\"aud\":\"$2\",\"iat\":$((now - 7200)),\"exp\":$((now - 3600))}")" ;;
+	token-future) printf 'Bearer %s' "$(jwt sha256 '{"alg":"HS256","typ":"JWT"}' \
+		"{\"aud\":\"$2\",\"iat\":$((now + 3600)),\"exp\":$((now + 7200))}")" ;;
+	token-wrong-audience) printf 'Bearer %s' "$(jwt sha256 '{"alg":"HS256","typ":"JWT"}' \
+		"{\"aud\":\"endpoint-online-1\",\"iat\":$now,\"exp\":$((now + 3600))}")" ;;
+	token-alg-hs384) printf 'Bearer %s' "$(jwt sha384 '{"alg":"HS384","typ":"JWT"}' \
+		"{\"aud\":\"$2\",\"iat\":$now,\"exp\":$((now + 3600))}")" ;;
+	token-alg-none) printf 'Bearer %s.%s.' "$(printf '{"alg":"none","typ":"JWT"}' | b64url)" \
+		"$(printf '{"aud":"%s","iat":%d,"exp":%d}' "$2" $now $((now + 3600)) | b64url)" ;;
+	token-tampered-payload)
+		t=$(key "$2" accessToken)
+		printf 'Bearer %s.%s.%s' "${t%%.*}" "$(printf '{"iss":"scorepoint","aud":"%s","iat":%d,"exp":%d}' "$2" $now \
+			$((now + 999999)) | b64url)" "${t##*.}" ;;
+	token-tampered-signature)
+		t=$(key "$2" accessToken); sg=${t##*.}
+		case $sg in A*) f=B ;; *) f=A ;; esac
+		printf 'Bearer %s.%s%s' "${t%.*}" "$f" "${sg#?}" ;;
+	token-other-endpoint) printf 'Bearer %s' "$(key endpoint-online-3b accessToken)" ;;
+	token-garbage) printf 'Bearer abc.def.ghi' ;;
+	token-two-segments) t=$(key "$2" accessToken); printf 'Bearer %s' "${t%.*}" ;;
+	token-oversize) printf 'Bearer %s' "$(head -c 3600 /dev/zero | base64 -w0 | tr -d '=' | tr '/+' '_-')" ;;
+	esac
+}
+# After each: endpoint 1's valid request still gets the right answer.
+valid_after_auth() {
+	code=$(score endpoint-online-1 "$(key endpoint-online-1)")
+	[ "$code" = 200 ] && cmp -s "$T/out" "$T/want.json" || not_ok "valid request after $1" "status $code"
+}
+# One case alone (tests/run.sh T=bad-auth/NAME): the endpoints the cases
+# name and the answer to compare with, then the case.
+if case_only tests/e2e/bad-auth; then
+	quiet "$SP" online-endpoint create -f $EX/endpoint_3/cloud/endpoint.yml --name endpoint-online-3b
+	score endpoint-online-1 "$(key endpoint-online-1)" >/dev/null && cp "$T/out" "$T/want.json"
+	run_cases tests/e2e/bad-auth "bad credentials or route" valid_after_auth cred
+	exit 0
+fi
 
 # ---- endpoint 1: invoke.sh with az ml replaced, against this server ----
 SCORING_URI=$("$SP" online-endpoint show --name endpoint-online-1 --query scoring_uri -o tsv | sed "s|http://127.0.0.1:8080|$URL|")
@@ -124,7 +186,6 @@ code=$(score endpoint-online-3 "$(key endpoint-online-3b accessToken)")
 
 # An expired token, signed with the endpoint's real secret (openssl, not
 # our code, computes the HMAC): exp one second in the past.
-b64url() { base64 -w0 | tr -d '=' | tr '/+' '_-'; }
 secret=$(sed -n '/name: endpoint-online-3$/,/token_secret:/s/.*token_secret: //p' "$W/state.yaml" | head -1)
 hexkey=$(printf '%s' "$secret" | tr '_-' '/+' | sed 's/$/=/' | base64 -d | od -An -tx1 | tr -d ' \n')
 now=$(date +%s)
@@ -145,78 +206,12 @@ code2=$(score endpoint-online-3 "$(key endpoint-online-3 accessToken)")
 	not_ok "regenerate-keys on a token endpoint: old token 401, new token 200" "$code $code2"
 
 # ---- bad credentials and routes: tests/e2e/bad-auth/*.case ----
-# Each case names an endpoint, a kind of credential made here from the
-# workspace's current secrets, the status and a fragment of the JSON error;
-# the body is the tutorial's valid request.  After each, a valid request
-# still gets the right answer.
-secret3() { sed -n '/name: endpoint-online-3$/,/token_secret:/s/.*token_secret: //p' "$W/state.yaml" | head -1; }
-# jwt DGST HEADER PAYLOAD: a token signed with endpoint 3's secret by openssl
-jwt() {
-	hex=$(secret3 | tr '_-' '/+' | sed 's/$/=/' | base64 -d | od -An -tx1 | tr -d ' \n')
-	hp=$(printf '%s' "$2" | b64url).$(printf '%s' "$3" | b64url)
-	printf '%s.%s' "$hp" "$(printf '%s' "$hp" | openssl dgst -"$1" -mac HMAC -macopt hexkey:"$hex" -binary | b64url)"
-}
-cred() {   # cred KIND ENDPOINT: the Authorization header value, or nothing
-	now=$(date +%s)
-	case $1 in
-	none) ;;
-	empty-bearer) printf 'Bearer ' ;;
-	basic) printf 'Basic dXNlcjpwYXNzd29yZA==' ;;
-	key) printf 'Bearer %s' "$(key "$2")" ;;
-	random-key) printf 'Bearer %s' "$(head -c 32 /dev/urandom | b64url)" ;;
-	truncated-key) k=$(key "$2"); printf 'Bearer %s' "${k%?}" ;;
-	key-suffix) printf 'Bearer %sA' "$(key "$2")" ;;
-	other-endpoint-key) printf 'Bearer %s' "$(key endpoint-online-2)" ;;
-	token) printf 'Bearer %s' "$(key endpoint-online-3 accessToken)" ;;
-	token-expired) printf 'Bearer %s' "$(jwt sha256 '{"alg":"HS256","typ":"JWT"}' \
-		"{\"aud\":\"$2\",\"iat\":$((now - 7200)),\"exp\":$((now - 3600))}")" ;;
-	token-future) printf 'Bearer %s' "$(jwt sha256 '{"alg":"HS256","typ":"JWT"}' \
-		"{\"aud\":\"$2\",\"iat\":$((now + 3600)),\"exp\":$((now + 7200))}")" ;;
-	token-wrong-audience) printf 'Bearer %s' "$(jwt sha256 '{"alg":"HS256","typ":"JWT"}' \
-		"{\"aud\":\"endpoint-online-1\",\"iat\":$now,\"exp\":$((now + 3600))}")" ;;
-	token-alg-hs384) printf 'Bearer %s' "$(jwt sha384 '{"alg":"HS384","typ":"JWT"}' \
-		"{\"aud\":\"$2\",\"iat\":$now,\"exp\":$((now + 3600))}")" ;;
-	token-alg-none) printf 'Bearer %s.%s.' "$(printf '{"alg":"none","typ":"JWT"}' | b64url)" \
-		"$(printf '{"aud":"%s","iat":%d,"exp":%d}' "$2" $now $((now + 3600)) | b64url)" ;;
-	token-tampered-payload)
-		t=$(key "$2" accessToken)
-		printf 'Bearer %s.%s.%s' "${t%%.*}" "$(printf '{"iss":"scorepoint","aud":"%s","iat":%d,"exp":%d}' "$2" $now \
-			$((now + 999999)) | b64url)" "${t##*.}" ;;
-	token-tampered-signature)
-		t=$(key "$2" accessToken); sg=${t##*.}
-		case $sg in A*) f=B ;; *) f=A ;; esac
-		printf 'Bearer %s.%s%s' "${t%.*}" "$f" "${sg#?}" ;;
-	token-other-endpoint) printf 'Bearer %s' "$(key endpoint-online-3b accessToken)" ;;
-	token-garbage) printf 'Bearer abc.def.ghi' ;;
-	token-two-segments) t=$(key "$2" accessToken); printf 'Bearer %s' "${t%.*}" ;;
-	token-oversize) printf 'Bearer %s' "$(head -c 3600 /dev/zero | base64 -w0 | tr -d '=' | tr '/+' '_-')" ;;
-	esac
-}
-nbad=0
-for case in tests/e2e/bad-auth/*.case; do
-	name=$(basename "$case" .case)
-	ep=$(sed -n 's/^endpoint: //p' "$case")
-	kind=$(sed -n 's/^auth: //p' "$case")
-	path=$(sed -n 's/^path: //p' "$case")
-	hdr=$(sed -n 's/^header: //p' "$case")
-	want=$(sed -n 's/^status: //p' "$case")
-	frag=$(sed -n 's/^expect: //p' "$case")
-	a=$(cred "$kind" "$ep")
-	set -- -H "Content-Type: application/json" --data-binary @$REQ
-	[ -n "$a" ] && set -- "$@" -H "Authorization: $a"
-	[ -n "$hdr" ] && set -- "$@" -H "$hdr"
-	code=$(curl -s -o "$T/out" -D "$T/hdr" -w '%{http_code}' "$@" "$URL/$ep${path:-/score}")
-	if [ "$code" = "$want" ] && head -c 1 "$T/out" | grep -q '{' && grep -qF -- "$frag" "$T/out" &&
-	   { [ "$want" != 401 ] || grep -qi '^WWW-Authenticate: Bearer realm=' "$T/hdr"; }; then
-		ok "bad credentials or route $name: $want"
-	else
-		not_ok "bad credentials or route $name: $want" "got $code" "$(head -c 300 "$T/out")"
-	fi
-	code=$(score endpoint-online-1 "$(key endpoint-online-1)")
-	[ "$code" = 200 ] && cmp -s "$T/out" "$T/want.json" || not_ok "valid request after $name" "status $code"
-	nbad=$((nbad + 1))
-done
-total=$((nbad + $(ls tests/e2e/bad/*.case | wc -l)))
+# Each case (tests/e2e/CASES.md) names a path under an endpoint, a kind of
+# credential made here (cred) from the workspace's current secrets, the
+# status and a fragment of the JSON error; the body is the tutorial's valid
+# request.  After each, a valid request still gets the right answer.
+run_cases tests/e2e/bad-auth "bad credentials or route" valid_after_auth cred
+total=$((CASES_RUN + $(ls tests/e2e/bad/*.case | wc -l)))
 [ "$total" -ge 60 ] && ok "at least 60 declarative bad cases ($total: tests/e2e/bad and bad-auth)" ||
 	not_ok "at least 60 declarative bad cases ($total)"
 

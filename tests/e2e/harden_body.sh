@@ -23,7 +23,7 @@ start_fcgi() {
 	var=$1
 	shift
 	for try in 1 2 3 4 5; do
-		port=$(( ($(od -An -N2 -tu2 /dev/urandom) % 20000) + 30000 ))
+		port=$(free_port) || continue
 		"$S" --socket "127.0.0.1:$port" "$@" 2>>"$T/score.err" &
 		FCGI_PID=$!
 		track_pid "$FCGI_PID"

@@ -3,12 +3,34 @@
 # Scripts run from the repository root with BUILD set to the build folder
 # (build/release or build/san) and print TAP-style lines that tests/run.sh
 # counts.  Each script gets a private scratch folder $T, removed on exit.
+# bench/lib.sh and tests/soak source it too, for $T, free_port and stop_pid.
 
 : "${BUILD:?BUILD must name the build folder}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/sp-e2e.XXXXXX")
 trap 'rm -rf "$T"' EXIT INT TERM
 
 ok() { echo "ok - $1"; }
+
+# free_port: a loopback port for a server to try, at random in 30000-49999,
+# one where nothing answers a connection (curl's exit 7) if ten draws find
+# one.  Every server of the tests and of bench/ takes its port from here;
+# one bound in between makes the server exit, and its starter tries again.
+free_port() {
+	for fp_try in 1 2 3 4 5 6 7 8 9 10; do
+		fp_port=$(( ($(od -An -N2 -tu2 /dev/urandom) % 20000) + 30000 ))
+		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$fp_port/" || [ $? -ne 7 ] || break
+	done
+	echo "$fp_port"
+}
+
+# stop_pid PID: SIGTERM, at most 5 s to exit, then SIGKILL.
+stop_pid() {
+	kill "$1" 2>/dev/null || return 0
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+	kill -9 "$1" 2>/dev/null
+	return 0
+}
 
 # not_ok NAME [DIAGNOSTIC...]
 not_ok() {

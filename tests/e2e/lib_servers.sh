@@ -2,14 +2,15 @@
 # for them, stop them.  Sourced after lib.sh.
 #
 #   start_on_free_port START_FN [ARGS...]
-#       runs START_FN ARGS... PORT, which starts a server in the background
-#       on 127.0.0.1:PORT and sets SERVER_PID; then waits (at most 15 s)
-#       until http://127.0.0.1:PORT/health answers 200, and sets URL.  A
+#       runs START_FN ARGS... PORT (free_port, lib.sh), which starts a
+#       server in the background on 127.0.0.1:PORT and sets SERVER_PID;
+#       then waits (at most 15 s) until http://127.0.0.1:PORT/health
+#       answers 200, and sets URL.  A
 #       server that exits first (the port was taken) is tried again on
 #       another port, five times.  The server is tracked (below).  Non-zero
 #       if it never answered.
 #   track_pid PID    stop_tracked will stop it (and so will the exit trap)
-#   stop_pid PID     SIGTERM, at most 5 s to exit, then SIGKILL
+#   stop_pid PID     (lib.sh) SIGTERM, at most 5 s to exit, then SIGKILL
 #   stop_tracked     stop_pid for every tracked process, newest first
 #   wait_for CMD...  runs CMD every 0.1 s until it succeeds, at most 10 s
 #   apache_conf DIR PORT MODULES METRICS
@@ -23,14 +24,6 @@
 
 TRACKED_PIDS=
 track_pid() { TRACKED_PIDS="$1 $TRACKED_PIDS"; }
-
-stop_pid() {
-	kill "$1" 2>/dev/null || return 0
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	kill -9 "$1" 2>/dev/null
-	return 0
-}
 
 stop_tracked() {
 	for p in $TRACKED_PIDS; do stop_pid "$p"; done
@@ -49,9 +42,8 @@ wait_for() {
 
 start_on_free_port() {
 	for try in 1 2 3 4 5; do
-		# An ephemeral port from the kernel's range; a taken one makes the
-		# server exit, and the next try picks another.
-		port=$(( ($(od -An -N2 -tu2 /dev/urandom) % 20000) + 30000 ))
+		# A taken port makes the server exit; the next try picks another.
+		port=$(free_port)
 		SERVER_PID=
 		"$@" "$port" || return 1
 		track_pid "$SERVER_PID"

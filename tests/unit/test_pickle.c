@@ -340,7 +340,7 @@ static void test_user_class_object(void)
 	CHECK(R()->u.call.items != NULL);
 }
 
-/* The shape of a class cloudpickle saved by value (pth-format.md 6.4). */
+/* The shape of a class cloudpickle saved by value (docs/pth-format.md 6.4). */
 static void test_cloudpickle_by_value(void)
 {
 	char cls[128];
