@@ -1,5 +1,5 @@
 /*
- * mlmodel.c - MLflow model directories (pth-format.md §6).
+ * mlmodel.c - MLflow model directories (docs/pth-format.md section 6).
  *
  * MLmodel is loaded as a libyaml document, so PyYAML's folded single-quoted
  * signature strings come back whole; the signature itself is JSON inside

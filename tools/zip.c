@@ -1,5 +1,5 @@
 /*
- * zip.c - torch.save zip reader; see zip.h and pth-format.md section 2.
+ * zip.c - torch.save zip reader; see zip.h and docs/pth-format.md section 2.
  */
 #include "tools/zip.h"
 #include "model/crc32.h"

@@ -5,7 +5,7 @@
  *
  * Every offset and size read from the archive is checked against the buffer
  * with overflow-safe arithmetic before use, so hostile input yields an error
- * message, never a read outside the buffer (docs: pth-format.md, section 2).
+ * message, never a read outside the buffer (docs/pth-format.md section 2).
  */
 #ifndef SCOREPOINT_ZIP_H
 #define SCOREPOINT_ZIP_H

@@ -2,7 +2,7 @@
  * ws_spec.c - one typed key table per kind of record (redis config.c
  * style): what each key is, its bounds and default, and where its value
  * goes in the typed struct.  Sources for the keys and defaults:
- * docs/reference protocols.md 2.1 and 2.2 (Azure's YAML references).
+ * docs/protocols.md 2.1 and 2.2 (Azure's YAML references).
  */
 #include "workspace/ws_spec.h"
 #include "workspace/auth.h"
@@ -94,7 +94,7 @@ static const struct key request_keys[] = {
 	END
 };
 
-/* ProbeSettings: Azure's defaults (protocols.md 2.2); kept, not enforced. */
+/* ProbeSettings: Azure's defaults (docs/protocols.md 2.2); kept, not enforced. */
 static const struct key probe_keys[] = {
 	{ "initial_delay", K_INT, NOOFF, 1, 3600, 10, NULL, F_SHOW, NULL },
 	{ "period", K_INT, NOOFF, 1, 3600, 10, NULL, F_SHOW, NULL },
