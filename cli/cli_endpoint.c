@@ -182,7 +182,7 @@ static int parse_traffic(const char *flag, const char *text, const struct ws_end
 	return 0;
 }
 
-/* --traffic and --mirror-traffic, checked as az does (protocols.md 2.5). */
+/* --traffic and --mirror-traffic, checked as az does (docs/protocols.md 2.5). */
 static int update_traffic(const struct cli *c, const struct ws_endpoint *e, struct ws_node *rec)
 {
 	char err[512];

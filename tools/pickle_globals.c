@@ -28,7 +28,7 @@
  *
  * A module.name no row matches is a class (PKL_G_CLASS): NEWOBJ may make an
  * inert object of it, whose BUILD state is kept; REDUCE of it is refused.
- * pth-format.md 3.4 lists the globals torch.save writes.
+ * docs/pth-format.md 3.4 lists the globals torch.save writes.
  */
 #include "tools/pickle_globals.h"
 

@@ -1,6 +1,6 @@
 /*
  * pth.c - torch.save file -> blob ops, executing nothing; see pth.h and
- * pth-format.md sections 2-4.
+ * docs/pth-format.md sections 2-4.
  *
  * The zip is mapped (zip.h), data.pkl is run through the pickle machine
  * (pickle.h), and the resulting graph is read: a whole nn.Module is walked

@@ -3,7 +3,7 @@
  * the pickle resolved to the zip's data/KEY records (storages), the
  * rebuilders' arguments (offset, size, stride) checked against them, and
  * the elements converted to float32 (float64, float16, bfloat16; either
- * byte order).  See pth-format.md 2.8 and 3.5 to 3.7.
+ * byte order).  See docs/pth-format.md 2.8 and 3.5 to 3.7.
  */
 #include "tools/pth_int.h"
 
