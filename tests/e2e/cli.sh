@@ -87,7 +87,7 @@ printf '%s' "$PRIMARY_KEY" | grep -qE '^[A-Za-z0-9_-]{43}$' && ok "get-credentia
 	not_ok "get-credentials --query primaryKey" "$PRIMARY_KEY"
 out=$("$SP" online-endpoint get-credentials --name endpoint-online-1)
 check_contains "get-credentials: primaryKey and secondaryKey" '"secondaryKey": "' "$out"
-grep -qF "$PRIMARY_KEY" "$W/state.yaml" && ok "the key is the one in state.yaml" || not_ok "the key is the one in state.yaml"
+grep -qF -- "$PRIMARY_KEY" "$W/state.yaml" && ok "the key is the one in state.yaml" || not_ok "the key is the one in state.yaml"
 out=$("$SP" online-endpoint show -n endpoint-online-1)
 for f in '"auth_mode": "key"' '"provisioning_state": "Succeeded"' '"traffic": {
     "blue": 100

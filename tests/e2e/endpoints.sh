@@ -306,7 +306,7 @@ quiet "$SP" online-deployment update -n blue -e endpoint-online-1 --set request_
 out=$("$SP" online-deployment get-logs -e endpoint-online-4 -n green --lines 3)
 [ "$(printf '%s\n' "$out" | grep -c '"deployment": "green"')" = 3 ] && ok "get-logs: green's last 3 request lines" ||
 	not_ok "get-logs: green's last 3 request lines" "$out"
-grep -q "$PRIMARY_KEY\|Bearer" "$W/logs/requests.log" && not_ok "the log holds no credential" || ok "the log holds no credential"
+grep -q -e "$PRIMARY_KEY" -e Bearer "$W/logs/requests.log" && not_ok "the log holds no credential" || ok "the log holds no credential"
 curl -s "$URL/metrics" >"$T/metrics.txt"
 grep -q 'scorepoint_requests_total{route="score",status="200",deployment="endpoint-online-4/blue"}' "$T/metrics.txt" &&
 	grep -q 'deployment="endpoint-online-3/blue"' "$T/metrics.txt" && ok "/metrics counts per endpoint/deployment" ||

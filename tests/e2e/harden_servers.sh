@@ -138,20 +138,6 @@ idle() {
 	fi
 }
 
-# instantiate SRC DST [FROM TO]...: DST is SRC with every FROM (a literal
-# string) replaced by TO; fails naming a FROM that SRC lacks.
-instantiate() {
-	src=$1 dst=$2
-	shift 2
-	cp "$src" "$dst.tmp" || return 1
-	while [ $# -ge 2 ]; do
-		grep -qF -- "$1" "$dst.tmp" || { echo "# $src has no '$1'"; return 1; }
-		FROM=$1 TO=$2 perl -pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/g' "$dst.tmp" || return 1
-		shift 2
-	done
-	mv "$dst.tmp" "$dst"
-}
-
 # shorten NAME FILE FROM TO: the shipped idle timeout FROM, in the
 # instantiated FILE, set to TO for the idle check; SHORT=1 when it was
 # there (the check runs), else a failure.

@@ -13,6 +13,10 @@
 #   stop_pid PID     (lib.sh) SIGTERM, at most 5 s to exit, then SIGKILL
 #   stop_tracked     stop_pid for every tracked process, newest first
 #   wait_for CMD...  runs CMD every 0.1 s until it succeeds, at most 10 s
+#   instantiate SRC DST [FROM TO]...
+#       DST is SRC with every FROM (a literal string) replaced by TO; fails
+#       naming a FROM that SRC lacks, so that a deploy file changed in shape
+#       fails the test rather than being run with its real paths
 #   apache_conf DIR PORT MODULES METRICS
 #       writes DIR/httpd.conf: a minimal Apache (event MPM, authz_core and
 #       MODULES from $MODS, run as $RUN_USER) on 127.0.0.1:PORT that
@@ -109,4 +113,16 @@ http {
 	include $d/site.conf;
 }
 CONF
+}
+
+instantiate() {
+	src=$1 dst=$2
+	shift 2
+	cp "$src" "$dst.tmp" || return 1
+	while [ $# -ge 2 ]; do
+		grep -qF -- "$1" "$dst.tmp" || { echo "# $src has no '$1'"; return 1; }
+		FROM=$1 TO=$2 perl -pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/g' "$dst.tmp" || return 1
+		shift 2
+	done
+	mv "$dst.tmp" "$dst"
 }

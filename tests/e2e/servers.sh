@@ -64,22 +64,6 @@ chown -R "$RUN_USER:" "$W" "$T/shm"
 [ "$(stat -c '%a %U' "$W/state.yaml")" = "600 $RUN_USER" ] && ok "state.yaml: 0600, owned by $RUN_USER" ||
 	not_ok "state.yaml: 0600, owned by $RUN_USER" "$(ls -l "$W/state.yaml")"
 
-# instantiate SRC DST [FROM TO]...: DST is SRC with every FROM (a literal
-# string) replaced by TO.  Fails naming a FROM that SRC lacks, so that a
-# deploy file changed in shape fails the test rather than being run with
-# its real paths.
-instantiate() {
-	src=$1 dst=$2
-	shift 2
-	cp "$src" "$dst.tmp" || return 1
-	while [ $# -ge 2 ]; do
-		grep -qF -- "$1" "$dst.tmp" || { echo "# $src has no '$1'"; return 1; }
-		FROM=$1 TO=$2 perl -pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/g' "$dst.tmp" || return 1
-		shift 2
-	done
-	mv "$dst.tmp" "$dst"
-}
-
 # ---- the servers ----
 
 # start_apache NAME SITE MODULES PAIRS PORT: apache2 in the foreground with
