@@ -5,7 +5,6 @@
  * against the file with 64-bit arithmetic before any pointer is formed, and
  * the checksum is verified before the model is handed out.
  */
-#define _GNU_SOURCE   /* F_SETLEASE, F_SETOWN_EX, mremap, gettid */
 #include "model/blob.h"
 #include "model/atomic.h"
 #include "model/crc32.h"
@@ -14,24 +13,31 @@
 #include "model/file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
+#include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "scorepoint maps little-endian blobs in place and needs a little-endian host"
 #endif
 
-/* On-disk layout.  All fields little-endian; see docs/blob-format.md. */
-#define HDR_SIZE 128
-#define OP_SIZE 32
+/* On-disk layout.  All fields little-endian; see docs/blob-format.md.
+ * Version 2 widens the header and the op record; what version 1 has keeps
+ * its offset, so the first 128 bytes of a header and the first 32 of an
+ * op record mean the same in both. */
 #define CRC_FROM 32   /* the checksum covers bytes [32, file_size) */
+
+static const struct format {
+	uint32_t header_size;
+	uint32_t op_size;
+} formats[BLOB_FORMAT_VERSION + 1] = {
+	[1] = { BLOB_HEADER_MIN, 32 },
+	[2] = { 256, 128 },
+};
 
 struct disk_header {
 	char magic[8];
@@ -53,10 +59,18 @@ struct disk_header {
 	uint32_t name_str;
 	uint32_t version_str;
 	uint32_t digest_str;
-	uint32_t reserved0;
+	uint32_t op_size;            /* v2; v1: reserved */
 	uint64_t columns_offset;
 	uint64_t labels_offset;
-	uint64_t reserved1[2];
+	uint32_t input_shape[3];     /* v2; v1: reserved */
+	uint32_t model_flags;        /* v2; v1: reserved */
+	/* -- version 2 only from here (offset 128) -- */
+	int64_t verify_at;
+	float verify_max_diff;
+	uint32_t verify_rows;
+	uint32_t verify_argmax_agree;
+	uint32_t torch_version_str;
+	uint64_t reserved[13];
 };
 
 struct disk_op {
@@ -66,22 +80,51 @@ struct disk_op {
 	float param;
 	uint64_t weight_offset;
 	uint64_t bias_offset;   /* 0: no bias */
+	/* -- version 2 only from here (offset 32) -- */
+	struct blob_geom g;
+	uint32_t reserved[8];
 };
 
-_Static_assert(sizeof(struct disk_header) == HDR_SIZE, "header layout");
-_Static_assert(sizeof(struct disk_op) == OP_SIZE, "op layout");
+_Static_assert(sizeof(struct disk_header) == 256 && offsetof(struct disk_header, verify_at) == 128,
+	       "header layout");
+_Static_assert(sizeof(struct disk_op) == 128 && offsetof(struct disk_op, g) == 32 &&
+	       sizeof(struct blob_geom) == 64, "op layout");
 
-static const char *const op_names[BLOB_OP_KIND_END] = {
-	[BLOB_OP_LINEAR] = "linear",
-	[BLOB_OP_RELU] = "relu",
-	[BLOB_OP_LEAKY_RELU] = "leaky_relu",
-	[BLOB_OP_TANH] = "tanh",
-	[BLOB_OP_SIGMOID] = "sigmoid",
-	[BLOB_OP_GELU] = "gelu",
-	[BLOB_OP_GELU_TANH] = "gelu_tanh",
-	[BLOB_OP_ELU] = "elu",
-	[BLOB_OP_SOFTMAX] = "softmax",
-	[BLOB_OP_LOG_SOFTMAX] = "log_softmax",
+/* What an op's record may hold: the checker and the writer read this. */
+enum weights {
+	W_NONE,
+	W_MATRIX,    /* Linear: [out][in], bias [out] optional */
+	W_KERNEL,    /* Conv2d: [oc][c*kh*kw], bias [oc] optional */
+	W_CHANNEL,   /* scale [c] and shift [c], both required */
+};
+
+static const struct kind {
+	const char *name;
+	uint8_t weights;       /* enum weights */
+	uint8_t spatial;       /* has a geometry: format version 2 */
+	uint8_t window;        /* kernel, stride, padding (dilation 1 unless .dilation) */
+	uint8_t dilation;
+	uint8_t new_channels;  /* oc may differ from c */
+	uint8_t same_size;     /* oh == h, ow == w */
+	uint8_t divisor;       /* may carry a divisor override */
+	uint32_t geom_flags;   /* the BLOB_GEOM_* bits it may carry */
+} kinds[BLOB_OP_KIND_END] = {
+	[BLOB_OP_LINEAR] = { "linear", W_MATRIX, 0, 0, 0, 0, 0, 0, 0 },
+	[BLOB_OP_RELU] = { "relu", W_NONE, 0, 0, 0, 0, 0, 0, 0 },
+	[BLOB_OP_LEAKY_RELU] = { "leaky_relu", W_NONE, 0, 0, 0, 0, 0, 0, 0 },
+	[BLOB_OP_TANH] = { "tanh", W_NONE, 0, 0, 0, 0, 0, 0, 0 },
+	[BLOB_OP_SIGMOID] = { "sigmoid", W_NONE, 0, 0, 0, 0, 0, 0, 0 },
+	[BLOB_OP_GELU] = { "gelu", W_NONE, 0, 0, 0, 0, 0, 0, 0 },
+	[BLOB_OP_GELU_TANH] = { "gelu_tanh", W_NONE, 0, 0, 0, 0, 0, 0, 0 },
+	[BLOB_OP_ELU] = { "elu", W_NONE, 0, 0, 0, 0, 0, 0, 0 },
+	[BLOB_OP_SOFTMAX] = { "softmax", W_NONE, 0, 0, 0, 0, 0, 0, 0 },
+	[BLOB_OP_LOG_SOFTMAX] = { "log_softmax", W_NONE, 0, 0, 0, 0, 0, 0, 0 },
+	[BLOB_OP_CONV2D] = { "conv2d", W_KERNEL, 1, 1, 1, 1, 0, 0, 0 },
+	[BLOB_OP_MAXPOOL2D] = { "maxpool2d", W_NONE, 1, 1, 1, 0, 0, 0, BLOB_GEOM_CEIL_MODE },
+	[BLOB_OP_AVGPOOL2D] = { "avgpool2d", W_NONE, 1, 1, 0, 0, 0, 1, BLOB_GEOM_COUNT_PAD | BLOB_GEOM_CEIL_MODE },
+	[BLOB_OP_ADAPTIVE_AVGPOOL2D] = { "adaptive_avgpool2d", W_NONE, 1, 0, 0, 0, 0, 0, 0 },
+	[BLOB_OP_ADAPTIVE_MAXPOOL2D] = { "adaptive_maxpool2d", W_NONE, 1, 0, 0, 0, 0, 0, 0 },
+	[BLOB_OP_SCALE_SHIFT] = { "scale_shift", W_CHANNEL, 1, 0, 0, 0, 1, 0, 0 },
 };
 
 static const char *const post_names[BLOB_POST_END] = {
@@ -92,13 +135,13 @@ static const char *const post_names[BLOB_POST_END] = {
 
 const char *blob_op_name(uint32_t kind)
 {
-	return kind > 0 && kind < BLOB_OP_KIND_END ? op_names[kind] : "unknown";
+	return kind > 0 && kind < BLOB_OP_KIND_END ? kinds[kind].name : "unknown";
 }
 
 int blob_op_parse(const char *s)
 {
 	for (int k = 1; k < BLOB_OP_KIND_END; k++)
-		if (strcmp(s, op_names[k]) == 0)
+		if (strcmp(s, kinds[k].name) == 0)
 			return k;
 	return -1;
 }
@@ -127,9 +170,175 @@ static uint64_t align_up(uint64_t x)
 	return (x + BLOB_ALIGN - 1) & ~(uint64_t)(BLOB_ALIGN - 1);
 }
 
-static int is_activation(uint32_t kind)
+static int all_zero(const void *p, size_t n)
 {
-	return kind > BLOB_OP_LINEAR && kind < BLOB_OP_KIND_END;
+	const unsigned char *b = p;
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
+/* Floats of an op's weight and of its bias (0: it has none). */
+static uint64_t weight_floats(const struct blob_op *op)
+{
+	const struct blob_geom *g = &op->g;
+	switch (kinds[op->kind].weights) {
+	case W_MATRIX: return (uint64_t)op->in * op->out;
+	case W_KERNEL: return (uint64_t)g->oc * g->c * g->kh * g->kw;
+	case W_CHANNEL: return g->c;
+	default: return 0;
+	}
+}
+
+static uint64_t bias_floats(const struct blob_op *op)
+{
+	uint32_t w = kinds[op->kind].weights;
+	return w == W_MATRIX ? op->out : w == W_KERNEL ? op->g.oc : w == W_CHANNEL ? op->g.c : 0;
+}
+
+/* "linear 6x4", "conv2d 16x1x3x3": an op and the shape of its weights. */
+static const char *weights_shape(const struct blob_op *op, char *buf, size_t len)
+{
+	const struct blob_geom *g = &op->g;
+	if (op->kind == BLOB_OP_LINEAR)
+		snprintf(buf, len, "linear %ux%u", op->out, op->in);
+	else if (op->kind == BLOB_OP_CONV2D)
+		snprintf(buf, len, "conv2d %ux%ux%ux%u", g->oc, g->c, g->kh, g->kw);
+	else
+		snprintf(buf, len, "%s %u", blob_op_name(op->kind), g->c);
+	return buf;
+}
+
+/*
+ * Along one axis: every window of a pooling op holds an input position
+ * (so a maximum is finite and an average's divisor positive).  Window i's
+ * taps are i*s - p + j*d for j < k.
+ */
+static int windows_inside(uint32_t n, uint32_t on, uint32_t k, uint32_t s, uint32_t p, uint32_t d)
+{
+	for (uint32_t i = 0; i < on; i++) {
+		int64_t start = (int64_t)i * s - p;
+		if (start >= n)
+			return 0;
+		if (start < 0) {
+			int64_t j = (-start + d - 1) / d;   /* the first tap at or after 0 */
+			if (j >= k || start + j * d >= n)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * Along one axis: the output size is one torch can give, i.e. the padding
+ * after (what `on` implies) is the padding before, give or take a stride:
+ * floor mode drops up to s-1 positions, ceil mode and an even kernel's
+ * "same" padding add up to s.
+ */
+static int output_follows(uint32_t n, uint32_t on, uint32_t k, uint32_t s, uint32_t p, uint32_t d)
+{
+	int64_t after = ((int64_t)on - 1) * s + (int64_t)d * (k - 1) + 1 - p - n;
+	return after >= (int64_t)p - (s - 1) && after <= (int64_t)p + s;
+}
+
+static int in_1_max(uint32_t v, uint32_t max)
+{
+	return v >= 1 && v <= max;
+}
+
+/* A window's fields: kernel, stride, dilation and padding bounded, the
+ * output size torch's, and for a pooling op every window inside. */
+static int check_window(const struct blob_op *op, uint32_t i, char *err, size_t errlen)
+{
+	const struct blob_geom *g = &op->g;
+	const struct kind *k = &kinds[op->kind];
+	const char *name = k->name;
+
+	if (!in_1_max(g->kh, BLOB_MAX_KERNEL) || !in_1_max(g->kw, BLOB_MAX_KERNEL) ||
+	    !in_1_max(g->sh, BLOB_MAX_KERNEL) || !in_1_max(g->sw, BLOB_MAX_KERNEL) ||
+	    !in_1_max(g->dh, BLOB_MAX_KERNEL) || !in_1_max(g->dw, BLOB_MAX_KERNEL) ||
+	    g->ph > BLOB_MAX_PAD || g->pw > BLOB_MAX_PAD)
+		return err_set(err, errlen, "op %u (%s): kernel %ux%u, stride %ux%u, dilation %ux%u or padding %ux%u "
+			    "out of range (1..%d, padding 0..%d)", i, name, g->kh, g->kw, g->sh, g->sw, g->dh, g->dw,
+			    g->ph, g->pw, BLOB_MAX_KERNEL, BLOB_MAX_PAD);
+	if (!k->dilation && (g->dh != 1 || g->dw != 1))
+		return err_set(err, errlen, "op %u (%s): dilation %ux%u; it has none", i, name, g->dh, g->dw);
+	if (!output_follows(g->h, g->oh, g->kh, g->sh, g->ph, g->dh) ||
+	    !output_follows(g->w, g->ow, g->kw, g->sw, g->pw, g->dw))
+		return err_set(err, errlen, "op %u (%s): output %ux%u does not follow from input %ux%u, kernel %ux%u, "
+			    "stride %ux%u, padding %ux%u, dilation %ux%u", i, name, g->oh, g->ow, g->h, g->w,
+			    g->kh, g->kw, g->sh, g->sw, g->ph, g->pw, g->dh, g->dw);
+	if (op->kind != BLOB_OP_CONV2D &&
+	    (!windows_inside(g->h, g->oh, g->kh, g->sh, g->ph, g->dh) ||
+	     !windows_inside(g->w, g->ow, g->kw, g->sw, g->pw, g->dw)))
+		return err_set(err, errlen, "op %u (%s): a window lies wholly in the padding", i, name);
+	return 0;
+}
+
+/*
+ * An op's geometry (struct blob_geom), for the checker and the writer
+ * alike: zero unless the op is spatial; else its shapes hold its widths,
+ * and every field the kind uses is bounded.  Products in 64 bits.
+ */
+static int check_geom(const struct blob_op *op, uint32_t i, char *err, size_t errlen)
+{
+	const struct blob_geom *g = &op->g;
+	const struct kind *k = &kinds[op->kind];
+	const char *name = k->name;
+
+	if (!k->spatial) {
+		if (!all_zero(g, sizeof *g))
+			return err_set(err, errlen, "op %u (%s): a geometry on an op that has none", i, name);
+		return 0;
+	}
+	if ((uint64_t)g->c * g->h * g->w != op->in)
+		return err_set(err, errlen, "op %u (%s): input %ux%ux%u is not its %u inputs", i, name,
+			    g->c, g->h, g->w, op->in);
+	if ((uint64_t)g->oc * g->oh * g->ow != op->out)
+		return err_set(err, errlen, "op %u (%s): output %ux%ux%u is not its %u outputs", i, name,
+			    g->oc, g->oh, g->ow, op->out);
+	if (!k->new_channels && g->oc != g->c)
+		return err_set(err, errlen, "op %u (%s): %u channels in, %u out", i, name, g->c, g->oc);
+	if (k->same_size && (g->oh != g->h || g->ow != g->w))
+		return err_set(err, errlen, "op %u (%s): %ux%u in, %ux%u out", i, name, g->h, g->w, g->oh, g->ow);
+	if (g->flags & ~k->geom_flags)
+		return err_set(err, errlen, "op %u (%s): unknown geometry flags %#x", i, name, g->flags & ~k->geom_flags);
+	if (g->divisor && (!k->divisor || g->divisor > BLOB_MAX_WIDTH))
+		return err_set(err, errlen, "op %u (%s): divisor %u out of range", i, name, g->divisor);
+	if (k->weights == W_KERNEL && (uint64_t)g->c * g->kh * g->kw > BLOB_MAX_WIDTH)
+		return err_set(err, errlen, "op %u (%s): %ux%ux%u inputs per output, more than %u", i, name,
+			    g->c, g->kh, g->kw, BLOB_MAX_WIDTH);
+	if (k->window)
+		return check_window(op, i, err, errlen);
+	if (g->kh || g->kw || g->sh || g->sw || g->ph || g->pw || g->dh || g->dw)
+		return err_set(err, errlen, "op %u (%s): a window on an op that has none", i, name);
+	return 0;
+}
+
+/* Version 2's model fields, for the checker and the writer alike. */
+static int check_model_v2(const struct blob_model *m, char *err, size_t errlen)
+{
+	const uint32_t *s = m->input_shape;
+	const struct blob_verify *v = &m->verify;
+	const char *tv = v->torch_version ? v->torch_version : "";
+
+	if ((s[0] || s[1] || s[2]) && (uint64_t)s[0] * s[1] * s[2] != m->input_width)
+		return err_set(err, errlen, "input shape %ux%ux%u does not hold %u inputs",
+			    s[0], s[1], s[2], m->input_width);
+	if (m->flags & ~(BLOB_MODEL_ASSUMED_ORDER | BLOB_MODEL_VERIFIED))
+		return err_set(err, errlen, "unknown model flags %#x", m->flags);
+	if (!(m->flags & BLOB_MODEL_VERIFIED)) {
+		if (v->at || v->max_diff != 0 || v->rows || v->argmax_agree || *tv)
+			return err_set(err, errlen, "a verification record without the verified flag");
+		return 0;
+	}
+	if (v->at <= 0 || v->rows == 0 || v->argmax_agree > v->rows || !(v->max_diff >= 0) || isinf(v->max_diff))
+		return err_set(err, errlen, "bad verification record: at %lld, %u of %u rows agree, max diff %g",
+			    (long long)v->at, v->argmax_agree, v->rows, (double)v->max_diff);
+	if (!enc_utf8_valid(tv))
+		return err_set(err, errlen, "the torch version is not valid UTF-8");
+	return 0;
 }
 
 /* A string-table reference: NUL-terminated inside the table, bounded. */
@@ -143,46 +352,65 @@ static const char *table_string(const char *tab, uint64_t tabsize, uint32_t ref)
 	return memchr(tab + ref, '\0', max) ? tab + ref : NULL;
 }
 
+/* An op's weights and bias: inside the file, aligned. */
+static int check_weights(const unsigned char *base, const struct disk_header *h, const struct disk_op *d,
+			 uint32_t i, struct blob_op *op, char *err, size_t errlen)
+{
+	char what[80];
+	uint64_t nw = weight_floats(op), nb = bias_floats(op);
+
+	if (!nw) {
+		if (d->weight_offset || d->bias_offset)
+			return err_set(err, errlen, "op %u (%s): weights on an op that has none", i, blob_op_name(d->kind));
+		return 0;
+	}
+	if (d->weight_offset % BLOB_ALIGN || !in_range(d->weight_offset, nw * sizeof(float), h->header_size, h->file_size))
+		return err_set(err, errlen, "op %u (%s): weights at %llu outside the file or unaligned",
+			    i, weights_shape(op, what, sizeof what), (unsigned long long)d->weight_offset);
+	op->weight = (const float *)(const void *)(base + d->weight_offset);
+	if (!d->bias_offset && kinds[d->kind].weights == W_CHANNEL)
+		return err_set(err, errlen, "op %u (%s): no shift", i, blob_op_name(d->kind));
+	if (!d->bias_offset)
+		return 0;
+	if (d->bias_offset % BLOB_ALIGN || !in_range(d->bias_offset, nb * sizeof(float), h->header_size, h->file_size))
+		return err_set(err, errlen, "op %u (%s): bias at %llu outside the file or unaligned",
+			    i, blob_op_name(d->kind), (unsigned long long)d->bias_offset);
+	op->bias = (const float *)(const void *)(base + d->bias_offset);
+	return 0;
+}
+
 static int check_ops(const unsigned char *base, const struct disk_header *h,
 		     struct blob_model *m, char *err, size_t errlen)
 {
-	uint32_t width = h->input_width;
+	uint32_t width = h->input_width, op_size = formats[h->version].op_size;
 
 	for (uint32_t i = 0; i < h->nops; i++) {
 		struct disk_op d;
-		memcpy(&d, base + h->ops_offset + (uint64_t)i * OP_SIZE, sizeof d);
+		memset(&d, 0, sizeof d);
+		memcpy(&d, base + h->ops_offset + (uint64_t)i * op_size, op_size);
 		struct blob_op *op = &m->ops[i];
 
-		if (d.kind == 0 || d.kind >= BLOB_OP_KIND_END)
+		if (d.kind == 0 || d.kind >= BLOB_OP_KIND_END || (kinds[d.kind].spatial && h->version < 2))
 			return err_set(err, errlen, "op %u: unknown kind %u", i, d.kind);
 		if (d.in != width)
 			return err_set(err, errlen, "op %u (%s): takes %u inputs but receives %u",
 				    i, blob_op_name(d.kind), d.in, width);
 		if (d.out == 0 || d.out > BLOB_MAX_WIDTH)
 			return err_set(err, errlen, "op %u: width %u out of range", i, d.out);
+		if (!all_zero(d.reserved, sizeof d.reserved))
+			return err_set(err, errlen, "op %u: reserved bytes are not zero", i);
 		op->kind = d.kind;
 		op->in = d.in;
 		op->out = d.out;
 		op->param = d.param;
 		op->weight = op->bias = NULL;
-		if (is_activation(d.kind)) {
-			if (d.out != d.in || d.weight_offset || d.bias_offset)
-				return err_set(err, errlen, "op %u (%s): activation with weights or a width change",
-					    i, blob_op_name(d.kind));
-			continue;
-		}
-		uint64_t wbytes = (uint64_t)d.in * d.out * sizeof(float);
-		if (d.weight_offset % BLOB_ALIGN || !in_range(d.weight_offset, wbytes, HDR_SIZE, h->file_size))
-			return err_set(err, errlen, "op %u (linear %ux%u): weights at %llu outside the file or unaligned",
-				    i, d.out, d.in, (unsigned long long)d.weight_offset);
-		op->weight = (const float *)(const void *)(base + d.weight_offset);
-		if (d.bias_offset) {
-			if (d.bias_offset % BLOB_ALIGN ||
-			    !in_range(d.bias_offset, (uint64_t)d.out * sizeof(float), HDR_SIZE, h->file_size))
-				return err_set(err, errlen, "op %u (linear): bias at %llu outside the file or unaligned",
-					    i, (unsigned long long)d.bias_offset);
-			op->bias = (const float *)(const void *)(base + d.bias_offset);
-		}
+		op->g = d.g;
+		if (!kinds[d.kind].spatial && !kinds[d.kind].weights &&
+		    (d.out != d.in || d.weight_offset || d.bias_offset))
+			return err_set(err, errlen, "op %u (%s): activation with weights or a width change",
+				    i, blob_op_name(d.kind));
+		if (check_geom(op, i, err, errlen) < 0 || check_weights(base, h, &d, i, op, err, errlen) < 0)
+			return -1;
 		width = d.out;
 	}
 	if (width != h->output_width)
@@ -197,7 +425,7 @@ static int check_names(const unsigned char *base, const struct disk_header *h,
 {
 	const char *tab = (const char *)base + h->strings_offset;
 
-	if (!in_range(off, (uint64_t)n * 4, HDR_SIZE, h->file_size) || off % 4)
+	if (!in_range(off, (uint64_t)n * 4, h->header_size, h->file_size) || off % 4)
 		return err_set(err, errlen, "%s table at %llu outside the file", what, (unsigned long long)off);
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t ref;
@@ -211,6 +439,31 @@ static int check_names(const unsigned char *base, const struct disk_header *h,
 	return 0;
 }
 
+/* Version 2's header fields into m (a version 1 blob leaves them zero). */
+static int check_header_v2(const unsigned char *base, const struct disk_header *h, struct blob_model *m,
+			   char *err, size_t errlen)
+{
+	m->verify.torch_version = "";
+	if (h->version < 2)
+		return 0;
+	if (h->op_size != formats[h->version].op_size)
+		return err_set(err, errlen, "op record size %u, expected %u", h->op_size, formats[h->version].op_size);
+	if (!all_zero(h->reserved, sizeof h->reserved))
+		return err_set(err, errlen, "reserved header bytes are not zero");
+	m->verify.torch_version = table_string((const char *)base + h->strings_offset, h->strings_size,
+					       h->torch_version_str);
+	if (!m->verify.torch_version)
+		return err_set(err, errlen, "bad torch version string reference");
+	memcpy(m->input_shape, h->input_shape, sizeof m->input_shape);
+	m->flags = h->model_flags;
+	m->verify.at = h->verify_at;
+	m->verify.max_diff = h->verify_max_diff;
+	m->verify.rows = h->verify_rows;
+	m->verify.argmax_agree = h->verify_argmax_agree;
+	m->input_width = h->input_width;
+	return check_model_v2(m, err, errlen);
+}
+
 int blob_check(const void *buf, size_t size, struct blob_model *m,
 	       const char ***names_out, char *err, size_t errlen)
 {
@@ -220,16 +473,20 @@ int blob_check(const void *buf, size_t size, struct blob_model *m,
 
 	*names_out = NULL;
 	memset(m, 0, sizeof *m);
-	if (size < HDR_SIZE)
+	memset(&h, 0, sizeof h);
+	if (size < formats[1].header_size)
 		return err_set(err, errlen, "truncated: %zu bytes is less than a header", size);
-	memcpy(&h, base, sizeof h);
+	memcpy(&h, base, formats[1].header_size);
 	if (memcmp(h.magic, BLOB_MAGIC, 8) != 0)
 		return err_set(err, errlen, "not a scorepoint blob (bad magic); convert the model with pth2blob");
-	if (h.version != BLOB_FORMAT_VERSION)
-		return err_set(err, errlen, "blob format version %u; this build reads version %d",
-			    h.version, BLOB_FORMAT_VERSION);
-	if (h.header_size != HDR_SIZE)
-		return err_set(err, errlen, "header size %u, expected %d", h.header_size, HDR_SIZE);
+	if (h.version < BLOB_FORMAT_VERSION_MIN || h.version > BLOB_FORMAT_VERSION)
+		return err_set(err, errlen, "blob format version %u; this build reads versions %d to %d",
+			    h.version, BLOB_FORMAT_VERSION_MIN, BLOB_FORMAT_VERSION);
+	if (h.header_size != formats[h.version].header_size)
+		return err_set(err, errlen, "header size %u, expected %u", h.header_size, formats[h.version].header_size);
+	if (size < h.header_size)
+		return err_set(err, errlen, "truncated: %zu bytes is less than a header", size);
+	memcpy(&h, base, h.header_size);
 	if (h.file_size != size)
 		return err_set(err, errlen, "truncated or extended: header says %llu bytes, file has %zu",
 			    (unsigned long long)h.file_size, size);
@@ -251,12 +508,13 @@ int blob_check(const void *buf, size_t size, struct blob_model *m,
 			    h.ncolumns, h.input_width, h.nlabels, h.output_width);
 	if (h.postprocess == BLOB_POST_LABELS && h.nlabels == 0)
 		return err_set(err, errlen, "post-processing is labels but the blob has no labels");
-	if (!in_range(h.ops_offset, (uint64_t)h.nops * OP_SIZE, HDR_SIZE, size) || h.ops_offset % 8)
+	if (!in_range(h.ops_offset, (uint64_t)h.nops * formats[h.version].op_size, h.header_size, size) ||
+	    h.ops_offset % 8)
 		return err_set(err, errlen, "op table outside the file");
-	if (!in_range(h.strings_offset, h.strings_size, HDR_SIZE, size) || h.strings_size == 0 ||
+	if (!in_range(h.strings_offset, h.strings_size, h.header_size, size) || h.strings_size == 0 ||
 	    h.strings_size > UINT32_MAX || base[h.strings_offset + h.strings_size - 1] != '\0')
 		return err_set(err, errlen, "string table outside the file or unterminated");
-	if (check_ops(base, &h, m, err, errlen) < 0)
+	if (check_header_v2(base, &h, m, err, errlen) < 0 || check_ops(base, &h, m, err, errlen) < 0)
 		return -1;
 
 	const char *tab = (const char *)base + h.strings_offset;
@@ -286,235 +544,6 @@ int blob_check(const void *buf, size_t size, struct blob_model *m,
 	return 0;
 }
 
-/*
- * ---- keeping a mapped blob unchanged ----
- *
- * A blob that a server maps must not change under it: a file overwritten
- * in place changes the pages of a shared (and of an untouched private)
- * mapping, and a truncated one turns every access past the new end into
- * SIGBUS.  So a process that called blob_guard_init() maps each blob shared
- * (one copy in the page cache for every worker) under a read lease: the
- * kernel holds back any open() for writing and any truncate() of the file
- * until the lease is released, and tells us with SIGIO.  The handler then
- * copies the blob into anonymous memory at the same address (mremap) and
- * releases the lease, so the writer goes on and the process keeps serving
- * exactly what it checked.  When there is no lease to be had (the file is
- * someone else's and we lack CAP_LEASE, someone has it open for writing,
- * the file system has no leases, or too many blobs are mapped), and in
- * every process that did not call blob_guard_init(), the blob is read into
- * private memory instead.  Replacing a blob by rename (what pth2blob and
- * the CLI do) never disturbs a process that maps the old one.
- */
-#define GUARD_MAX 256
-
-struct guard {
-	void *base;   /* NULL: a free slot */
-	size_t size;
-	int fd;       /* holds the read lease */
-};
-
-static struct guard guards[GUARD_MAX];
-static pid_t guard_tid;   /* the thread that maps, and gets SIGIO */
-
-/* Move the mapping at base into anonymous memory, same address, same bytes. */
-static int privatise(void *base, size_t size)
-{
-	void *copy = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (copy == MAP_FAILED)
-		return -1;
-	memcpy(copy, base, size);
-	if (mprotect(copy, size, PROT_READ) < 0 ||
-	    mremap(copy, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, base) == MAP_FAILED) {
-		munmap(copy, size);
-		return -1;
-	}
-	return 0;
-}
-
-/* Copy every blob whose lease is being broken, then let the writer go.
- * Called with SIGIO blocked (in the handler, or by the mapping thread). */
-static void guard_scan(void)
-{
-	static const char lost[] = "score.fcgi: a blob is being overwritten in place and there is no "
-				   "memory to keep a copy: stopping after this request\n";
-
-	for (int i = 0; i < GUARD_MAX; i++) {
-		struct guard *g = &guards[i];
-		if (!g->base || fcntl(g->fd, F_GETLEASE) == F_RDLCK)
-			continue;
-		if (privatise(g->base, g->size) < 0) {
-			/* Keep the lease (the writer waits) and stop cleanly:
-			 * closing the file at exit releases it. */
-			(void)!write(STDERR_FILENO, lost, sizeof lost - 1);
-			raise(SIGTERM);
-			continue;
-		}
-		fcntl(g->fd, F_SETLEASE, F_UNLCK);
-		close(g->fd);
-		g->base = NULL;
-		g->fd = -1;
-	}
-}
-
-static void on_sigio(int sig)
-{
-	int saved = errno;
-	(void)sig;
-	if (gettid() == guard_tid)   /* other threads leave it to the mapping thread */
-		guard_scan();
-	errno = saved;
-}
-
-int blob_guard_init(char *err, size_t errlen)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_sigio;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGIO, &sa, NULL) < 0)
-		return err_set(err, errlen, "sigaction(SIGIO): %s", strerror(errno));
-	/* A parent may have left it blocked: a lease break must get through. */
-	sigaddset(&sa.sa_mask, SIGIO);
-	sigprocmask(SIG_UNBLOCK, &sa.sa_mask, NULL);
-	guard_tid = gettid();
-	return 0;
-}
-
-static void block_sigio(sigset_t *old)
-{
-	sigset_t s;
-	sigemptyset(&s);
-	sigaddset(&s, SIGIO);
-	sigprocmask(SIG_BLOCK, &s, old);
-}
-
-/* Map fd shared under a read lease; NULL when that is not possible. */
-static void *map_leased(int fd, size_t size)
-{
-	struct f_owner_ex owner = { F_OWNER_TID, guard_tid };
-	struct guard *g = NULL;
-	void *p = NULL;
-	sigset_t old;
-
-	if (!guard_tid || gettid() != guard_tid)
-		return NULL;
-	block_sigio(&old);
-	for (int i = 0; i < GUARD_MAX && !g; i++)
-		if (!guards[i].base)
-			g = &guards[i];
-	if (g && fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
-		fcntl(fd, F_SETOWN_EX, &owner);
-		p = mmap(NULL, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
-		if (p == MAP_FAILED) {
-			fcntl(fd, F_SETLEASE, F_UNLCK);
-			p = NULL;
-		} else {
-			*g = (struct guard){ p, size, fd };
-			guard_scan();   /* a break that came before the slot was filled */
-		}
-	}
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return p;
-}
-
-/* Read fd into private, page-aligned memory; NULL with errno on failure. */
-static void *read_private(int fd, size_t size)
-{
-	unsigned char *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	size_t got = 0;
-
-	if (p == MAP_FAILED)
-		return NULL;
-	while (got < size) {
-		ssize_t n = pread(fd, p + got, size - got, (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int e = n == 0 ? EIO : errno;
-			munmap(p, size);
-			errno = e;
-			return NULL;
-		}
-		got += (size_t)n;
-	}
-	if (mprotect(p, size, PROT_READ) < 0) {
-		int e = errno;
-		munmap(p, size);
-		errno = e;
-		return NULL;
-	}
-	return p;
-}
-
-static void unmap(void *base, size_t size)
-{
-	sigset_t old;
-
-	block_sigio(&old);
-	for (int i = 0; i < GUARD_MAX; i++)
-		if (guards[i].base == base) {
-			fcntl(guards[i].fd, F_SETLEASE, F_UNLCK);
-			close(guards[i].fd);
-			guards[i].base = NULL;
-			guards[i].fd = -1;
-		}
-	munmap(base, size);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
-int blob_map_fd(int fd, const char *path, struct blob_map *bm, char *err, size_t errlen)
-{
-	char why[256];
-	struct stat st;
-	void *p;
-
-	memset(bm, 0, sizeof *bm);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return err_set(err, errlen, "%s: not a regular file", path);
-	}
-	if (st.st_size < HDR_SIZE) {
-		close(fd);
-		return err_set(err, errlen, "%s: truncated: %lld bytes is less than a header",
-			    path, (long long)st.st_size);
-	}
-	/* Leased: the fd stays open and is closed with the lease. */
-	p = map_leased(fd, (size_t)st.st_size);
-	if (!p) {
-		p = read_private(fd, (size_t)st.st_size);
-		int e = errno;
-		close(fd);
-		if (!p)
-			return err_set(err, errlen, "%s: %s", path,
-				    e == EIO ? "truncated while it was being read" : strerror(e));
-	}
-	if (blob_check(p, (size_t)st.st_size, &bm->model, &bm->names, why, sizeof why) < 0) {
-		unmap(p, (size_t)st.st_size);
-		return err_set(err, errlen, "%s: %s", path, why);
-	}
-	bm->base = p;
-	bm->size = (size_t)st.st_size;
-	memcpy(&bm->crc32, bm->base + 24, 4);
-	return 0;
-}
-
-int blob_map_file(const char *path, struct blob_map *bm, char *err, size_t errlen)
-{
-	memset(bm, 0, sizeof *bm);
-	int fd = file_open_regular(AT_FDCWD, path, 0, NULL, err, errlen);
-	return fd < 0 ? -1 : blob_map_fd(fd, path, bm, err, errlen);
-}
-
-void blob_unmap(struct blob_map *bm)
-{
-	if (bm->base)
-		unmap((void *)bm->base, bm->size);
-	free(bm->names);
-	memset(bm, 0, sizeof *bm);
-}
-
 /* ---- writing ---- */
 
 /* Bytes a string needs in the table, or 0 when it is too long. */
@@ -539,12 +568,17 @@ static int validate_model(const struct blob_model *m, char *err, size_t errlen)
 		if (op->in != width || op->out == 0 || op->out > BLOB_MAX_WIDTH)
 			return err_set(err, errlen, "op %u (%s): %u -> %u does not follow width %u",
 				    i, blob_op_name(op->kind), op->in, op->out, width);
-		if (op->kind == BLOB_OP_LINEAR ? !op->weight : op->in != op->out)
+		const struct kind *k = &kinds[op->kind];
+		if (k->weights ? !op->weight || (k->weights == W_CHANNEL && !op->bias) : !k->spatial && op->in != op->out)
 			return err_set(err, errlen, "op %u (%s): inconsistent", i, blob_op_name(op->kind));
+		if (check_geom(op, i, err, errlen) < 0)
+			return -1;
 		width = op->out;
 	}
 	if (width != m->output_width)
 		return err_set(err, errlen, "ops give %u outputs, model says %u", width, m->output_width);
+	if (check_model_v2(m, err, errlen) < 0)
+		return -1;
 	if ((m->ncolumns && m->ncolumns != m->input_width) || (m->nlabels && m->nlabels != m->output_width))
 		return err_set(err, errlen, "%u column names for %u inputs, %u labels for %u outputs",
 			    m->ncolumns, m->input_width, m->nlabels, m->output_width);
@@ -569,6 +603,16 @@ static uint32_t put_string(char *tab, uint64_t *used, const char *s)
 	return ref;
 }
 
+/* The oldest format that holds m: version 1 unless it uses version 2's
+ * ops or fields, so that what version 1 can say is written as before. */
+static uint32_t format_version(const struct blob_model *m)
+{
+	int v2 = m->input_shape[0] || m->input_shape[1] || m->input_shape[2] || m->flags;
+	for (uint32_t i = 0; i < m->nops && !v2; i++)
+		v2 = kinds[m->ops[i].kind].spatial;
+	return v2 ? 2 : 1;
+}
+
 /*
  * Lay the blob out: the metadata (header, op table, name references and
  * string table) is built in one small buffer; the weights are written later
@@ -585,9 +629,11 @@ static int plan(const struct blob_model *m, struct layout *L, char *err, size_t 
 {
 	struct disk_header h;
 	uint64_t strings = 0, off;
-	const char *fixed[3] = { m->name, m->version, m->source_digest };
+	const char *fixed[4] = { m->name, m->version, m->source_digest, m->verify.torch_version };
+	uint32_t version = format_version(m), nfixed = version < 2 ? 3 : 4;
+	const struct format *f = &formats[version];
 
-	for (int i = 0; i < 3; i++)
+	for (uint32_t i = 0; i < nfixed; i++)
 		strings += string_cost(fixed[i]) ? string_cost(fixed[i]) : (uint64_t)-1 / 4;
 	for (uint32_t i = 0; i < m->ncolumns; i++)
 		strings += string_cost(m->columns[i]) ? string_cost(m->columns[i]) : (uint64_t)-1 / 4;
@@ -599,16 +645,25 @@ static int plan(const struct blob_model *m, struct layout *L, char *err, size_t 
 
 	memset(&h, 0, sizeof h);
 	memcpy(h.magic, BLOB_MAGIC, 8);
-	h.version = BLOB_FORMAT_VERSION;
-	h.header_size = HDR_SIZE;
+	h.version = version;
+	h.header_size = f->header_size;
 	h.nops = m->nops;
 	h.input_width = m->input_width;
 	h.output_width = m->output_width;
 	h.postprocess = m->postprocess;
 	h.ncolumns = m->ncolumns;
 	h.nlabels = m->nlabels;
-	h.ops_offset = HDR_SIZE;
-	off = h.ops_offset + (uint64_t)m->nops * OP_SIZE;
+	if (version >= 2) {
+		h.op_size = f->op_size;
+		memcpy(h.input_shape, m->input_shape, sizeof h.input_shape);
+		h.model_flags = m->flags;
+		h.verify_at = m->verify.at;
+		h.verify_max_diff = m->verify.max_diff;
+		h.verify_rows = m->verify.rows;
+		h.verify_argmax_agree = m->verify.argmax_agree;
+	}
+	h.ops_offset = f->header_size;
+	off = h.ops_offset + (uint64_t)m->nops * f->op_size;
 	h.columns_offset = off;
 	off += (uint64_t)m->ncolumns * 4;
 	h.labels_offset = off;
@@ -625,15 +680,16 @@ static int plan(const struct blob_model *m, struct layout *L, char *err, size_t 
 		L->ops[i].in = op->in;
 		L->ops[i].out = op->out;
 		L->ops[i].param = op->param;
-		if (op->kind != BLOB_OP_LINEAR)
+		L->ops[i].g = op->g;
+		if (!weight_floats(op))
 			continue;
 		off = align_up(off);
 		L->ops[i].weight_offset = off;
-		off += (uint64_t)op->in * op->out * sizeof(float);
+		off += weight_floats(op) * sizeof(float);
 		if (op->bias) {
 			off = align_up(off);
 			L->ops[i].bias_offset = off;
-			off += (uint64_t)op->out * sizeof(float);
+			off += bias_floats(op) * sizeof(float);
 		}
 	}
 	h.file_size = L->file_size = off;
@@ -647,6 +703,8 @@ static int plan(const struct blob_model *m, struct layout *L, char *err, size_t 
 	h.name_str = put_string(tab, &used, m->name);
 	h.version_str = put_string(tab, &used, m->version);
 	h.digest_str = put_string(tab, &used, m->source_digest);
+	if (version >= 2)
+		h.torch_version_str = put_string(tab, &used, m->verify.torch_version);
 	for (uint32_t i = 0; i < m->ncolumns; i++) {
 		uint32_t ref = put_string(tab, &used, m->columns[i]);
 		memcpy(L->meta + h.columns_offset + (uint64_t)i * 4, &ref, 4);
@@ -655,8 +713,9 @@ static int plan(const struct blob_model *m, struct layout *L, char *err, size_t 
 		uint32_t ref = put_string(tab, &used, m->labels[i]);
 		memcpy(L->meta + h.labels_offset + (uint64_t)i * 4, &ref, 4);
 	}
-	memcpy(L->meta + h.ops_offset, L->ops, (size_t)m->nops * OP_SIZE);
-	memcpy(L->meta, &h, sizeof h);
+	for (uint32_t i = 0; i < m->nops; i++)
+		memcpy(L->meta + h.ops_offset + (uint64_t)i * f->op_size, &L->ops[i], f->op_size);
+	memcpy(L->meta, &h, f->header_size);
 	return 0;
 }
 
@@ -691,13 +750,13 @@ static int write_blob(int fd, const struct blob_model *m, struct layout *L)
 		return -1;
 	for (uint32_t i = 0; i < m->nops; i++) {
 		const struct blob_op *op = &m->ops[i];
-		if (op->kind != BLOB_OP_LINEAR)
+		if (!weight_floats(op))
 			continue;
 		if (emit_at(fd, L->ops[i].weight_offset, op->weight,
-			    (size_t)op->in * op->out * sizeof(float), &pos, &crc) < 0)
+			    (size_t)weight_floats(op) * sizeof(float), &pos, &crc) < 0)
 			return -1;
 		if (op->bias && emit_at(fd, L->ops[i].bias_offset, op->bias,
-					(size_t)op->out * sizeof(float), &pos, &crc) < 0)
+					(size_t)bias_floats(op) * sizeof(float), &pos, &crc) < 0)
 			return -1;
 	}
 	if (pos != L->file_size)

@@ -4,8 +4,11 @@
  * A blob is one flat little-endian file (docs/blob-format.md) that holds a
  * feed-forward model as a sequence of ops: Linear layers, whose float32
  * weights sit 64-byte aligned in exactly the [out][in] row-major layout that
- * cblas_sgemm reads, and element-wise activations.  score.fcgi maps it once,
- * read-only and shared between its processes; nothing is copied at start-up.
+ * cblas_sgemm reads, element-wise activations, and (format version 2)
+ * convolutions, pooling and scale-shift over [C][H][W] rows.  score.fcgi
+ * maps it once, read-only and shared between its processes; nothing is
+ * copied at start-up.  The writer writes version 1 for a model that needs
+ * nothing of version 2, byte for byte as before; the reader reads both.
  */
 #ifndef SCOREPOINT_BLOB_H
 #define SCOREPOINT_BLOB_H
@@ -14,8 +17,10 @@
 #include <stdint.h>
 
 #define BLOB_MAGIC "SPBLOB\r\n"          /* 8 bytes; \r\n catches text-mode damage */
-#define BLOB_FORMAT_VERSION 1
+#define BLOB_FORMAT_VERSION 2            /* what this build writes when a model needs it */
+#define BLOB_FORMAT_VERSION_MIN 1        /* oldest version this build reads */
 #define BLOB_ALIGN 64
+#define BLOB_HEADER_MIN 128              /* a version 1 header: no blob is shorter */
 
 /* Limits that bound every allocation a hostile blob could ask for. */
 #define BLOB_MAX_OPS 64
@@ -23,6 +28,10 @@
 #define BLOB_MAX_COLUMNS BLOB_MAX_WIDTH
 #define BLOB_MAX_LABELS 65536
 #define BLOB_MAX_STRING 4096              /* one name, label or column name */
+/* Format version 2's spatial ops (struct blob_geom).  A convolution's
+ * dot product, c*kh*kw, is bounded by BLOB_MAX_WIDTH like a Linear's in. */
+#define BLOB_MAX_KERNEL 64                /* kh, kw; also stride and dilation */
+#define BLOB_MAX_PAD 2048                 /* ph, pw: "same" padding of the widest dilated kernel */
 
 enum blob_op_kind {
 	BLOB_OP_LINEAR = 1,    /* y = x W^T + b; in, out, weight, bias */
@@ -35,7 +44,36 @@ enum blob_op_kind {
 	BLOB_OP_ELU,           /* param = alpha */
 	BLOB_OP_SOFTMAX,       /* over the last dimension */
 	BLOB_OP_LOG_SOFTMAX,   /* over the last dimension */
+	/* Format version 2: spatial ops.  Between ops a row is one sample's
+	 * [C][H][W] tensor flattened in that order (torch's NCHW), so a Flatten
+	 * costs nothing and a Linear after a convolution reads torch's order. */
+	BLOB_OP_CONV2D,        /* weight [oc][c*kh*kw] (torch's [oc][c][kh][kw]), bias [oc] or none */
+	BLOB_OP_MAXPOOL2D,     /* window kh,kw stride sh,sw pad ph,pw dilation dh,dw; padding never wins */
+	BLOB_OP_AVGPOOL2D,     /* as torch: BLOB_GEOM_COUNT_PAD, divisor (divisor_override, 0: none) */
+	BLOB_OP_ADAPTIVE_AVGPOOL2D,  /* windows [floor(i*H/OH), ceil((i+1)*H/OH)) */
+	BLOB_OP_ADAPTIVE_MAXPOOL2D,
+	BLOB_OP_SCALE_SHIFT,   /* y[c][p] = x[c][p]*weight[c] + bias[c]: a BatchNorm that cannot be folded */
 	BLOB_OP_KIND_END
+};
+
+/* A spatial op's shapes and window (format version 2; all zero for the
+ * others).  The output size is stored, not derived: the padding after
+ * (bottom, right) is whatever oh/ow imply, as torch's asymmetric "same"
+ * padding and ceil_mode need.  Input positions outside [0,h) x [0,w) are
+ * zeros for a convolution, ignored by max pooling, and counted by average
+ * pooling only with BLOB_GEOM_COUNT_PAD (torch's count_include_pad), up to
+ * h+ph / w+pw as torch does. */
+#define BLOB_GEOM_COUNT_PAD 1u
+#define BLOB_GEOM_CEIL_MODE 2u   /* recorded for --inspect; oh/ow already say it */
+struct blob_geom {
+	uint32_t c, h, w;      /* input: channels, height, width */
+	uint32_t oc, oh, ow;   /* output; oc == c but for a convolution */
+	uint32_t kh, kw;       /* kernel (window) */
+	uint32_t sh, sw;       /* stride, >= 1 */
+	uint32_t ph, pw;       /* padding before (top, left) */
+	uint32_t dh, dw;       /* dilation, >= 1 (convolution, max pooling) */
+	uint32_t flags;        /* BLOB_GEOM_* */
+	uint32_t divisor;      /* average pooling's divisor_override; 0: none */
 };
 
 enum blob_post {
@@ -53,6 +91,20 @@ struct blob_op {
 	float param;
 	const float *weight;   /* [out][in] row-major, 64-byte aligned when mapped */
 	const float *bias;     /* [out], or NULL */
+	struct blob_geom g;    /* spatial ops only; zero otherwise */
+};
+
+/* What the converter knew about the model (blob_model.flags). */
+#define BLOB_MODEL_ASSUMED_ORDER 1u   /* --assume-registration-order: forward() not known */
+#define BLOB_MODEL_VERIFIED 2u        /* --verify compared it with torch: see verify */
+
+/* The result of pth2blob --verify, recorded in the blob. */
+struct blob_verify {
+	int64_t at;                  /* Unix seconds of the check; 0: never verified */
+	float max_diff;              /* largest |logit - torch's logit| */
+	uint32_t rows;               /* input rows compared */
+	uint32_t argmax_agree;       /* rows whose argmax matched torch's */
+	const char *torch_version;   /* e.g. "1.13.1"; "" when not verified */
 };
 
 /* A model as the writer takes it and the loader gives it back. */
@@ -69,6 +121,10 @@ struct blob_model {
 	const char **columns;        /* input column names, or NULL */
 	uint32_t nlabels;            /* 0 or output_width */
 	const char **labels;         /* output labels, or NULL */
+	/* Format version 2 (all zero in a version 1 blob): */
+	uint32_t input_shape[3];     /* C, H, W of one input row, or zeros: a flat row */
+	uint32_t flags;              /* BLOB_MODEL_* */
+	struct blob_verify verify;
 };
 
 /* A mapped blob.  model's pointers point into the read-only mapping and
@@ -111,7 +167,8 @@ void blob_unmap(struct blob_map *bm);
 int blob_guard_init(char *err, size_t errlen);
 
 /*
- * Check a blob image in memory and fill m with pointers into it.  names
+ * Check a blob image in memory and fill m with pointers into it (and
+ * m->verify.torch_version: into it, or "" for a version 1 blob).  names
  * receives a malloc'd array backing m->columns and m->labels (free() it).
  * Returns 0, or -1 with the first problem in err (no file name prefix).
  * Weight pointers are 64-byte aligned only if `buf` is.

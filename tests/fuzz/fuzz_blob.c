@@ -8,7 +8,7 @@
  * gets past the checksum to every other check.  Properties: a blob that
  * passes has its op chain, widths, strings and weights inside the image
  * (read whole; ASan checks), its columns and labels counted as the header
- * says, and weights 64-byte aligned.
+ * says, weights 64-byte aligned, and a spatial op's shapes its widths.
  */
 #include "model/blob.h"
 #include "model/crc32.h"
@@ -42,18 +42,35 @@ static void check(const unsigned char *buf, size_t size)
 			   "op %u: %u -> %u", i, op->in, op->out);
 		FUZZ_CHECK(i == 0 || m.ops[i - 1].out == op->in, "op %u reads %u, gets %u", i, op->in,
 			   m.ops[i - 1].out);
-		if (op->kind != BLOB_OP_LINEAR) {
+		const struct blob_geom *g = &op->g;
+		int spatial = op->kind >= BLOB_OP_CONV2D;
+		size_t nw = 0, nb = 0;
+		if (spatial) {
+			FUZZ_CHECK((uint64_t)g->c * g->h * g->w == op->in && (uint64_t)g->oc * g->oh * g->ow == op->out,
+				   "op %u: shapes %ux%ux%u -> %ux%ux%u for %u -> %u", i, g->c, g->h, g->w, g->oc, g->oh,
+				   g->ow, op->in, op->out);
+		} else if (op->kind != BLOB_OP_LINEAR) {
 			FUZZ_CHECK(op->in == op->out, "op %u: activation %u -> %u", i, op->in, op->out);
+		}
+		if (op->kind == BLOB_OP_LINEAR)
+			nw = (size_t)op->in * op->out, nb = op->out;
+		else if (op->kind == BLOB_OP_CONV2D)
+			nw = (size_t)g->oc * g->c * g->kh * g->kw, nb = g->oc;
+		else if (op->kind == BLOB_OP_SCALE_SHIFT)
+			nw = nb = g->c;
+		if (!nw) {
+			FUZZ_CHECK(!op->weight && !op->bias, "op %u: weights on an op that has none", i);
 			continue;
 		}
-		size_t nw = (size_t)op->in * op->out;
 		FUZZ_CHECK(inside(op->weight, nw * sizeof(float), buf, size), "op %u: weights outside", i);
 		FUZZ_CHECK(((uintptr_t)op->weight & (BLOB_ALIGN - 1)) == 0, "op %u: weights unaligned", i);
-		FUZZ_CHECK(!op->bias || inside(op->bias, op->out * sizeof(float), buf, size), "op %u: bias outside", i);
+		FUZZ_CHECK(!op->bias || inside(op->bias, nb * sizeof(float), buf, size), "op %u: bias outside", i);
 	}
 	FUZZ_CHECK(m.ncolumns == 0 || (m.ncolumns == m.input_width && m.columns), "%u columns", m.ncolumns);
 	FUZZ_CHECK(m.nlabels == 0 || (m.nlabels == m.output_width && m.labels), "%u labels", m.nlabels);
 	FUZZ_CHECK(m.postprocess < BLOB_POST_END, "postprocess %u", m.postprocess);
+	FUZZ_CHECK(m.verify.torch_version && (!*m.verify.torch_version ||
+		   inside(m.verify.torch_version, strlen(m.verify.torch_version) + 1, buf, size)), "torch version outside");
 	const char *strs[3] = { m.name, m.version, m.source_digest };
 	for (int i = 0; i < 3; i++)
 		FUZZ_CHECK(!strs[i] || inside(strs[i], strlen(strs[i]) + 1, buf, size), "header string %d outside", i);
