@@ -177,6 +177,70 @@ void app_free(struct app *a)
 	memset(a, 0, sizeof *a);
 }
 
+/* ---- a server that could not start (plain CGI) ---- */
+
+/* The length of the path that begins at err[i] (with a ':' that ends it),
+ * or 0: one of cfg's, or an absolute one after a space, a quote or '('. */
+static size_t path_at(const char *err, size_t i, const struct app_config *cfg)
+{
+	const char *given[] = { cfg->model_path, cfg->workspace };
+
+	for (size_t k = 0; k < sizeof given / sizeof given[0]; k++) {
+		size_t n = given[k] ? strlen(given[k]) : 0;
+		if (n && strncmp(err + i, given[k], n) == 0)
+			return n + strcspn(err + i + n, " ,)'\"");
+	}
+	if (err[i] == '/' && (i == 0 || strchr(" ('\"", err[i - 1])))
+		return strcspn(err + i, " ,)'\"");
+	return 0;
+}
+
+/* err without the paths it names ("PATH: ", "PATH:LINE: " and the like). */
+static void without_paths(const char *err, const struct app_config *cfg, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; err[i] && o + 1 < len;) {
+		size_t n = path_at(err, i, cfg);
+		if (!n) {
+			out[o++] = err[i++];
+			continue;
+		}
+		i += n;
+		i += strspn(err + i, ":0123456789");
+		i += strspn(err + i, " ");
+	}
+	out[o] = '\0';
+}
+
+void app_refuse(struct io *io, const struct app_config *cfg, const char *err)
+{
+	struct enc_buf body, head;
+	char reason[512], msg[600];
+	const char *path = io->param(io, "REQUEST_URI");
+
+	without_paths(err, cfg, reason, sizeof reason);
+	snprintf(msg, sizeof msg, "the %s could not be loaded: %s", cfg->workspace ? "workspace" : "model", reason);
+	enc_init(&body, 0);
+	enc_init(&head, 0);
+	if (path && (strncmp(path, "/v2/", 4) == 0 || strstr(path, "/v2/"))) {
+		enc_cstr(&body, "{\"error\": ");
+	} else {
+		enc_cstr(&body, "{\"error_code\": ");
+		enc_string(&body, cfg->workspace ? "WORKSPACE_NOT_LOADED" : "MODEL_NOT_LOADED");
+		enc_cstr(&body, ", \"message\": ");
+	}
+	enc_string(&body, msg);
+	enc_cstr(&body, "}");
+	enc_cstr(&head, "Status: 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: ");
+	enc_uint(&head, body.len);
+	enc_cstr(&head, "\r\n\r\n");
+	if (io->write(io, head.p, head.len) == 0)
+		(void)io->write(io, body.p, body.len);
+	enc_free(&body);
+	enc_free(&head);
+}
+
 /* ---- responses ---- */
 
 static void header(struct call *c, const char *name, const char *value)

@@ -75,6 +75,17 @@ struct app {
  * with one line in err naming the file and the problem, and nothing held. */
 int app_init(struct app *a, const struct app_config *cfg, char *err, size_t errlen);
 
+/*
+ * When app_init() failed and a web server runs score.fcgi as plain CGI, it
+ * still waits for this request's answer and would make up its own (a bare
+ * 500, or 502) from an empty one: answer it with 500 and a JSON error,
+ * {"error_code": "MODEL_NOT_LOADED" or "WORKSPACE_NOT_LOADED", "message":
+ * "...: REASON"} ({"error": ...} under /v2/), REASON being err without the
+ * paths it names (the client sees no file of the server's disk; the full
+ * line goes to stderr, the web server's error log, as under FastCGI).
+ */
+void app_refuse(struct io *io, const struct app_config *cfg, const char *err);
+
 /* Answer one request completely.  Never exits; every failure is a JSON
  * error response and the app is ready for the next request. */
 void app_handle(struct app *a, struct io *io);

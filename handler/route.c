@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define EXACT(p) p, sizeof p - 1, 0
 #define PREFIX(p) p, sizeof p - 1, 1
@@ -35,6 +36,42 @@ static void healthy_json(struct call *c, const char *rest)
 	call_ok_json(c, "{\"status\": \"Healthy\"}");
 }
 
+/*
+ * What the converter knew, for GET /version, each key only when it has
+ * something to say (a blob of format version 1 adds none): the input's
+ * shape when its rows are images; "model_order": "assumed" when
+ * --assume-registration-order took the modules' registration order for
+ * their execution order; "model_verified" with the result of --verify.
+ */
+static void model_provenance(struct enc_buf *b, const struct blob_model *m)
+{
+	char tmp[160];
+
+	if (m->input_shape[0]) {
+		snprintf(tmp, sizeof tmp, ", \"model_input_shape\": [%u, %u, %u]", m->input_shape[0], m->input_shape[1],
+			 m->input_shape[2]);
+		enc_cstr(b, tmp);
+	}
+	if (m->flags & BLOB_MODEL_ASSUMED_ORDER)
+		enc_cstr(b, ", \"model_order\": \"assumed\"");
+	if (!(m->flags & BLOB_MODEL_VERIFIED))
+		return;
+	struct tm tm;
+	time_t at = (time_t)m->verify.at;
+	char when[32] = "";
+	if (gmtime_r(&at, &tm))
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	enc_cstr(b, ", \"model_verified\": {\"at\": ");
+	enc_string(b, when);
+	enc_cstr(b, ", \"max_diff\": ");
+	enc_number(b, m->verify.max_diff);
+	snprintf(tmp, sizeof tmp, ", \"rows\": %u, \"argmax_agree\": %u, \"torch\": ", m->verify.rows,
+		 m->verify.argmax_agree);
+	enc_cstr(b, tmp);
+	enc_string(b, m->verify.torch_version ? m->verify.torch_version : "");
+	enc_cstr(b, "}");
+}
+
 static void version(struct call *c, const char *rest)
 {
 	struct enc_buf *b = &c->a->out;
@@ -54,6 +91,7 @@ static void version(struct call *c, const char *rest)
 		enc_string(b, m->version);
 		enc_cstr(b, ", \"model_digest\": ");
 		enc_string(b, m->source_digest);
+		model_provenance(b, m);
 	}
 	enc_cstr(b, "}");
 	call_send(c, 200, "application/json");
@@ -112,7 +150,7 @@ static void v2_model_meta(struct call *c, const char *rest)
 {
 	const struct blob_model *m = &c->m->map.model;
 	struct enc_buf *b = &c->a->out;
-	char num[32];
+	char num[48];
 
 	(void)rest;
 	enc_reset(b);
@@ -122,7 +160,11 @@ static void v2_model_meta(struct call *c, const char *rest)
 	enc_string(b, m->version);
 	enc_cstr(b, "], \"platform\": \"scorepoint\", \"inputs\": [{\"name\": \"input-0\", \"datatype\": \"FP32\", "
 		    "\"shape\": [-1, ");
-	snprintf(num, sizeof num, "%u", m->input_width);
+	/* Rows that are images are described as such (v2.c also takes them flat). */
+	if (m->input_shape[0])
+		snprintf(num, sizeof num, "%u, %u, %u", m->input_shape[0], m->input_shape[1], m->input_shape[2]);
+	else
+		snprintf(num, sizeof num, "%u", m->input_width);
 	enc_cstr(b, num);
 	enc_cstr(b, "]}], \"outputs\": [{\"name\": \"output-0\", \"datatype\": \"FP32\", \"shape\": [-1, ");
 	snprintf(num, sizeof num, "%u", m->output_width);

@@ -328,6 +328,23 @@ static int serve(struct app *a, int fd)
 	return serve_fcgi(a, fd);
 }
 
+/*
+ * Set-up failed.  A FastCGI process exits and the web server answers its
+ * clients (and restarts it); a CGI request, though, is waiting for this
+ * process's answer, so it gets one (app_refuse).  Only when there is a
+ * request: REQUEST_METHOD, which every web server sets for CGI (RFC 3875);
+ * run by hand, score.fcgi --cgi just prints the line and exits.
+ */
+static void refuse_cgi(int fd, const struct app_config *cfg, const char *err)
+{
+	struct io io;
+
+	if (fd >= 0 || !getenv("REQUEST_METHOD"))
+		return;
+	io_cgi(&io);
+	app_refuse(&io, cfg, err);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -345,6 +362,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (blob_guard_init(err, sizeof err) < 0 || app_init(&a, &o.cfg, err, sizeof err) < 0) {
 		fprintf(stderr, "score.fcgi: %s\n", err);
+		refuse_cgi(fd, &o.cfg, err);
 		return 1;
 	}
 	rc = serve(&a, fd);

@@ -164,9 +164,17 @@ static void op_invocations(struct enc_buf *b, const struct blob_model *m)
 
 static void op_v2_infer(struct enc_buf *b, const struct blob_model *m)
 {
+	char shape[96];
+
+	if (m->input_shape[0])   /* an image model: v2.c reads no other layout */
+		snprintf(shape, sizeof shape, "[rows, %u, %u, %u] or [rows, %u]", m->input_shape[0],
+			 m->input_shape[1], m->input_shape[2], m->input_width);
+	else
+		snprintf(shape, sizeof shape, "[rows, width] or [rows, d1, d2, ...] with d1*d2*... equal to the width");
 	enc_cstr(b, "{\"post\": {\"operationId\": \"v2_infer\", \"summary\": \"Infer (KServe V2 / Open Inference "
-		    "Protocol)\", \"description\": \"One input tensor, [rows, width] or [rows, d1, d2, ...] with "
-		    "d1*d2*... equal to the width; data flat in row-major order or nested to the shape. "
+		    "Protocol)\", \"description\": \"One input tensor, ");
+	enc_cstr(b, shape);
+	enc_cstr(b, "; data flat in row-major order or nested to the shape. "
 		    "outputs[0].parameters.classification = K answers each row's K best as BYTES "
 		    "\\\"score:index:label\\\".\", \"requestBody\": {\"required\": true, \"content\": "
 		    "{\"application/json\": {\"schema\": " REF("V2InferRequest"));
@@ -250,8 +258,9 @@ static void schema_record(struct enc_buf *b, const struct blob_model *m)
 	if (!columns_listed(m)) {
 		enc_cstr(b, m->ncolumns ? "\"description\": \"One row: column name to value, for every column of "
 			 "Columns\", \"additionalProperties\": {\"type\": \"number\"}}" :
-			 "\"description\": \"Records name their columns, and this model has none: send rows as "
-			 "lists\", \"additionalProperties\": {\"type\": \"number\"}}");
+			 "\"description\": \"One row: key to value.  The model has no column names: its columns "
+			 "are the first record's keys, in their order, and every record gives the same keys\", "
+			 "\"additionalProperties\": {\"type\": \"number\"}}");
 		return;
 	}
 	enc_cstr(b, "\"description\": \"One row: column name to value\", \"required\": ");

@@ -1,7 +1,8 @@
 /*
  * req.c - request bodies to float matrices (see req.h for the plan): the
  * context and its limits, and the JSON shapes walked over the skeleton that
- * req_scan.c leaves.  CSV bodies are read by req_csv.c.
+ * req_scan.c leaves (records: req_records.c).  CSV bodies are read by
+ * req_csv.c.
  *
  * Every buffer lives in struct req_ctx and is reused; growth is bounded by
  * req_limits, so a request allocates nothing once the process has seen a
@@ -34,6 +35,47 @@ int req_fail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
 	return -1;
 }
 
+size_t req_utf8_bad(const char *p, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)p;
+	size_t i = 0;
+
+	while (i < n) {
+		uint64_t word;
+		if (n - i >= 8 && (memcpy(&word, s + i, 8), (word & 0x8080808080808080ull) == 0)) {
+			i += 8;
+			continue;
+		}
+		unsigned c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+		if (len == 0 || len > n - i)
+			return i;
+		for (size_t k = 1; k < len; k++)
+			if ((s[i + k] & 0xC0) != 0x80)
+				return i;
+		unsigned c1 = s[i + 1];
+		if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 > 0x9F) || (c == 0xF0 && c1 < 0x90) ||
+		    (c == 0xF4 && c1 > 0x8F))
+			return i;
+		i += len;
+	}
+	return n;
+}
+
+int req_fail_utf8(struct req_error *e, const char *body, size_t len, size_t at)
+{
+	const unsigned char *b = (const unsigned char *)body;
+	/* A byte-order mark of UTF-16 (PowerShell's and Notepad's default). */
+	int utf16 = len >= 2 && ((b[0] == 0xFF && b[1] == 0xFE) || (b[0] == 0xFE && b[1] == 0xFF));
+
+	return req_fail(e, REQ_E_JSON, "the body is not valid UTF-8 (byte 0x%02x at offset %zu)%s",
+			at < len ? b[at] : 0u, at, utf16 ? ": it looks like UTF-16; send UTF-8" : "");
+}
+
 /* ---- schema ---- */
 
 static uint32_t hash(const char *p, size_t n)
@@ -44,28 +86,40 @@ static uint32_t hash(const char *p, size_t n)
 	return h;
 }
 
+uint32_t req_index_size(uint32_t n)
+{
+	uint32_t size = 16;
+	while (size < 2 * n)
+		size <<= 1;
+	return size;
+}
+
+void req_index_names(struct req_schema *s)
+{
+	for (uint32_t i = 0; i < s->ncolumns; i++) {
+		const char *name = s->columns[i];
+		uint32_t h = hash(name, strlen(name)) & s->mask;
+		while (s->slots[h])
+			h = (h + 1) & s->mask;
+		s->slots[h] = i + 1;
+	}
+}
+
 int req_schema_init(struct req_schema *s, const struct blob_model *m)
 {
 	memset(s, 0, sizeof *s);
 	s->width = m->input_width;
 	s->ncolumns = m->ncolumns;
 	s->columns = m->columns;
+	memcpy(s->shape, m->input_shape, sizeof s->shape);
 	if (!m->ncolumns)
 		return 0;
-	uint32_t size = 16;
-	while (size < 2 * m->ncolumns)
-		size <<= 1;
+	uint32_t size = req_index_size(m->ncolumns);
 	s->slots = calloc(size, sizeof *s->slots);
 	if (!s->slots)
 		return -1;
 	s->mask = size - 1;
-	for (uint32_t i = 0; i < m->ncolumns; i++) {
-		const char *name = m->columns[i];
-		uint32_t h = hash(name, strlen(name)) & s->mask;
-		while (s->slots[h])
-			h = (h + 1) & s->mask;
-		s->slots[h] = i + 1;
-	}
+	req_index_names(s);
 	return 0;
 }
 
@@ -113,13 +167,17 @@ void req_ctx_free(struct req_ctx *c)
 	free(c->map);
 	free(c->seen);
 	free(c->cols_text);
+	free(c->keys);
+	free(c->key_names);
+	free(c->key_slots);
 	memset(c, 0, sizeof *c);
 }
 
 size_t req_ctx_bytes(const struct req_ctx *c)
 {
 	return c->skel_cap + c->tok_cap * sizeof *c->tok + c->span_cap * sizeof *c->spans +
-	       c->nums_cap * sizeof *c->nums + c->x_cap * sizeof *c->x;
+	       c->nums_cap * sizeof *c->nums + c->x_cap * sizeof *c->x + c->keys_cap +
+	       c->key_names_cap * sizeof *c->key_names + c->key_slots_cap * sizeof *c->key_slots;
 }
 
 void req_ctx_shrink(struct req_ctx *c)
@@ -129,12 +187,19 @@ void req_ctx_shrink(struct req_ctx *c)
 	free(c->spans);
 	free(c->nums);
 	free(c->x);
+	free(c->keys);
+	free(c->key_names);
+	free(c->key_slots);
 	c->skel = NULL;
 	c->tok = NULL;
 	c->spans = NULL;
 	c->nums = NULL;
 	c->x = NULL;
+	c->keys = NULL;
+	c->key_names = NULL;
+	c->key_slots = NULL;
 	c->skel_cap = c->tok_cap = c->span_cap = c->nums_cap = c->x_cap = 0;
+	c->keys_cap = c->key_names_cap = c->key_slots_cap = 0;
 	c->nspans = c->nnums = 0;
 }
 
@@ -247,7 +312,7 @@ const char *req_kind_name(const char *js, const jsmntok_t *t)
 }
 
 /* Allocate x for rows × width and reset; check the caps. */
-static int start_matrix(struct req_walk *w, size_t rows)
+int req_start_matrix(struct req_walk *w, size_t rows)
 {
 	struct req_ctx *c = w->c;
 	size_t width = w->s->width;
@@ -377,6 +442,30 @@ static void positional_map(struct req_walk *w)
 	w->named = 0;
 }
 
+/* Values in the row whose array token is t (a compacted span or a list). */
+static size_t row_count(const struct req_walk *w, const jsmntok_t *t)
+{
+	const struct req_span *sp = t->size == 0 ? req_span_at(w->c, (size_t)t->start) : NULL;
+	return sp ? sp->count : (size_t)t->size;
+}
+
+/* Named columns (split orient) and row `row`, at token i, of another
+ * width: said once for the request when every row has that width, else
+ * for the row. */
+static int width_differs(struct req_walk *w, int i, size_t row, size_t count)
+{
+	int same = row == 0, k = i;
+	for (size_t r = 1; same && r < w->rows; r++) {
+		k = json_skip(w->t, k);
+		same = w->t[k].type == JSMN_ARRAY && row_count(w, &w->t[k]) == count;
+	}
+	if (same)
+		return req_fail(w->e, REQ_E_SHAPE, "\"columns\" and \"data\" differ in width: %u names, %zu values "
+			     "in every row", w->ncols, count);
+	return req_fail(w->e, REQ_E_SHAPE, "\"columns\" and \"data\" differ in width in row %zu: %u names, "
+		     "%zu values", row, w->ncols, count);
+}
+
 /* Fill row `row` from the array token at i (a compacted span or a list). */
 static int row_from_list(struct req_walk *w, int i, size_t row, const int *names)
 {
@@ -392,6 +481,8 @@ static int row_from_list(struct req_walk *w, int i, size_t row, const int *names
 	if (sp && sp->cols)
 		return req_fail(w->e, REQ_E_TYPE, "row %zu: strings where numbers belong", row);
 	size_t count = sp ? sp->count : (size_t)t->size;
+	if (count != w->ncols && w->named)
+		return width_differs(w, i, row, count);
 	if (count != w->ncols)
 		return req_fail(w->e, REQ_E_SHAPE, "row %zu has %zu values; expected %u", row, count, w->ncols);
 	/* Positional, or named in the model's own order (as clients send
@@ -430,7 +521,7 @@ static int rows_of_lists(struct req_walk *w, int i, const int *names)
 	if (sp)
 		return req_fail(w->e, REQ_E_SHAPE, "row 0 is %s; expected a list of %u values",
 				sp->cols ? "a string" : "a number", w->ncols);
-	if (start_matrix(w, (size_t)t->size) < 0)
+	if (req_start_matrix(w, (size_t)t->size) < 0)
 		return -1;
 	int k = i + 1;
 	for (size_t r = 0; r < w->rows; r++, k = json_skip(w->t, k))
@@ -508,66 +599,6 @@ static int split(struct req_walk *w, int obj)
 	return rc;
 }
 
-/* [{"col": v, ...}, ...] */
-static int records(struct req_walk *w, int arr)
-{
-	struct req_ctx *c = w->c;
-	const struct req_schema *s = w->s;
-	char buf[REQ_NAME_MAX_BYTES];
-
-	if (!s->ncolumns)
-		return req_fail(w->e, REQ_E_COLUMNS, "records name their columns, but the model has no column names: "
-			     "send rows as lists");
-	if (start_matrix(w, (size_t)w->t[arr].size) < 0 ||
-	    req_reserve(&c->seen, &c->seen_cap, s->width, 1) < 0)
-		return -1;
-	w->named = 1;
-	int k = arr + 1;
-	for (size_t r = 0; r < w->rows; r++, k = json_skip(w->t, k)) {
-		const jsmntok_t *rec = &w->t[k];
-		if ((r & 63) == 63 && req_deadline(c, w->e) < 0)
-			return -1;
-		if (rec->type != JSMN_OBJECT)
-			return req_fail(w->e, REQ_E_SHAPE, "record %zu is %s; expected an object of column: value",
-				     r, req_kind_name(w->js, rec));
-		memset(c->seen, 0, s->width);
-		int key = k + 1;
-		for (int n = 0; n < rec->size; n++, key = json_skip(w->t, key)) {
-			const jsmntok_t *kt = &w->t[key];
-			int col;
-			if (!memchr(w->js + kt->start, '\\', (size_t)(kt->end - kt->start))) {
-				col = req_schema_find(s, w->js + kt->start, (size_t)(kt->end - kt->start));
-			} else {
-				int len = json_string(w->js, w->t, key, buf, sizeof buf);
-				if (len < 0)
-					return req_fail(w->e, REQ_E_JSON, "record %zu: bad key", r);
-				col = req_schema_find(s, buf, (size_t)len);
-			}
-			if (col < 0)
-				continue;
-			if (c->seen[col])
-				return req_fail(w->e, REQ_E_COLUMNS, "record %zu: column %s is given twice", r, s->columns[col]);
-			c->seen[col] = 1;
-			const jsmntok_t *vt = &w->t[key + 1];
-			double d;
-			char vb[JSON_ECHO_SIZE];
-			if (vt->type != JSMN_PRIMITIVE || strchr("ntf", w->js[vt->start]))
-				return req_fail(w->e, REQ_E_TYPE, "row %zu, column %s: %s where a number belongs",
-					     r, s->columns[col], req_kind_name(w->js, vt));
-			enum num_status st = num_parse(w->js + vt->start, w->js + vt->end, NUM_JSON, &d);
-			float f = (float)d;
-			if (st != NUM_OK || isinf(f))
-				return req_fail(w->e, REQ_E_TYPE, "row %zu, column %s: %s is %s", r, s->columns[col],
-					     tok_text(w, key + 1, vb, sizeof vb),
-					     st == NUM_OK || st == NUM_ERANGE ? "outside float32's range" : "not a number");
-			c->x[r * s->width + (size_t)col] = f;
-		}
-		if (req_check_missing(w, r) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* {"col_0": [v, ...], ...}: one list per column, all the same length. */
 static int columns(struct req_walk *w, int obj)
 {
@@ -600,7 +631,7 @@ static int columns(struct req_walk *w, int obj)
 		}
 		if (j == 0) {
 			rows = len;
-			if (start_matrix(w, rows) < 0)
+			if (req_start_matrix(w, rows) < 0)
 				goto out;
 		} else if (len != rows) {
 			req_fail(w->e, REQ_E_SHAPE, "column %s has %zu values; column %s has %zu",
@@ -646,7 +677,7 @@ static int rows_any(struct req_walk *w, int arr, enum req_shape *shape)
 		return req_fail(w->e, REQ_E_SHAPE, "expected a list of rows, got %s", req_kind_name(w->js, t));
 	if (t->size > 0 && w->t[arr + 1].type == JSMN_OBJECT) {
 		*shape = REQ_SHAPE_RECORDS;
-		return records(w, arr);
+		return req_records(w, arr);
 	}
 	*shape = REQ_SHAPE_LISTS;
 	positional_map(w);
@@ -667,7 +698,7 @@ static int dispatch(struct req_walk *w, enum req_key key, int v, enum req_shape 
 		if (t->type != JSMN_ARRAY)
 			return req_fail(w->e, REQ_E_SHAPE, "dataframe_records must be a list of objects");
 		*shape = REQ_SHAPE_RECORDS;
-		return records(w, v);
+		return req_records(w, v);
 	case REQ_KEY_INPUT_DATA:
 	case REQ_KEY_INPUTS:
 	case REQ_KEY_INSTANCES:
@@ -737,6 +768,13 @@ int req_decode_json(struct req_ctx *c, const struct req_schema *s, const char *b
 	int slen = req_scan(c, s, body, len, e);
 	if (slen < 0)
 		return -1;
+	/* Every byte the scanner took into a numeric array is ASCII by
+	 * construction (digits, sign, point, exponent, separators, white
+	 * space), and the cached "columns" list it set aside passed this check
+	 * the first time: the skeleton holds every other byte of the body. */
+	size_t nonutf8 = req_utf8_bad(c->skel, (size_t)slen);
+	if (nonutf8 < (size_t)slen)
+		return req_fail_utf8(e, body, len, req_body_offset(c, nonutf8));
 	int n = req_tokenize(c, c->skel, (size_t)slen, req_body_offset, e);
 	if (n < 0)
 		return -1;

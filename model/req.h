@@ -3,8 +3,11 @@
  *
  * JSON bodies in every shape Azure ML and MLflow callers send, and CSV with
  * a header row.  Columns are matched to the model's signature by name, in
- * any order; extra columns are ignored.  Numbers are parsed to the
- * correctly rounded double and then cast to float32, as pandas and
+ * any order; extra columns are ignored.  A model without column names reads
+ * named columns in the order given (records: the first record's keys, the
+ * same in every record).  A body must be UTF-8; one that is not is
+ * refused, naming the first bad byte and its offset.  Numbers are parsed
+ * to the correctly rounded double and then cast to float32, as pandas and
  * torch.Tensor do.  No HTTP here: the caller passes the body and its media
  * type and maps the error to a status.
  *
@@ -44,6 +47,7 @@ struct req_schema {
 	const char *const *columns;  /* borrowed; must outlive the schema */
 	uint32_t *slots;             /* open-addressing index: column + 1, 0 empty */
 	uint32_t mask;
+	uint32_t shape[3];           /* C, H, W of one row (blob input_shape), or zeros */
 };
 
 /* Build the name index for m (whose strings must outlive s).  0 or -1. */
@@ -72,7 +76,7 @@ enum req_shape {
 
 enum req_errcode {
 	REQ_OK = 0,
-	REQ_E_JSON,      /* malformed JSON or CSV text */
+	REQ_E_JSON,      /* malformed JSON or CSV text, or a body that is not UTF-8 */
 	REQ_E_SHAPE,     /* valid text, but not a shape we read */
 	REQ_E_TYPE,      /* a value that is not a number where one belongs */
 	REQ_E_COLUMNS,   /* missing or repeated columns */
@@ -127,12 +131,20 @@ struct req_ctx {
 	size_t cols_len, cols_cap;
 	const struct req_schema *cols_schema;
 	uint32_t cols_n;
+	/* A model without column names reads records by the keys of the
+	 * first: those keys, decoded and NUL-terminated, and their index. */
+	char *keys;
+	size_t keys_cap;
+	const char **key_names;
+	size_t key_names_cap;
+	uint32_t *key_slots;
+	size_t key_slots_cap;
 };
 
 void req_ctx_init(struct req_ctx *c, const struct req_limits *lim);   /* lim NULL: defaults */
 void req_ctx_free(struct req_ctx *c);
 /* Bytes held by the buffers that grow with the body: skeleton, tokens,
- * spans, numbers and matrix. */
+ * spans, numbers, matrix and the first record's keys. */
 size_t req_ctx_bytes(const struct req_ctx *c);
 /* Free those buffers (the next decode grows them again); the limits and
  * the column cache stay. */

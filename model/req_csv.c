@@ -104,7 +104,9 @@ static int csv_header(struct req_walk *w, struct csv *p, uint32_t *nfields)
 			return req_fail(w->e, REQ_E_JSON, "CSV line %zu: unterminated or misplaced quote", p->line);
 		if (n >= BLOB_MAX_COLUMNS)
 			return req_fail(w->e, REQ_E_LIMIT, "more than %u columns", BLOB_MAX_COLUMNS);
-		size_t len = (size_t)(fe - fs);
+		size_t len = (size_t)(fe - fs), bad = req_utf8_bad(fs, len);
+		if (bad < len)
+			return req_fail_utf8(w->e, p->b, p->len, (size_t)(fs - p->b) + bad);
 		if (quoted == 2) {   /* "" inside quotes is one " */
 			size_t o = 0;
 			for (const char *q = fs; q < fe && o < sizeof buf - 1; q++) {
@@ -151,6 +153,9 @@ static int csv_value(struct req_walk *w, struct csv *p, size_t row, uint32_t j,
 		*out = f;
 		return 0;
 	}
+	size_t bad = req_utf8_bad(fs, (size_t)(fe - fs));
+	if (bad < (size_t)(fe - fs))
+		return req_fail_utf8(w->e, p->b, p->len, (size_t)(fs - p->b) + bad);
 	char vb[JSON_ECHO_SIZE];
 	if (fs == fe)
 		return req_fail(w->e, REQ_E_TYPE, "row %zu (line %zu), column %s: empty value", row, p->line, name);
@@ -195,6 +200,7 @@ int req_decode_csv(struct req_ctx *c, const struct req_schema *s, const char *bo
 		while (more) {
 			const char *fs, *fe;
 			int quoted;
+			size_t bad;
 			more = csv_field(&p, &fs, &fe, &quoted);
 			if (more < 0)
 				return req_fail(e, REQ_E_JSON, "CSV line %zu: unterminated or misplaced quote", line);
@@ -204,6 +210,10 @@ int req_decode_csv(struct req_ctx *c, const struct req_schema *s, const char *bo
 				p.line = line;
 				if (csv_value(&w, &p, rows, j, fs, fe, &dst[c->map[j]]) < 0)
 					return -1;
+			} else if ((bad = req_utf8_bad(fs, (size_t)(fe - fs))) < (size_t)(fe - fs)) {
+				/* A column the model ignores is read no further, but
+				 * the body is UTF-8 throughout or it is refused. */
+				return req_fail_utf8(e, body, len, (size_t)(fs - body) + bad);
 			}
 			j++;
 		}

@@ -1,7 +1,7 @@
 /*
  * req_int.h - what model/req.c shares with the other request decoders of
- * model/ (req_scan.c, req_csv.c, v2.c).  Private to model/: not part of the
- * library's API.
+ * model/ (req_scan.c, req_records.c, req_csv.c, v2.c).  Private to model/:
+ * not part of the library's API.
  */
 #ifndef SCOREPOINT_REQ_INT_H
 #define SCOREPOINT_REQ_INT_H
@@ -24,6 +24,16 @@ struct req_span {
 /* Fill e (status from the code) and return -1. */
 int req_fail(struct req_error *e, enum req_errcode code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The offset of the first byte of p[0, n) that does not begin (or belong
+ * to) a well-formed UTF-8 sequence (no overlong forms, no surrogates,
+ * nothing above U+10FFFF), or n when there is none.  ASCII goes 8 bytes at
+ * a time. */
+size_t req_utf8_bad(const char *p, size_t n);
+
+/* Fail e with REQ_E_JSON: "the body is not valid UTF-8 (byte 0xNN at
+ * offset AT)", body[at] being that byte.  Returns -1. */
+int req_fail_utf8(struct req_error *e, const char *body, size_t len, size_t at);
 
 /* Start a decode: clear e and check the body against the byte cap.  0 or -1. */
 int req_start(const struct req_ctx *c, size_t len, struct req_error *e);
@@ -90,6 +100,18 @@ struct req_walk {
 	uint32_t ncols;          /* request columns (== map entries) */
 	int named;               /* request columns have names */
 };
+
+/* Allocate c->x for rows rows of the model's width (check the caps, refuse
+ * no rows); w->rows = rows.  0, or -1 with w->e. */
+int req_start_matrix(struct req_walk *w, size_t rows);
+
+/* Slots for a name index of n names: a power of two, at most half full. */
+uint32_t req_index_size(uint32_t n);
+/* s->columns[0, s->ncolumns) into s->slots (zeroed, s->mask + 1 of them). */
+void req_index_names(struct req_schema *s);
+
+/* The records at array token arr (req_records.c): 0, or -1 with w->e. */
+int req_records(struct req_walk *w, int arr);
 
 /* After a mapping (c->seen): every model column must be present.  record is
  * the record being checked, or SIZE_MAX for the request's column list.  0, or

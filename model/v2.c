@@ -132,6 +132,15 @@ static int datatype(struct v2w *w, int i)
 		     req_tok_text(w->js, t, buf, sizeof buf));
 }
 
+/* A model whose rows are images (C, H, W) reads [rows, C, H, W] or the
+ * flat [rows, C*H*W], nothing else of that size: [rows, H, W, C] (NHWC)
+ * has the same count and another order, and would be misread. */
+static int image_layout(const struct v2w *w, const struct req_schema *s)
+{
+	return w->ndims == 2 || (w->ndims == 4 && w->dims[1] == s->shape[0] && w->dims[2] == s->shape[1] &&
+				 w->dims[3] == s->shape[2]);
+}
+
 static int shape(struct v2w *w, const struct req_schema *s, int i)
 {
 	const struct req_limits *lim = &w->c->lim;
@@ -167,6 +176,11 @@ static int shape(struct v2w *w, const struct req_schema *s, int i)
 		return req_fail(w->e, REQ_E_SHAPE, "inputs[0].shape %s has %s%zu values per row; the model reads %u",
 			     shape_text(w, sb, sizeof sb), overflow ? "more than " : "", per_row, s->width);
 	}
+	if (s->shape[0] && !image_layout(w, s))
+		return req_fail(w->e, REQ_E_SHAPE, "inputs[0].shape %s is not the model's input [-1, %u, %u, %u] "
+			     "(channels, height, width): send [rows, %u, %u, %u] or [rows, %u]",
+			     shape_text(w, sb, sizeof sb), s->shape[0], s->shape[1], s->shape[2], s->shape[0],
+			     s->shape[1], s->shape[2], s->width);
 	size_t rows = w->dims[0];
 	if (rows > lim->max_rows)
 		return req_fail(w->e, REQ_E_LIMIT, "%zu rows; the limit is %zu", rows, lim->max_rows);

@@ -11,7 +11,10 @@
  *
  * One input tensor of FP32 or FP64 (or an integer type) whose shape is
  * [rows, width] or [rows, d1, d2...] with d1*d2... == width (a leading
- * Flatten); "data" flat in row-major order or nested to the shape.
+ * Flatten); "data" flat in row-major order or nested to the shape.  A
+ * model whose rows are images (req_schema.shape, the blob's input_shape
+ * C, H, W) takes only [rows, C, H, W] and [rows, C*H*W]: a [rows, H, W, C]
+ * of the same size would be read in the wrong order.
  */
 #ifndef SCOREPOINT_V2_H
 #define SCOREPOINT_V2_H

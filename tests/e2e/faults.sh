@@ -227,7 +227,8 @@ cgi_as_nobody /health && grep -q '^Status: 200' "$T/out" && ok "nobody serves it
 refused_as_nobody() {
 	cgi_as_nobody /health
 	rc=$?
-	if [ $rc -ne 0 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -qF -- "$2" "$T/err" && [ ! -s "$T/out" ]; then
+	if [ $rc -ne 0 ] && [ "$(wc -l <"$T/err")" = 1 ] && grep -qF -- "$2" "$T/err" &&
+	   head -1 "$T/out" | grep -q '^Status: 500 ' && grep -q '"WORKSPACE_NOT_LOADED"' "$T/out" && ! grep -qF "$N" "$T/out"; then
 		ok "$1: refused at start-up in one line ($(cat "$T/err"))"
 	else
 		not_ok "$1: refused at start-up in one line" "rc=$rc" "$(cat "$T/err")" "$(head -3 "$T/out")"

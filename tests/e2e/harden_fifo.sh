@@ -24,7 +24,9 @@ fast_refusal() {
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	lines=$(wc -l <"$T/err")
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$ms" -lt 1000 ] && [ "$lines" -eq 1 ] &&
-	   grep -qF -- "$fragment" "$T/err" && [ ! -s "$T/out" ]; then
+	   grep -qF -- "$fragment" "$T/err" &&
+	   { [ ! -s "$T/out" ] || { [ "${name#score.fcgi}" != "$name" ] && head -1 "$T/out" | grep -q '^Status: 500 ' &&
+	     ! grep -qF "$T" "$T/out"; }; }; then
 		ok "refused at once: $name"
 	else
 		not_ok "refused at once: $name" "rc=$rc (124: timed out, blocked) after $ms ms, $lines stderr lines" \

@@ -243,6 +243,81 @@ static void test_issue15_memory(void)
 	test_issue15_memory_back(blob, metrics);
 }
 
+/* ---- issue 17 ---- */
+
+/* GET /version says what the converter knew (each key only when there is
+ * something to say), and GET /v2/models/NAME gives an image model's input
+ * as [-1, C, H, W]. */
+static void test_issue17_provenance(void)
+{
+	struct blob_model *m = &app.single.map.model, saved = *m;
+	const char *version[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/version", NULL };
+	const char *v2meta[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/v2/models/tut", NULL };
+
+	/* a blob that says nothing more: the keys it always had, and only those */
+	char *out = call(version, NULL, 0, 1);
+	CHECKF(out && strstr(out, "\"model_digest\": ") && !strstr(out, "model_input_shape") &&
+	       !strstr(out, "model_order") && !strstr(out, "model_verified"), "%s", out ? out : "");
+	free(out);
+	m->input_shape[0] = 1;
+	m->input_shape[1] = 28;
+	m->input_shape[2] = 28;
+	m->flags = BLOB_MODEL_ASSUMED_ORDER | BLOB_MODEL_VERIFIED;
+	m->verify = (struct blob_verify){ 1700000000, 3.0517578125e-05f, 200, 200, "1.13.1" };
+	check_status(version, NULL, 200, "\"model\": \"tut\", \"model_version\": \"3\", \"model_digest\": ");
+	check_status(version, NULL, 200, ", \"model_input_shape\": [1, 28, 28], \"model_order\": \"assumed\", "
+		     "\"model_verified\": {\"at\": \"2023-11-14T22:13:20Z\", \"max_diff\": 3.0517578125e-05, "
+		     "\"rows\": 200, \"argmax_agree\": 200, \"torch\": \"1.13.1\"}}");
+	check_status(v2meta, NULL, 200, "\"inputs\": [{\"name\": \"input-0\", \"datatype\": \"FP32\", "
+		     "\"shape\": [-1, 1, 28, 28]}]");
+	const char *swagger[] = { "REQUEST_METHOD=GET", "REQUEST_URI=/swagger.json", NULL };
+	check_status(swagger, NULL, 200, "\"description\": \"One input tensor, [rows, 1, 28, 28] or [rows, 784]; ");
+	m->flags = 0;
+	check_status(version, NULL, 200, "\"model_input_shape\": [1, 28, 28]}");
+	*m = saved;
+	check_status(v2meta, NULL, 200, "\"shape\": [-1, 784]}]");
+	check_status(swagger, NULL, 200, "\"description\": \"One input tensor, [rows, width] or [rows, d1, d2, ...] ");
+}
+
+/* The answer score.fcgi gives as CGI when it cannot serve: 500, a JSON
+ * error with the reason and no path of the server's disk. */
+static void test_issue17_refuse(void)
+{
+	static const struct {
+		const char *model, *workspace, *uri, *err, *want;
+	} cases[] = {
+		{ "/srv/m.blob", NULL, "/score", "/srv/m.blob: No such file or directory",
+		  "{\"error_code\": \"MODEL_NOT_LOADED\", \"message\": \"the model could not be loaded: "
+		  "No such file or directory\"}" },
+		{ "m.blob", NULL, "/score", "m.blob: checksum mismatch (stored 1, computed 2): the file is damaged",
+		  "\"the model could not be loaded: checksum mismatch (stored 1, computed 2): the file is damaged\"" },
+		{ "m.blob", NULL, "/v2/models/m/infer", "m.blob: truncated: 100 bytes is less than a header",
+		  "{\"error\": \"the model could not be loaded: truncated: 100 bytes is less than a header\"}" },
+		{ NULL, "ws", "/e1/score", "/abs/ws/state.yaml:12: unknown key 'x'",
+		  "{\"error_code\": \"WORKSPACE_NOT_LOADED\", \"message\": \"the workspace could not be loaded: "
+		  "unknown key 'x'\"}" },
+		{ NULL, "/w", "/e1/v2/models/m/infer", "metrics: /dev/shm/scorepoint-1: Permission denied",
+		  "{\"error\": \"the workspace could not be loaded: metrics: Permission denied\"}" },
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+		char uri[64];
+		snprintf(uri, sizeof uri, "REQUEST_URI=%s", cases[k].uri);
+		const char *params[] = { "REQUEST_METHOD=GET", uri, NULL };
+		struct app_config cfg = { .model_path = cases[k].model, .workspace = cases[k].workspace };
+		struct io io;
+		struct io_mem mem = { params, NULL, 0, 0, NULL, 0, 0 };
+		io_memory(&io, &mem);
+		app_refuse(&io, &cfg, cases[k].err);
+		static const char head[] = "Status: 500 Internal Server Error\r\nContent-Type: application/json\r\n"
+					   "Content-Length: ";
+		CHECKF(mem.out && strncmp(mem.out, head, sizeof head - 1) == 0, "%s", mem.out ? mem.out : "");
+		CHECKF(mem.out && strstr(body_of(mem.out), cases[k].want), "%s", mem.out ? mem.out : "");
+		CHECKF(mem.out && (size_t)atoi(strstr(mem.out, "Length: ") + 8) == strlen(body_of(mem.out)), "%s",
+		       mem.out ? mem.out : "");
+		free(mem.out);
+	}
+}
+
 int main(void)
 {
 	char blob[64], err[512], notes[512], metrics[96];
@@ -265,6 +340,8 @@ int main(void)
 	RUN(test_body_rules);
 	RUN(test_issue15_read_deadline);
 	RUN(test_issue15_memory);
+	RUN(test_issue17_provenance);
+	RUN(test_issue17_refuse);
 	app_free(&app);
 	unlink(blob);
 	unlink(metrics);

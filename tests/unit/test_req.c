@@ -808,9 +808,12 @@ static void test_issue15_echo(void)
 	csv_error(&c, "a,b,c\n1,\"it's \"\"q\"\"\",3\n", REQ_E_TYPE, "'it\\x27s \\x22\\x22q\\x22\\x22' is not");
 	csv_error(&c, "a,b,c\n1,0123456789012345678901234567890123456789ABCDEF,3\n", REQ_E_TYPE,
 		  "'0123456789012345678901234567890123456789...' is not a number");
-	/* A request's own column name, for a model without names. */
+	/* A request's own column name, for a model without names (issue 17:
+	 * non-ASCII, as bytes that are not UTF-8 are refused first). */
+	check_error(&c, &s3anon, "{\"input_data\": {\"columns\": [\"\xc3\xa9\", \"b\", \"c\"], \"data\": [[\"x\", 2, 3]]}}",
+		    0, REQ_E_TYPE, "row 0, column \\xc3\\xa9: a string where a number belongs");
 	check_error(&c, &s3anon, "{\"input_data\": {\"columns\": [\"\xff\xfe\", \"b\", \"c\"], \"data\": [[\"x\", 2, 3]]}}",
-		    0, REQ_E_TYPE, "row 0, column \\xff\\xfe: a string where a number belongs");
+		    0, REQ_E_JSON, "the body is not valid UTF-8 (byte 0xff at offset 29)");
 	check_error(&c, &s3, "{\"inputs\": [[1, 2, 1e999999999999999999999999999999999999999999999]]}", 0, REQ_E_TYPE,
 		    "1e99999999999999999999999999999999999999... is outside float32's range");
 	req_ctx_free(&c);
@@ -850,6 +853,117 @@ static void test_issue15_deadline(void)
 	req_ctx_free(&c);
 }
 
+/* ---- issue 17: request gaps found with models and data never seen ---- */
+
+/* A model without column names (a .pth) reads records by the keys of the
+ * first record, in its order, as MLflow does without a signature; every
+ * record must have the same keys. */
+static void test_issue17_records_without_names(void)
+{
+	struct req_ctx c;
+	struct req_result r;
+	struct req_error e;
+	req_ctx_init(&c, NULL);
+	/* record 0's order is the column order; record 1 may list them in any */
+	CHECK(decode(&c, &s3anon, "{\"dataframe_records\": [{\"z\": 1, \"a\": 2, \"m\": 3}, {\"m\": 6, \"z\": 4, "
+		     "\"a\": 5}]}", REQ_MLFLOW, &r, &e) == 0 && r.rows == 2 && r.x[0] == 1 && r.x[2] == 3 &&
+	      r.x[3] == 4 && r.x[5] == 6);
+	/* keys compared decoded; instances and input_data of records too */
+	CHECK(decode(&c, &s3anon, "{\"instances\": [{\"a\": 1, \"b\": 2, \"c\": 3}, {\"\\u0061\": 4, \"b\": 5, "
+		     "\"c\": 6}]}", REQ_MLFLOW, &r, &e) == 0 && r.rows == 2 && r.x[3] == 4);
+	CHECK(decode(&c, &s3anon, "{\"input_data\": [{\"p\": 1, \"q\": 2, \"r\": 3}]}", 0, &r, &e) == 0 && r.x[2] == 3);
+	/* a key record 0 has not, one it lacks, too few keys, a bad value */
+	check_error(&c, &s3anon, "{\"dataframe_records\": [{\"a\": 1, \"b\": 2, \"c\": 3}, {\"a\": 1, \"b\": 2, "
+		    "\"d\": 3}]}", REQ_MLFLOW, REQ_E_COLUMNS, "record 1 has key \"d\", which record 0 has not");
+	check_error(&c, &s3anon, "{\"dataframe_records\": [{\"a\": 1, \"b\": 2, \"c\": 3}, {\"a\": 1, \"c\": 3}, "
+		    "{}]}", REQ_MLFLOW, REQ_E_COLUMNS, "record 1 has no key \"b\", which record 0 has");
+	check_error(&c, &s3anon, "{\"dataframe_records\": [{\"a\": 1, \"b\": 2}]}", REQ_MLFLOW, REQ_E_COLUMNS,
+		    "record 0 has 2 keys; the model has no column names and reads exactly 3 values per row");
+	check_error(&c, &s3anon, "{\"dataframe_records\": [{\"a\": 1, \"b\": 2, \"c\": 3, \"d\": 4}]}", REQ_MLFLOW,
+		    REQ_E_COLUMNS, "record 0 has 4 keys");
+	check_error(&c, &s3anon, "{\"dataframe_records\": [{\"a\": 1, \"b\": 2, \"c\": 3}, {\"a\": 1, \"b\": "
+		    "\"x\", \"c\": 3}]}", REQ_MLFLOW, REQ_E_TYPE, "row 1, column b: a string where a number belongs");
+	/* a key quoted in a message is the request's text: json_echo'd */
+	check_error(&c, &s3anon, "{\"dataframe_records\": [{\"a\": 1, \"b\": 2, \"c\": 3}, {\"a\": 1, \"b\": 2, "
+		    "\"\\u001b[2J\": 3}]}", REQ_MLFLOW, REQ_E_COLUMNS, "key \"\\x5cu001b[2J\"");
+	check_error(&c, &s3anon, "{\"dataframe_records\": [{\"a\": 1, \"b\": 2, \"\\u001b\": 3}, {\"a\": 1, \"b\": 2, "
+		    "\"\\u001b\": null}]}", REQ_MLFLOW, REQ_E_TYPE, "row 1, column \\x1b: null");
+	/* the 784 columns of a .pth, keys in record 0's order, in a big request */
+	static char body[200000];
+	size_t o = (size_t)snprintf(body, sizeof body, "{\"dataframe_records\": [");
+	for (int rec = 0; rec < 2; rec++) {
+		o += (size_t)snprintf(body + o, sizeof body - o, "%s{", rec ? ", " : "");
+		for (int j = 0; j < 784; j++) {
+			int k = rec ? 783 - j : j;   /* record 1 backwards */
+			o += (size_t)snprintf(body + o, sizeof body - o, "%s\"pixel%d\": %d", j ? ", " : "", k, k + rec);
+		}
+		o += (size_t)snprintf(body + o, sizeof body - o, "}");
+	}
+	snprintf(body + o, sizeof body - o, "]}");
+	struct blob_model anon784 = { .input_width = 784 };
+	struct req_schema sa;
+	req_schema_init(&sa, &anon784);
+	CHECKF(decode(&c, &sa, body, REQ_MLFLOW, &r, &e) == 0, "%s", e.msg);
+	CHECK(r.rows == 2 && r.x[5] == 5 && r.x[784 + 5] == 6 && r.x[784 + 783] == 784);
+	req_schema_free(&sa);
+	req_ctx_free(&c);
+}
+
+/* A body that is not UTF-8 says so, where the byte is, whatever it would
+ * otherwise have broken (a column name: "columns are missing"). */
+static void test_issue17_utf8(void)
+{
+	struct req_ctx c;
+	struct req_result r;
+	struct req_error e;
+	req_ctx_init(&c, NULL);
+	check_error(&c, &s3, "{\"input_data\": {\"columns\": [\"a\",\"b\",\"c\xff\"], \"data\": [[1,2,3]]}}", 0,
+		    REQ_E_JSON, "the body is not valid UTF-8 (byte 0xff at offset 38)");
+	check_error(&c, &s3, "{\"dataframe_records\": [{\"a\": 1, \"b\": 2, \"c\": 3, \"\xc3(\": 4}]}", REQ_MLFLOW,
+		    REQ_E_JSON, "(byte 0xc3 at offset 49)");
+	/* after a numeric array the scanner took: the offset is the body's */
+	check_error(&c, &s3, "{\"inputs\": [[1.5,2.5,3.5]], \"params\": {\"note\": \"\xed\xa0\x80\"}}", 0, REQ_E_JSON,
+		    "(byte 0xed at offset 48)");
+	check_error(&c, &s3, "{\"inputs\": [[1,2,3\x80]]}", 0, REQ_E_JSON, "(byte 0x80 at offset 18)");
+	check_error(&c, &s3, "\xff\xfe{", 0, REQ_E_JSON, "(byte 0xff at offset 0): it looks like UTF-16; send UTF-8");
+	check_error(&c, &s3, "{\"inputs\": [[1,2,3]], \"x\": \"\xf4\x90\x80\x80\"}", 0, REQ_E_JSON, "byte 0xf4");
+	check_error(&c, &s3, "{\"inputs\": [[1,2,3]], \"x\": \"\xc0\xaf\"}", 0, REQ_E_JSON, "byte 0xc0");
+	/* well-formed UTF-8 is text like any other */
+	CHECK(decode(&c, &s3, "{\"inputs\": [[1,2,3]], \"params\": {\"n\\u00e9\": \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}}",
+		     0, &r, &e) == 0);
+	CHECK(decode(&c, &s3, "{\"inputs\": {\"a\": [1], \"b\": [2], \"c\": [3], \"\xc3\xa9\": [4]}}", 0, &r, &e) == 0);
+	/* CSV: the header, a value, a column the model ignores */
+	CHECK(req_decode_csv(&c, &s3, "a,b,c\xff\n1,2,3\n", 13, &r, &e) < 0 && e.code == REQ_E_JSON);
+	CHECK_CONTAINS(e.msg, "the body is not valid UTF-8 (byte 0xff at offset 5)");
+	CHECK(req_decode_csv(&c, &s3, "a,b,c\n1,2,3\xe9\n", 13, &r, &e) < 0);
+	CHECK_CONTAINS(e.msg, "(byte 0xe9 at offset 11)");
+	CHECK(req_decode_csv(&c, &s3, "a,b,c,x\n1,2,3,\xe9\n", 16, &r, &e) < 0);
+	CHECK_CONTAINS(e.msg, "(byte 0xe9 at offset 14)");
+	CHECK(req_decode_csv(&c, &s3, "a,b,c,\xc3\xa9\n1,2,3,\xc3\xa9\n", 18, &r, &e) == 0 && r.rows == 1);
+	req_ctx_free(&c);
+}
+
+/* Split orient: "columns" and the rows of "data" of different widths. */
+static void test_issue17_split_widths(void)
+{
+	static const char *const uniform = "{\"dataframe_split\": {\"columns\": [\"a\",\"b\",\"c\"], \"data\": [[1,2],[4,5]]}}";
+	static const char *const one_row = "{\"dataframe_split\": {\"columns\": [\"a\",\"b\",\"c\"], \"data\": [[1,2,3],[4,5]]}}";
+	static const char *const first_row = "{\"input_data\": {\"columns\": [\"a\",\"b\",\"c\"], \"data\": [[1,2],[4,5,6]]}}";
+	struct req_ctx c;
+	req_ctx_init(&c, NULL);
+	for (int pass = 0; pass < 2; pass++) {   /* the second time, the column list is cached */
+		check_error(&c, &s3, uniform, REQ_MLFLOW, REQ_E_SHAPE,
+			    "\"columns\" and \"data\" differ in width: 3 names, 2 values in every row");
+		check_error(&c, &s3, one_row, REQ_MLFLOW, REQ_E_SHAPE,
+			    "\"columns\" and \"data\" differ in width in row 1: 3 names, 2 values");
+		check_error(&c, &s3, first_row, 0, REQ_E_SHAPE, "differ in width in row 0: 3 names, 2 values");
+		check_error(&c, &s3anon, uniform, REQ_MLFLOW, REQ_E_SHAPE, "3 names, 2 values in every row");
+	}
+	/* without names, rows as before */
+	check_error(&c, &s3, "{\"input_data\": [[1,2,3],[4,5]]}", 0, REQ_E_SHAPE, "row 1 has 2 values; expected 3");
+	req_ctx_free(&c);
+}
+
 int main(void)
 {
 	setup();
@@ -873,6 +987,9 @@ int main(void)
 	RUN(test_issue15_duplicate_keys);
 	RUN(test_issue15_echo);
 	RUN(test_issue15_deadline);
+	RUN(test_issue17_records_without_names);
+	RUN(test_issue17_utf8);
+	RUN(test_issue17_split_widths);
 	req_schema_free(&s784);
 	req_schema_free(&s3);
 	req_schema_free(&s3anon);

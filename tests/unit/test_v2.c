@@ -717,6 +717,52 @@ static void test_issue15(void)
 	req_ctx_free(&c);
 }
 
+/* ---- issue 17: a model whose rows are images ---- */
+
+/* The blob's input_shape (C, H, W): [rows, C, H, W] and [rows, C*H*W] read
+ * the same; [rows, H, W, C] (NHWC) and other shapes of that size are
+ * refused, not read in the wrong order.  A flat-row model keeps the leading
+ * Flatten. */
+static void test_issue17_image_shapes(void)
+{
+	struct blob_model mi = { .input_width = 12, .input_shape = { 3, 2, 2 } };
+	struct blob_model mf = { .input_width = 12 };
+	struct req_schema si, sf;
+	struct req_ctx c;
+	struct v2_request r;
+	struct req_error e;
+	static const char *const nchw = "{\"inputs\": [{\"name\": \"x\", \"shape\": [2, 3, 2, 2], \"datatype\": \"FP32\", "
+		"\"data\": [[[[1,2],[3,4]],[[5,6],[7,8]],[[9,10],[11,12]]],[[[13,14],[15,16]],[[17,18],[19,20]],"
+		"[[21,22],[23,24]]]]}]}";
+	static const char *const flat = "{\"inputs\": [{\"name\": \"x\", \"shape\": [2, 12], \"datatype\": \"FP32\", "
+		"\"data\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24]}]}";
+	static const char *const nhwc = "{\"inputs\": [{\"name\": \"x\", \"shape\": [2, 2, 2, 3], \"datatype\": \"FP32\", "
+		"\"data\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24]}]}";
+	static const char *const hw = "{\"inputs\": [{\"name\": \"x\", \"shape\": [2, 3, 4], \"datatype\": \"FP32\", "
+		"\"data\": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24]}]}";
+	req_schema_init(&si, &mi);
+	req_schema_init(&sf, &mf);
+	req_ctx_init(&c, NULL);
+	CHECK(si.shape[0] == 3 && si.shape[1] == 2 && si.shape[2] == 2);
+	for (int k = 0; k < 2; k++) {
+		int rc = decode(&c, &si, k ? flat : nchw, &r, &e);
+		CHECKF(rc == 0, "%s", e.msg);
+		CHECK(rc == 0 && r.rows == 2 && r.x[0] == 1 && r.x[11] == 12 && r.x[23] == 24);
+	}
+	check_error(&c, &si, nhwc, REQ_E_SHAPE, "inputs[0].shape [2, 2, 2, 3] is not the model's input [-1, 3, 2, 2] "
+		    "(channels, height, width): send [rows, 3, 2, 2] or [rows, 12]");
+	check_error(&c, &si, hw, REQ_E_SHAPE, "inputs[0].shape [2, 3, 4] is not the model's input [-1, 3, 2, 2]");
+	/* another size: the message it always had */
+	check_error(&c, &si, T("[2, 3, 2, 3]", "FP32", "[]"), REQ_E_SHAPE,
+		    "inputs[0].shape [2, 3, 2, 3] has 18 values per row; the model reads 12");
+	/* a flat-row model: any shape of that size, as before */
+	CHECK(decode(&c, &sf, nhwc, &r, &e) == 0 && r.rows == 2 && r.x[23] == 24);
+	CHECK(decode(&c, &sf, hw, &r, &e) == 0 && r.rows == 2);
+	req_ctx_free(&c);
+	req_schema_free(&si);
+	req_schema_free(&sf);
+}
+
 int main(void)
 {
 	setup();
@@ -736,6 +782,7 @@ int main(void)
 	RUN(test_encode_status);
 	RUN(test_encode_valid);
 	RUN(test_issue15);
+	RUN(test_issue17_image_shapes);
 	teardown();
 	return unit_done();
 }
