@@ -47,7 +47,8 @@ static struct ws_node *user_record(const struct cli *c, int *rc)
  * names now (@latest: the last registered).  0 or a refusal. */
 static int resolve_model(const struct ws *w, struct ws_node *rec)
 {
-	char name[NAME_MAX_LEN + 1], version[WS_VERSION_MAX + 1], err[512], ref[128];
+	char name[MODEL_NAME_MAX_LEN + 1], version[WS_VERSION_MAX + 1], err[768];
+	char ref[sizeof "azureml::" + MODEL_NAME_MAX_LEN + WS_VERSION_MAX];
 	int latest;
 	const char *given = ws_node_text(ws_node_get(rec, "model"));
 

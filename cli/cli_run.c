@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "tools/convert.h"
 #include "workspace/auth.h"
+#include "workspace/name.h"
 #include "model/blob.h"
 #include "model/enc.h"
 #include "model/file.h"
@@ -77,7 +78,7 @@ out:
 static int registered_blob(const struct cli *c, const char *uri, struct blob_map *bm)
 {
 	struct ws w;
-	char name[64], err[PATH_MAX + 1024];
+	char name[MODEL_NAME_MAX_LEN + 1], err[PATH_MAX + 1024];
 	const char *rest = uri + strlen("models:/");
 	size_t n = strcspn(rest, "/");
 	int rc;

@@ -453,7 +453,7 @@ static int build_models(struct ws *w, const char *file, char *err, size_t errlen
 static int build_deployment(struct ws *w, struct ws_endpoint *e, struct ws_deployment *d,
 			    struct ws_node *rec, const char *file, char *err, size_t errlen)
 {
-	char name[NAME_MAX_LEN + 1], version[WS_VERSION_MAX + 1], msg[256];
+	char name[MODEL_NAME_MAX_LEN + 1], version[WS_VERSION_MAX + 1], msg[600];
 	int latest;
 
 	if (ws_spec_check(WS_KIND_DEPLOYMENT, rec, 1, d, file, err, errlen) < 0)

@@ -22,6 +22,7 @@ enum ktype {
 	K_ANY,       /* kept as written */
 	K_STR,       /* a scalar, kept as a string */
 	K_NAME,      /* a string that passes name_valid() */
+	K_MODEL_NAME, /* a string that passes model_name_valid() */
 	K_VERSION,   /* a model version (ws_version_valid) */
 	K_ENUM,      /* one of sub[] (any case); stored as its index */
 	K_INT,       /* a whole number in [min, max] */
@@ -136,7 +137,7 @@ static const struct key deployment_keys[] = {
 };
 
 static const struct key model_keys[] = {
-	{ "name", K_NAME, M(name), 0, 0, 0, NULL, F_REQ, NULL },
+	{ "name", K_MODEL_NAME, M(name), 0, 0, 0, NULL, F_REQ, NULL },
 	{ "version", K_VERSION, M(version), 0, 0, 0, NULL, F_REQ, NULL },
 	{ "type", K_ENUM, NOOFF, 0, 0, 0, model_types, F_REQ, NULL },
 	{ "path", K_STR, M(path), 0, 0, 0, NULL, F_REQ, NULL },
@@ -200,9 +201,9 @@ int ws_model_ref(const char *ref, char *name, char *version, int *latest, char *
 		return err_set(err, errlen, "model \"%s\": registry and resource-id references are not "
 			       "available locally; use azureml:NAME:VERSION or azureml:NAME@latest", ref);
 	size_t n = strcspn(s, ":@");
-	if (!name_valid(s, n))
+	if (!model_name_valid(s, n))
 		return err_set(err, errlen, "model \"%s\": expected azureml:NAME:VERSION or azureml:NAME@latest, "
-			       "and %s", ref, name_rule());
+			       "and %s", ref, model_name_rule());
 	memcpy(name, s, n);
 	name[n] = '\0';
 	*latest = 0;
@@ -420,7 +421,7 @@ static int check_value(const struct ctx *c, const struct key *k, const char *pat
 		       void *out)
 {
 	void *p = at(out, k->off);
-	char name[NAME_MAX_LEN + 1], version[WS_VERSION_MAX + 1], msg[300];
+	char name[MODEL_NAME_MAX_LEN + 1], version[WS_VERSION_MAX + 1], msg[600];
 	int latest;
 
 	switch (k->type) {
@@ -440,6 +441,12 @@ static int check_value(const struct ctx *c, const struct key *k, const char *pat
 			return -1;
 		if (!name_valid(v->s, strlen(v->s)))
 			return fail(c, v->line, "%s \"%.60s\": %s", path, v->s, name_rule());
+		break;
+	case K_MODEL_NAME:
+		if (want_string(c, path, v) < 0)
+			return -1;
+		if (!model_name_valid(v->s, strlen(v->s)))
+			return fail(c, v->line, "%s \"%.60s\": %s", path, v->s, model_name_rule());
 		break;
 	case K_VERSION:
 		if (want_string(c, path, v) < 0)

@@ -59,7 +59,7 @@ int ws_spec_set(enum ws_kind kind, struct ws_node *rec, const char *path, const 
 
 /*
  * A model reference: azureml:NAME:VERSION, azureml:NAME@latest, or the
- * same without "azureml:".  Fills name[NAME_MAX_LEN + 1] and
+ * same without "azureml:".  Fills name[MODEL_NAME_MAX_LEN + 1] and
  * version[WS_VERSION_MAX + 1] ("" with *latest = 1 for @latest).  0, or -1
  * with err.
  */

@@ -1,4 +1,5 @@
-/* test_name.c - workspace/name.c: Azure's endpoint and deployment name rule. */
+/* test_name.c - workspace/name.c: Azure's endpoint and deployment name rule,
+ * and its model name rule. */
 #include "tests/unit/unit.h"
 #include "workspace/name.h"
 
@@ -53,11 +54,72 @@ static void test_rule_text(void)
 	CHECK(strchr(name_rule(), '\n') == NULL);
 }
 
+static int model_valid(const char *s)
+{
+	return model_name_valid(s, strlen(s));
+}
+
+static void test_model_names_accepted(void)
+{
+	char longest[MODEL_NAME_MAX_LEN + 1];
+
+	CHECK(model_valid("model-online-1"));        /* every endpoint-rule name */
+	CHECK(model_valid("fashion_mnist_cnn"));     /* underscores: common in model names */
+	CHECK(model_valid("my_model-v2_final"));
+	CHECK(model_valid("a"));                     /* 1: the shortest */
+	CHECK(model_valid("7"));
+	CHECK(model_valid("2024_cnn"));              /* a digit first */
+	CHECK(model_valid("a__b--c"));               /* repeated, unlike the endpoint rule */
+	CHECK(model_valid("model-"));                /* a dash last too */
+	CHECK(model_valid("model_"));
+	CHECK(model_valid("ABC_def-123"));
+	memset(longest, 'm', MODEL_NAME_MAX_LEN);
+	longest[MODEL_NAME_MAX_LEN] = '\0';
+	CHECK(model_valid(longest));                 /* 255: the longest */
+	CHECK(model_name_valid("fashion_mnist:2", 13));   /* the length is the bound */
+}
+
+static void test_model_names_refused(void)
+{
+	char too_long[MODEL_NAME_MAX_LEN + 2];
+
+	CHECK(!model_valid(""));
+	CHECK(!model_valid("_model"));               /* first a letter or a digit */
+	CHECK(!model_valid("-model"));
+	CHECK(!model_valid("my.model"));             /* no dot: not "." nor ".." as a folder either */
+	CHECK(!model_valid("."));
+	CHECK(!model_valid(".."));
+	CHECK(!model_valid("my model"));
+	CHECK(!model_valid("my/model"));
+	CHECK(!model_valid("my:model"));             /* azureml:NAME:VERSION stays parseable */
+	CHECK(!model_valid("my@model"));             /* and azureml:NAME@latest */
+	CHECK(!model_valid("caf\xc3\xa9"));           /* letters are ASCII */
+	CHECK(!model_name_valid("ab\0c", 4));
+	CHECK(!model_name_valid(NULL, 3));
+	memset(too_long, 'm', MODEL_NAME_MAX_LEN + 1);
+	too_long[MODEL_NAME_MAX_LEN + 1] = '\0';
+	CHECK(!model_valid(too_long));               /* 256 */
+	/* the endpoint rule is unchanged */
+	CHECK(!valid("fashion_mnist"));
+	CHECK(!valid("1abc"));
+}
+
+static void test_model_rule_text(void)
+{
+	CHECK_CONTAINS(model_name_rule(), "1 to 255");
+	CHECK_CONTAINS(model_name_rule(), "'_'");
+	CHECK_CONTAINS(model_name_rule(), "letter or a digit");
+	CHECK(strchr(model_name_rule(), '\n') == NULL);
+}
+
 int main(void)
 {
 	RUN(test_accepts);
 	RUN(test_refuses);
 	RUN(test_length_is_the_bound);
 	RUN(test_rule_text);
+	RUN(test_model_names_accepted);
+	RUN(test_model_names_refused);
+	RUN(test_model_rule_text);
 	return unit_done();
 }
