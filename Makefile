@@ -44,8 +44,9 @@ endif
 
 # Debian packages: to build, and to run the test suite.
 DEPS_BUILD := gcc make pkg-config libc6-dev libfcgi-dev libjsmn-dev libyaml-dev libopenblas-dev libssl-dev
-DEPS_TEST := lighttpd curl procps wrk openssl apache2 libapache2-mod-fcgid nginx spawn-fcgi systemd perl mount util-linux groff-base
-DEPS_BENCH := wrk lighttpd curl python3 valgrind
+DEPS_TEST := lighttpd curl procps wrk openssl apache2 libapache2-mod-fcgid nginx spawn-fcgi systemd perl mount util-linux groff-base \
+	python3-torch python3-cloudpickle
+DEPS_BENCH := wrk lighttpd curl python3 valgrind python3-torch python3-cloudpickle python3-numpy
 # `make bench-python`: the stand-in's Debian packages, and what drives it.
 DEPS_PYTHON := python3-flask gunicorn python3-pandas python3-torch python3-yaml wrk lighttpd curl
 DEPS_FUZZ := clang libclang-rt-14-dev
@@ -96,7 +97,8 @@ ALL_LDLIBS := $(HANDLER_LDLIBS) $(sort $(TOOLS_LDLIBS) $(WORKSPACE_LDLIBS)) $(MO
 
 PROGRAMS := $(BUILD)/pth2blob $(BUILD)/score.fcgi $(BUILD)/scorepoint
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
-BENCH_PROGRAMS := $(BUILD)/bench/inproc $(BUILD)/bench/noop.fcgi $(BUILD)/bench/coldstart $(BUILD)/bench/gemm
+BENCH_PROGRAMS := $(BUILD)/bench/inproc $(BUILD)/bench/noop.fcgi $(BUILD)/bench/coldstart $(BUILD)/bench/gemm \
+	$(BUILD)/bench/fwd
 
 .PHONY: all test check deps fixtures clean
 all: $(PROGRAMS)
@@ -104,6 +106,15 @@ all: $(PROGRAMS)
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# --verify's torch side, tools/verify_torch.py, embedded in verify.o as a
+# C array next to it (od is coreutils; no xxd needed).
+$(BUILD)/obj/tools/verify.o: CPPFLAGS += -I$(@D)
+$(BUILD)/obj/tools/verify.o: $(BUILD)/obj/tools/verify_torch.h
+%/obj/tools/verify_torch.h: tools/verify_torch.py
+	@mkdir -p $(@D)
+	{ echo 'static const char verify_torch_py[] = {'; od -An -v -tx1 $< | \
+		sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0 };'; } >$@
 
 $(LIBMODEL): $(call obj,$(MODEL_SRC))
 $(LIBWORKSPACE): $(call obj,$(WORKSPACE_SRC))
@@ -133,6 +144,10 @@ $(BUILD)/bench/noop.fcgi: $(BUILD)/obj/bench/noop.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(HANDLER_LDLIBS)
 
 $(BUILD)/bench/gemm: $(BUILD)/obj/bench/gemm.o $(LIBMODEL)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(MODEL_LDLIBS)
+
+$(BUILD)/bench/fwd: $(BUILD)/obj/bench/fwd.o $(LIBMODEL)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(MODEL_LDLIBS)
 
@@ -260,6 +275,8 @@ FUZZ_LIBS := $(FUZZ_BUILD)/libtools.a $(FUZZ_BUILD)/libworkspace.a $(FUZZ_BUILD)
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
+$(FUZZ_BUILD)/obj/tools/verify.o: CPPFLAGS += -I$(@D)
+$(FUZZ_BUILD)/obj/tools/verify.o: $(FUZZ_BUILD)/obj/tools/verify_torch.h
 
 $(FUZZ_BUILD)/libmodel.a: $(call fuzz_obj,$(MODEL_SRC))
 $(FUZZ_BUILD)/libworkspace.a: $(call fuzz_obj,$(WORKSPACE_SRC))

@@ -316,6 +316,13 @@ int cli_name(const char *flag, const char *name)
 	return cli_fail("%s \"%s\": %s", flag, name, name_rule());
 }
 
+int cli_model_name(const char *flag, const char *name)
+{
+	if (model_name_valid(name, strlen(name)))
+		return 0;
+	return cli_fail("%s \"%.300s\": %s", flag, name, model_name_rule());
+}
+
 /* ---- output ---- */
 
 /* What -o tsv prints of each kind of object without --query: its main

@@ -23,6 +23,7 @@ enum cli_opt {
 	O_REQUEST_FILE, O_DEPLOYMENT, O_YES, O_ALL_TRAFFIC, O_LINES, O_CONTAINER, O_PATH,
 	O_VERSION, O_TYPE, O_LABELS, O_POSTPROCESS, O_LABEL, O_DESCRIPTION, O_MODEL_URI,
 	O_INPUT_PATH, O_CONTENT_TYPE, O_OUTPUT_PATH, O_HOST, O_PORT, O_WORKERS, O_LIGHTTPD,
+	O_ARCH, O_INPUT_SHAPE, O_ASSUME_ORDER, O_VERIFY, O_VERIFY_INPUT,
 	/* on every verb */
 	O_WORKSPACE, O_WORKSPACE_NAME, O_OUTPUT, O_QUERY, O_HELP, O_IGNORED, O_IGNORED_FLAG,
 	O_COUNT
@@ -98,8 +99,11 @@ int cli_usage_fail(const struct cli *c, const char *fmt, ...) __attribute__((for
 /* Require option id: 0, or prints a usage error and returns 2. */
 int cli_need(const struct cli *c, enum cli_opt id);
 
-/* Validate a name given on the command line: 0, or a refusal (returns 1). */
+/* Validate a name given on the command line: 0, or a refusal (returns 1).
+ * cli_name is the endpoint and deployment rule, cli_model_name the model
+ * rule (workspace/name.h). */
 int cli_name(const char *flag, const char *name);
+int cli_model_name(const char *flag, const char *name);
 
 /*
  * Print result as az does (pretty JSON with sorted keys, or with -o tsv

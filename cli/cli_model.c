@@ -121,7 +121,7 @@ int cli_model_create(struct cli *c)
 	char path[PATH_MAX];
 	int rc = cli_need(c, O_NAME), made = 0, dfd = -1;
 
-	if (rc || (rc = cli_need(c, O_PATH)) || (rc = cli_name("--name", c->val[O_NAME])))
+	if (rc || (rc = cli_need(c, O_PATH)) || (rc = cli_model_name("--name", c->val[O_NAME])))
 		return rc;
 	/* The tutorial's `--path model/`: no "model//MLmodel" in a message. */
 	c->val[O_PATH] = cli_trim_slashes(c->val[O_PATH], path, sizeof path);
@@ -137,6 +137,12 @@ int cli_model_create(struct cli *c)
 	if (c->val[O_POSTPROCESS] && (o.postprocess = blob_post_parse(c->val[O_POSTPROCESS])) < 0)
 		return cli_usage_fail(c, "--postprocess %s: use logits, probabilities or labels", c->val[O_POSTPROCESS]);
 	o.labels = c->val[O_LABELS];
+	o.arch = c->val[O_ARCH];
+	o.assume_order = c->val[O_ASSUME_ORDER] != NULL;
+	o.verify = c->val[O_VERIFY] != NULL || c->val[O_VERIFY_INPUT] != NULL;
+	o.verify_input = c->val[O_VERIFY_INPUT];
+	if (c->val[O_INPUT_SHAPE] && convert_parse_shape(c->val[O_INPUT_SHAPE], o.input_shape, err, sizeof err) < 0)
+		return cli_usage_fail(c, "%s", err);
 	if (ws_begin(c->dir, &t, err, sizeof err) < 0)
 		return cli_fail("%s", err);
 	rc = 1;
@@ -226,7 +232,7 @@ static const struct ws_model *pick(const struct cli *c, const struct ws *w)
 static int name_and_version(const struct cli *c)
 {
 	int rc = cli_need(c, O_NAME);
-	if (rc || (rc = cli_name("--name", c->val[O_NAME])))
+	if (rc || (rc = cli_model_name("--name", c->val[O_NAME])))
 		return rc;
 	if (c->val[O_LABEL] && strcmp(c->val[O_LABEL], "latest") != 0)
 		return cli_usage_fail(c, "--label %s: the only label is latest", c->val[O_LABEL]);

@@ -21,6 +21,12 @@ static const struct cli_flag model_create_flags[] = {
 	{ "description", 'd', O_DESCRIPTION, 1, "TEXT  a description, kept" },
 	{ "labels", 0, O_LABELS, 1, "FILE|a,b,...  output labels, one per model output" },
 	{ "postprocess", 0, O_POSTPROCESS, 1, "KIND  logits, probabilities or labels" },
+	{ "arch", 0, O_ARCH, 1, "SPEC  a state_dict's layers and ops, or a module's execution order (docs/cli.md)" },
+	{ "input-shape", 0, O_INPUT_SHAPE, 1, "C,H,W  the shape of one input row, when forward() does x.view(...)" },
+	{ "assume-registration-order", 0, O_ASSUME_ORDER, 0, " run a custom forward()'s children in registration "
+	  "order (marked in the model)" },
+	{ "verify", 0, O_VERIFY, 0, " compare with torch before registering: RUNS THE MODEL'S OWN PYTHON CODE" },
+	{ "verify-input", 0, O_VERIFY_INPUT, 1, "FILE  the rows --verify compares on (a JSON or CSV request)" },
 	F_END
 };
 static const struct cli_flag model_list_flags[] = {

@@ -1,10 +1,11 @@
 /*
- * convert.c - input detection, signature checks, labels and digest around
- * pth_load() and blob_write().
+ * convert.c - input detection, signature checks, labels, input shape,
+ * --verify and digest around pth_load_opts() and blob_write().
  */
 #include "tools/convert.h"
 #include "tools/mlmodel.h"
 #include "tools/pth.h"
+#include "tools/verify.h"
 #include "model/err.h"
 #include "model/file.h"
 
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #define LABELS_MAX_BYTES (1u << 20)
+#define SHAPE_MAX_DIM 65535
 
 static void free_strings(char **v, uint32_t n)
 {
@@ -177,6 +179,102 @@ static int check_signature(const char *input, const struct mlmodel *ml, const st
 	return 0;
 }
 
+int convert_parse_shape(const char *s, uint32_t shape[3], char *err, size_t errlen)
+{
+	const char *p = s;
+
+	for (int i = 0; i < 3; i++) {
+		char *end;
+		unsigned long v;
+		if (*p < '0' || *p > '9')
+			break;
+		errno = 0;
+		v = strtoul(p, &end, 10);
+		if (errno || v < 1 || v > SHAPE_MAX_DIM || *end != (i < 2 ? ',' : '\0'))
+			break;
+		shape[i] = (uint32_t)v;
+		p = end + 1;
+		if (i == 2)
+			return 0;
+	}
+	memset(shape, 0, 3 * sizeof *shape);
+	return err_set(err, errlen, "--input-shape %s: give C,H,W, three whole numbers 1 to %d (e.g. 1,28,28)", s,
+		       SHAPE_MAX_DIM);
+}
+
+/* The input shape to read the model with: --input-shape, else the
+ * signature's; they must agree when both are given. */
+static int input_shape(const char *input, const struct mlmodel *ml, const struct convert_opts *o, int mlflow,
+		       uint32_t shape[3], char *err, size_t errlen)
+{
+	uint32_t sig[3] = { 0, 0, 0 };
+
+	memcpy(shape, o->input_shape, 3 * sizeof *shape);
+	if (mlflow)
+		memcpy(sig, ml->input_shape, sizeof sig);
+	if (sig[0] && shape[0] && memcmp(sig, shape, sizeof sig) != 0)
+		return err_set(err, errlen, "%s: --input-shape %u,%u,%u but the signature's input tensor is "
+			       "[-1, %u, %u, %u]", input, shape[0], shape[1], shape[2], sig[0], sig[1], sig[2]);
+	if (!shape[0])
+		memcpy(shape, sig, sizeof sig);
+	return 0;
+}
+
+/* Compare the model about to be written with torch's own answer. */
+static int verify(const char *input, const char *pth_path, int mlflow, const struct pth_model *pm,
+		  struct blob_model *bm, const struct convert_opts *o, char *notes, size_t notes_len, char *err,
+		  size_t errlen)
+{
+	char example[PATH_MAX], code[PATH_MAX], report[1024];
+	const char *dirs[2] = { NULL, NULL };
+	struct verify_opts vo = { .inputs = o->verify_input };
+	struct verify_source src = { .input = input, .pth_path = pth_path, .code_dirs = dirs };
+	struct stat st;
+
+	if (mlflow && (size_t)snprintf(example, sizeof example, "%s/input_example.json", input) < sizeof example &&
+	    stat(example, &st) == 0 && S_ISREG(st.st_mode))
+		src.example = example;
+	if (mlflow && (size_t)snprintf(code, sizeof code, "%s/code", input) < sizeof code && stat(code, &st) == 0 &&
+	    S_ISDIR(st.st_mode))
+		dirs[0] = code;
+	report[0] = '\0';
+	if (verify_model(&src, pm, bm, &vo, &bm->verify, report, sizeof report, err, errlen) != 0)
+		return -1;
+	bm->flags |= BLOB_MODEL_VERIFIED;
+	size_t n = strlen(notes);
+	if (report[0] && n + 1 < notes_len)
+		snprintf(notes + n, notes_len - n, "%s%s", n ? "\n" : "", report);
+	return 0;
+}
+
+/* A pyfunc wrapper without --labels: its own label map, or a refusal
+ * that says which flags to pass. */
+static int wrapper_labels(const char *input, const struct mlmodel *ml, const struct convert_opts *o,
+			  struct blob_model *bm, char *notes, size_t notes_len, char *err, size_t errlen)
+{
+	size_t n = strlen(notes);
+
+	if (ml->nlabels) {
+		if (ml->nlabels != bm->output_width)
+			return err_set(err, errlen, "%s: the wrapper's label map (%s) has %u labels but the model "
+				       "has %u outputs: pass --labels FILE|\"a,b,...\"", input, ml->labels_from,
+				       ml->nlabels, bm->output_width);
+		bm->nlabels = ml->nlabels;
+		bm->labels = (const char **)ml->labels;
+		if (n + 1 < notes_len)
+			snprintf(notes + n, notes_len - n, "%slabels from %s", n ? "\n" : "", ml->labels_from);
+		return 0;
+	}
+	if (o->postprocess >= 0)
+		return 0;
+	return err_set(err, errlen,
+		       "%s is an MLflow pyfunc wrapper: its predict() lives in python_model.pkl and is "
+		       "Python, which scorepoint cannot run%s%s. The PyTorch model it wraps (%s) can be served: "
+		       "say what the wrapper returns with --postprocess logits|probabilities|labels and, "
+		       "for labels, --labels FILE|\"a,b,...\"", input, ml->labels_note[0] ? "; " : "",
+		       ml->labels_note, ml->model_path);
+}
+
 int convert_model(const char *input, const char *output, const struct convert_opts *o,
 		  char *notes, size_t notes_len, char *err, size_t errlen)
 {
@@ -192,10 +290,11 @@ int convert_model_at(const char *input, int dirfd, const char *out, const char *
 	struct pth_model pm;
 	struct blob_model bm;
 	struct stat st;
+	struct pth_opts po = { .arch = o->arch, .assume_order = o->assume_order };
 	char **labels = NULL;
 	uint32_t nlabels = 0;
 	const char *pth_path = input;
-	int rc = -1, have_pm = 0;
+	int rc = -1, have_pm = 0, mlflow = 0;
 
 	memset(&ml, 0, sizeof ml);
 	memset(&bm, 0, sizeof bm);
@@ -205,19 +304,14 @@ int convert_model_at(const char *input, int dirfd, const char *out, const char *
 		if (mlmodel_load(input, &ml, err, errlen) < 0)
 			goto out;
 		pth_path = ml.model_path;
-		if (ml.pyfunc_wrapper && !o->labels && o->postprocess < 0) {
-			err_set(err, errlen,
-			     "%s is an MLflow pyfunc wrapper: its predict() lives in python_model.pkl and is "
-			     "Python, which scorepoint cannot run. The PyTorch model it wraps (%s) can be served: "
-			     "say what the wrapper returns with --postprocess logits|probabilities|labels and, "
-			     "for labels, --labels FILE|\"a,b,...\"", input, ml.model_path);
-			goto out;
-		}
+		mlflow = 1;
 	} else if (stat(input, &st) == 0 && S_ISDIR(st.st_mode)) {
 		err_set(err, errlen, "%s: a directory without an MLmodel file", input);
 		goto out;
 	}
-	if (pth_load(pth_path, o->arch, &pm, err, errlen) < 0) {
+	if (input_shape(input, &ml, o, mlflow, po.input_shape, err, errlen) < 0)
+		goto out;
+	if (pth_load_opts(pth_path, &po, &pm, err, errlen) < 0) {
 		prefix_path(pth_path, err, errlen);
 		goto out;
 	}
@@ -228,10 +322,13 @@ int convert_model_at(const char *input, int dirfd, const char *out, const char *
 	bm.nops = pm.nops;
 	for (uint32_t i = 0; i < pm.nops; i++) {
 		const struct pth_op *p = &pm.ops[i];
-		bm.ops[i] = (struct blob_op){ p->kind, p->in, p->out, p->param, p->weight, p->bias };
+		bm.ops[i] = (struct blob_op){ .kind = p->kind, .in = p->in, .out = p->out, .param = p->param,
+					      .weight = p->weight, .bias = p->bias, .g = p->g };
 	}
 	bm.input_width = pm.ops[0].in;
 	bm.output_width = pm.ops[pm.nops - 1].out;
+	memcpy(bm.input_shape, pm.input_shape, sizeof bm.input_shape);
+	bm.flags = pm.assumed_order ? BLOB_MODEL_ASSUMED_ORDER : 0;
 	if (check_signature(input, &ml, &bm, err, errlen) < 0)
 		goto out;
 	bm.ncolumns = ml.ncolumns;
@@ -246,11 +343,13 @@ int convert_model_at(const char *input, int dirfd, const char *out, const char *
 		}
 		bm.nlabels = nlabels;
 		bm.labels = (const char **)labels;
+	} else if (ml.pyfunc_wrapper && wrapper_labels(input, &ml, o, &bm, notes, notes_len, err, errlen) < 0) {
+		goto out;
 	}
 	/* The tutorial's wrapper returns label names; a plain model, logits. */
 	bm.postprocess = o->postprocess >= 0 ? (uint32_t)o->postprocess :
-			 (ml.pyfunc_wrapper && labels) ? BLOB_POST_LABELS : BLOB_POST_LOGITS;
-	if (bm.postprocess == BLOB_POST_LABELS && !labels) {
+			 (ml.pyfunc_wrapper && bm.nlabels) ? BLOB_POST_LABELS : BLOB_POST_LOGITS;
+	if (bm.postprocess == BLOB_POST_LABELS && !bm.nlabels) {
 		err_set(err, errlen, "--postprocess labels needs --labels FILE|\"a,b,...\"");
 		goto out;
 	}
@@ -262,6 +361,8 @@ int convert_model_at(const char *input, int dirfd, const char *out, const char *
 	bm.name = o->name ? o->name : name;
 	bm.version = o->version ? o->version : "1";
 	bm.source_digest = digest;
+	if (o->verify && verify(input, pth_path, mlflow, &pm, &bm, o, notes, notes_len, err, errlen) < 0)
+		goto out;
 	rc = dirfd < 0 ? blob_write(out, &bm, err, errlen) : blob_writeat(dirfd, out, shown, &bm, err, errlen);
 out:
 	if (have_pm)

@@ -7,10 +7,12 @@
  * level, as MLflow adds keys from release to release.
  */
 #include "tools/mlmodel.h"
+#include "tools/pylit.h"
 #include "model/json.h"
 #include "model/err.h"
 #include "model/file.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,6 +24,8 @@
 
 #define SIG_MAX_TOKENS (1 << 20)
 #define NAME_MAX_BYTES 1024
+#define CODE_MAX_FILES 64    /* .py files of a wrapper's code folder read for its labels */
+#define CODE_MAX_DEPTH 2     /* subfolders of the code folder looked into */
 
 int mlmodel_is_dir(const char *path)
 {
@@ -157,10 +161,12 @@ static int tokenize(const char *js, jsmntok_t **toks)
 	return n;
 }
 
-/* Product of the non-batch dimensions of a tensor-spec shape, 0 if unknown. */
-static uint32_t shape_width(const char *js, const jsmntok_t *t, int spec)
+/* Product of the non-batch dimensions of a tensor-spec shape, 0 if
+ * unknown; an image's [-1, C, H, W] also fills chw (else left as is). */
+static uint32_t shape_width(const char *js, const jsmntok_t *t, int spec, uint32_t chw[3])
 {
 	int shape = json_get(js, t, spec, "shape");
+	uint32_t dims[3] = { 0, 0, 0 };
 	uint64_t w = 1;
 
 	if (shape < 0 || t[shape].type != JSMN_ARRAY || t[shape].size < 2)
@@ -172,7 +178,11 @@ static uint32_t shape_width(const char *js, const jsmntok_t *t, int spec)
 		w *= (uint64_t)d;
 		if (w > UINT32_MAX)
 			return 0;
+		if (i <= 3)
+			dims[i - 1] = (uint32_t)d;
 	}
+	if (chw && t[shape].size == 4 && strtol(js + t[shape + 1].start, NULL, 10) < 0)
+		memcpy(chw, dims, sizeof dims);
 	return (uint32_t)w;
 }
 
@@ -187,10 +197,11 @@ static int is_numeric_col(const char *js, const jsmntok_t *t, int type)
 
 /*
  * Read an inputs/outputs signature string.  Column specs fill names (when
- * names is not NULL); a single tensor spec gives *width.
+ * names is not NULL); a single tensor spec gives *width, and chw (when not
+ * NULL) its [-1, C, H, W].
  */
 static int read_signature(const char *where, const char *js, char ***names, uint32_t *nnames,
-			  uint32_t *width, char *err, size_t errlen)
+			  uint32_t *width, uint32_t chw[3], char *err, size_t errlen)
 {
 	jsmntok_t *t = NULL;
 	char buf[NAME_MAX_BYTES];
@@ -212,7 +223,7 @@ static int read_signature(const char *where, const char *js, char ***names, uint
 				     where, count);
 				goto out;
 			}
-			*width = spec < 0 ? 0 : shape_width(js, t, spec);
+			*width = spec < 0 ? 0 : shape_width(js, t, spec, chw);
 			continue;
 		}
 		if (!names)
@@ -245,6 +256,224 @@ static int read_signature(const char *where, const char *js, char ***names, uint
 out:
 	free(t);
 	return rc;
+}
+
+/* ---- a pyfunc wrapper's label map (mlmodel.h; the literal is pylit's) ---- */
+
+/* The names a label map goes by in wrappers people write. */
+static const char *const label_names[] = {
+	"labels_map", "label_map", "labels", "class_names", "classes", "idx_to_class", "id2label",
+	"LABELS_MAP", "LABEL_MAP", "LABELS", "CLASS_NAMES", "CLASSES", "IDX_TO_CLASS", "ID2LABEL",
+};
+#define NLABEL_NAMES (sizeof label_names / sizeof label_names[0])
+
+static int is_word(char c)
+{
+	return c == '_' || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9');
+}
+
+struct code {
+	char *path[CODE_MAX_FILES];
+	char *text[CODE_MAX_FILES];
+	size_t len[CODE_MAX_FILES];
+	unsigned n;
+};
+
+/* A top-level `NAME = [` / `NAME = {` / `NAME = (` (an annotation between
+ * NAME and `=` allowed) at line start t[pos]: the table index of NAME, and
+ * *at the offset of the bracket; else -1. */
+static int assignment(const char *t, size_t len, size_t pos, size_t *at)
+{
+	size_t e = pos;
+	while (e < len && is_word(t[e]))
+		e++;
+	int which = -1;
+	for (size_t i = 0; i < NLABEL_NAMES; i++)
+		if (e - pos == strlen(label_names[i]) && memcmp(t + pos, label_names[i], e - pos) == 0)
+			which = (int)i;
+	if (which < 0)
+		return -1;
+	if (e < len && t[e] == ':')   /* NAME: dict[int, str] = {...} */
+		while (e < len && t[e] != '=' && t[e] != '\n')
+			e++;
+	while (e < len && (t[e] == ' ' || t[e] == '\t'))
+		e++;
+	if (e + 1 >= len || t[e] != '=' || t[e + 1] == '=')
+		return -1;
+	for (e++; e < len && (t[e] == ' ' || t[e] == '\t'); e++)
+		;
+	if (e >= len || !strchr("[{(", t[e]))
+		return -1;
+	*at = e;
+	return which;
+}
+
+static size_t line_end(const char *t, size_t len, size_t pos)
+{
+	const char *nl = memchr(t + pos, '\n', len - pos);
+	return nl ? (size_t)(nl - t) + 1 : len;
+}
+
+/* True when `name[` appears in the body of a `def predict(` of t: the lines
+ * after it indented deeper than the def (blank and comment lines go on). */
+static int predict_indexes(const char *t, size_t len, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (size_t pos = 0; pos < len; pos = line_end(t, len, pos)) {
+		size_t d = pos;
+		while (d < len && (t[d] == ' ' || t[d] == '\t'))
+			d++;
+		if (len - d < 12 || memcmp(t + d, "def predict", 11) != 0 || !strchr(" \t(", t[d + 11]))
+			continue;
+		size_t indent = d - pos, body = line_end(t, len, pos), end = body;
+		while (end < len) {
+			size_t b = end;
+			while (b < len && (t[b] == ' ' || t[b] == '\t'))
+				b++;
+			if (b < len && t[b] != '\n' && t[b] != '\r' && t[b] != '#' && b - end <= indent)
+				break;
+			end = line_end(t, len, end);
+		}
+		for (size_t i = body; i + nl < end; i++)
+			if (t[i + nl] == '[' && memcmp(t + i, name, nl) == 0 && !is_word(t[i - 1]) && t[i - 1] != '.')
+				return 1;
+	}
+	return 0;
+}
+
+static int has_suffix(const char *s, const char *suf);
+
+static int skip_entry(const struct dirent *e)
+{
+	return e->d_name[0] != '.' && strcmp(e->d_name, "__pycache__") != 0;
+}
+
+/* Read the file at path into c, unless it is too large (said in note). */
+static void read_py(struct code *c, const char *path, char *note, size_t notelen)
+{
+	char err[PATH_MAX + 64];
+	struct stat st;
+	int fd = file_open_regular(AT_FDCWD, path, FILE_NOFOLLOW, &st, err, sizeof err);
+
+	if (fd < 0)
+		return;
+	if (st.st_size > (off_t)PYLIT_MAX_BYTES) {
+		if (!note[0])
+			err_set(note, notelen, "%s: larger than %u bytes, not read for labels", path, PYLIT_MAX_BYTES);
+		close(fd);
+		return;
+	}
+	char *text = malloc((size_t)st.st_size + 1);
+	ssize_t got = text ? read(fd, text, (size_t)st.st_size) : -1;
+	close(fd);
+	if (got != (ssize_t)st.st_size || !(c->path[c->n] = strdup(path))) {
+		free(text);
+		return;
+	}
+	c->text[c->n] = text;
+	c->len[c->n++] = (size_t)got;
+}
+
+/* The .py files under dir, in name order, CODE_MAX_DEPTH folders down. */
+static void collect_py(struct code *c, const char *dir, int depth, char *note, size_t notelen)
+{
+	struct dirent **e = NULL;
+	int n = scandir(dir, &e, skip_entry, alphasort);
+
+	for (int i = 0; i < n; i++) {
+		char p[PATH_MAX];
+		struct stat st;
+		if (c->n < CODE_MAX_FILES && (size_t)snprintf(p, sizeof p, "%s/%s", dir, e[i]->d_name) < sizeof p &&
+		    lstat(p, &st) == 0) {
+			if (S_ISDIR(st.st_mode) && depth < CODE_MAX_DEPTH)
+				collect_py(c, p, depth + 1, note, notelen);
+			else if (S_ISREG(st.st_mode) && has_suffix(p, ".py"))
+				read_py(c, p, note, notelen);
+		}
+		free(e[i]);
+	}
+	free(e);
+}
+
+/* used[i]: some predict() of the code indexes label_names[i]. */
+static void indexed(const struct code *c, int *used)
+{
+	for (size_t i = 0; i < NLABEL_NAMES; i++)
+		for (unsigned f = 0; f < c->n && !used[i]; f++)
+			used[i] = predict_indexes(c->text[f], c->len[f], label_names[i]);
+}
+
+static unsigned line_at(const char *t, size_t pos)
+{
+	unsigned line = 1;
+	for (size_t i = 0; i < pos; i++)
+		line += t[i] == '\n';
+	return line;
+}
+
+/* Fill m->labels from the one label map of the code folder code (relative
+ * to dir), or say in m->labels_note why there is none.  Never fails the load:
+ * without labels the converter asks for --labels. */
+static void wrapper_labels(const char *dir, const char *code, struct mlmodel *m)
+{
+	struct code *c = calloc(1, sizeof *c);
+	char folder[PATH_MAX], err[sizeof m->labels_note];
+	unsigned found = 0, file[2] = { 0 };
+	size_t at[2] = { 0 };
+	int which[2] = { 0 }, used[NLABEL_NAMES] = { 0 };
+
+	if (!c) {
+		err_set(m->labels_note, sizeof m->labels_note, "out of memory");
+		return;
+	}
+	if (!code || strstr(code, "..") || code[0] == '/') {
+		err_set(m->labels_note, sizeof m->labels_note, "%s/MLmodel names no python_function code folder to "
+			 "read a label map from", dir);
+		goto out;
+	}
+	if ((size_t)snprintf(folder, sizeof folder, "%s/%s", dir, code) >= sizeof folder)
+		goto out;
+	collect_py(c, folder, 0, m->labels_note, sizeof m->labels_note);
+	indexed(c, used);
+	for (unsigned f = 0; f < c->n; f++)
+		for (size_t pos = 0, a; pos < c->len[f]; pos = line_end(c->text[f], c->len[f], pos)) {
+			int w = assignment(c->text[f], c->len[f], pos, &a);
+			if (w < 0 || !used[w])
+				continue;
+			if (found < 2) {
+				file[found] = f;
+				at[found] = a;
+				which[found] = w;
+			}
+			found++;
+		}
+	if (found == 0) {
+		if (!m->labels_note[0])
+			err_set(m->labels_note, sizeof m->labels_note, "no label map in %s: no top-level "
+				 "`labels_map = {0: '...', ...}` or list (or labels, class_names, classes, ...) "
+				 "that predict() indexes", folder);
+		goto out;
+	}
+	if (found > 1) {
+		err_set(m->labels_note, sizeof m->labels_note, "more than one label map: %s at %s:%u and %s at %s:%u",
+			 label_names[which[0]], c->path[file[0]], line_at(c->text[file[0]], at[0]),
+			 label_names[which[1]], c->path[file[1]], line_at(c->text[file[1]], at[1]));
+		goto out;
+	}
+	struct pylit_src src = { c->text[file[0]], c->len[file[0]], c->path[file[0]], label_names[which[0]] };
+	if (pylit_labels(&src, at[0], &m->labels, &m->nlabels, err, sizeof err) < 0) {
+		err_set(m->labels_note, sizeof m->labels_note, "%s", err);
+		goto out;
+	}
+	m->labels_note[0] = '\0';
+	snprintf(m->labels_from, sizeof m->labels_from, "%s:%u", c->path[file[0]], line_at(src.text, at[0]));
+out:
+	for (unsigned f = 0; f < c->n; f++) {
+		free(c->path[f]);
+		free(c->text[f]);
+	}
+	free(c);
 }
 
 /* ---- flavors ---- */
@@ -315,6 +544,8 @@ static int pyfunc_artifacts(const char *dir, const char *file, yaml_document_t *
 			snprintf(m->model_path, sizeof m->model_path, "%s", inner.model_path);
 			if (!m->output_width)
 				m->output_width = inner.output_width;
+			if (!m->input_shape[0])   /* the image shape the wrapped model reads */
+				memcpy(m->input_shape, inner.input_shape, sizeof m->input_shape);
 			if (!m->ncolumns && !m->input_width) {
 				m->input_width = inner.input_width;
 				m->columns = inner.columns;
@@ -359,13 +590,14 @@ static int load_dir(const char *dir, const void *text, size_t len, struct mlmode
 	const char *outs = yscalar(ymap_get(&doc, sig, "outputs"));
 	if (in) {
 		snprintf(where, sizeof where, "%s: signature.inputs", file);
-		if (read_signature(where, in, &m->columns, &m->ncolumns, &m->input_width, err, errlen) < 0)
+		if (read_signature(where, in, &m->columns, &m->ncolumns, &m->input_width, m->input_shape, err,
+				   errlen) < 0)
 			goto out;
 	}
 	if (pt) {
 		if (outs) {
 			snprintf(where, sizeof where, "%s: signature.outputs", file);
-			if (read_signature(where, outs, NULL, NULL, &m->output_width, err, errlen) < 0)
+			if (read_signature(where, outs, NULL, NULL, &m->output_width, NULL, err, errlen) < 0)
 				goto out;
 		}
 		rc = pytorch_flavor(dir, file, &doc, pt, m, err, errlen);
@@ -373,6 +605,8 @@ static int load_dir(const char *dir, const void *text, size_t len, struct mlmode
 		/* A wrapper's own outputs are whatever its Python predict() returns. */
 		m->pyfunc_wrapper = 1;
 		rc = pyfunc_artifacts(dir, file, &doc, ymap_get(&doc, pf, "artifacts"), m, depth, err, errlen);
+		if (rc == 0)
+			wrapper_labels(dir, yscalar(ymap_get(&doc, pf, "code")), m);
 	}
 out:
 	yaml_document_delete(&doc);
@@ -402,4 +636,7 @@ void mlmodel_free(struct mlmodel *m)
 	free(m->columns);
 	m->columns = NULL;
 	m->ncolumns = 0;
+	pylit_free_labels(m->labels, m->nlabels);
+	m->labels = NULL;
+	m->nlabels = 0;
 }

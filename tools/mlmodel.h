@@ -17,7 +17,23 @@ struct mlmodel {
 	char **columns;              /* input ColSpec names in order, or NULL */
 	uint32_t ncolumns;
 	uint32_t input_width;        /* from an input TensorSpec, 0 when unknown */
+	uint32_t input_shape[3];     /* C, H, W of an input TensorSpec [-1, C, H, W]; zeros otherwise */
 	uint32_t output_width;       /* from the output TensorSpec, 0 when unknown */
+	/*
+	 * A pyfunc wrapper's label map, read as a Python literal (tools/pylit.h,
+	 * nothing is executed) from the .py files of its python_function code
+	 * folder: the one top-level `NAME = {0: '...', ...}` or `NAME = [...]`
+	 * (NAME from a small table: labels_map, labels, class_names, classes...)
+	 * that a `def predict` body indexes (`NAME[`).  nlabels 0 when there is
+	 * none, more than one, or it is not such a literal; labels_note then
+	 * says why in one line (empty for a plain pytorch model).  At most 64
+	 * .py files are read, two folders deep, none larger than 1 MiB, none
+	 * through a symbolic link; the model's load never fails for this.
+	 */
+	char **labels;               /* labels[i] for output i, UTF-8, or NULL */
+	uint32_t nlabels;
+	char labels_from[PATH_MAX];  /* "DIR/code/model_wrapper.py:10" when nlabels */
+	char labels_note[512];       /* why nlabels is 0 for a pyfunc wrapper */
 };
 
 /*

@@ -10,7 +10,9 @@
  * bounds checks on every storage offset, size and stride (pth_tensor.c).
  */
 #include "tools/pth.h"
+#include "tools/arch.h"
 #include "tools/pth_int.h"
+#include "tools/shape.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -67,281 +69,115 @@ static int join(struct pth_ctx *c, char *out, const char *path,
 	return 0;
 }
 
-/* ---- ops ------------------------------------------------------------- */
+/* ---- whole modules: containers --------------------------------------- */
 
-struct pth_op *pth_emit(struct pth_ctx *c, uint32_t kind, const char *path)
-{
-	struct pth_op *op;
+static int walk(struct pth_ctx *c, const struct pkl_node *mod, const char *path, int depth);
 
-	if (c->m->nops >= BLOB_MAX_OPS) {
-		pth_fail(c, "%s: more than %d ops", pth_shown(path), BLOB_MAX_OPS);
-		return NULL;
-	}
-	op = &c->m->ops[c->m->nops++];
-	memset(op, 0, sizeof *op);
-	op->kind = kind;
-	snprintf(op->path, sizeof op->path, "%s", path);
-	return op;
-}
-
-int pth_emit_linear(struct pth_ctx *c, const char *path, struct pth_tensor *w, struct pth_tensor *b,
-		    const char *wname)
-{
-	struct pth_op *op;
-
-	if (w->ndim != 2)
-		return pth_fail(c, "%s: %s is %d-D, not a 2-D Linear weight",
-				pth_shown(path), wname, w->ndim);
-	if (w->shape[0] == 0 || w->shape[1] == 0 ||
-	    w->shape[0] > BLOB_MAX_WIDTH || w->shape[1] > BLOB_MAX_WIDTH)
-		return pth_fail(c, "%s: Linear of %llu x %llu is out of range",
-				pth_shown(path), (unsigned long long)w->shape[0],
-				(unsigned long long)w->shape[1]);
-	if (b->v != NULL && (b->ndim != 1 || b->shape[0] != w->shape[0]))
-		return pth_fail(c, "%s: bias has %llu values for %llu outputs",
-				pth_shown(path), (unsigned long long)b->numel,
-				(unsigned long long)w->shape[0]);
-	op = pth_emit(c, BLOB_OP_LINEAR, path);
-	if (op == NULL)
-		return -1;
-	op->out = (uint32_t)w->shape[0];
-	op->in = (uint32_t)w->shape[1];
-	op->weight = w->v;
-	op->bias = b->v;
-	w->v = b->v = NULL;
-	return 0;
-}
-
-/* y = (x - mean) / sqrt(var + eps) * gamma + beta, folded into the Linear. */
-int pth_fold_bn(struct pth_ctx *c, const char *path, const struct pth_tensor *mean, const struct pth_tensor *var,
-		const struct pth_tensor *gamma, const struct pth_tensor *beta, double eps)
-{
-	struct pth_op *op = c->m->nops ? &c->m->ops[c->m->nops - 1] : NULL;
-	const struct pth_tensor *v[4] = { mean, var, gamma, beta };
-	uint32_t j, i;
-	int k;
-
-	if (op == NULL || op->kind != BLOB_OP_LINEAR)
-		return pth_fail(c, "%s: BatchNorm1d is not preceded by a Linear layer "
-				"(only BatchNorm1d right after Linear can be folded)",
-				pth_shown(path));
-	for (k = 0; k < 4; k++)
-		if (v[k] != NULL && (v[k]->ndim != 1 || v[k]->numel != op->out))
-			return pth_fail(c, "%s: BatchNorm1d has %llu features but %s "
-					"gives %u", pth_shown(path),
-					(unsigned long long)v[k]->numel,
-					pth_shown(op->path), op->out);
-	if (op->bias == NULL) {
-		op->bias = calloc(op->out, sizeof(float));
-		if (op->bias == NULL)
-			return pth_fail(c, "out of memory");
-	}
-	for (j = 0; j < op->out; j++) {
-		double den = (double)var->v[j] + eps, s;
-		if (!(den > 0))
-			return pth_fail(c, "%s: running_var + eps is not positive",
-					pth_shown(path));
-		s = (gamma ? gamma->v[j] : 1.0) / sqrt(den);
-		for (i = 0; i < op->in; i++)
-			op->weight[(size_t)j * op->in + i] =
-				(float)(op->weight[(size_t)j * op->in + i] * s);
-		op->bias[j] = (float)(s * ((double)op->bias[j] - mean->v[j]) +
-				      (beta ? beta->v[j] : 0.0));
-	}
-	return 0;
-}
-
-/* ---- whole modules --------------------------------------------------- */
-
-static int walk(struct pth_ctx *c, const struct pkl_node *mod, const char *path,
-		int depth);
-
-/* A named tensor of _parameters or _buffers: NULL when absent or None. */
-static const struct pkl_node *member(const struct pkl_node *mod,
-				     const char *dict, const char *name)
-{
-	const struct pkl_node *v = pkl_dict_get(pkl_attr(mod, dict), name);
-
-	return v != NULL && v->kind != PKL_NONE ? v : NULL;
-}
-
-static int do_linear(struct pth_ctx *c, const struct pkl_node *mod,
-		     const char *path)
-{
-	const struct pkl_node *wn = member(mod, "_parameters", "weight");
-	struct pth_tensor w, b;
-	int64_t inf, outf;
-	int rc = -1;
-
-	memset(&w, 0, sizeof w);
-	memset(&b, 0, sizeof b);
-	if (wn == NULL)
-		return pth_fail(c, "%s: Linear has no weight parameter (weight_norm "
-				"or a parametrization?)", pth_shown(path));
-	if (pth_get_tensor(c, wn, path, &w) != 0 ||
-	    pth_opt_tensor(c, member(mod, "_parameters", "bias"), path, &b) != 0)
-		goto out;
-	if (w.ndim == 2 &&
-	    ((pth_get_int(pkl_attr(mod, "in_features"), &inf) == 0 &&
-	      (uint64_t)inf != w.shape[1]) ||
-	     (pth_get_int(pkl_attr(mod, "out_features"), &outf) == 0 &&
-	      (uint64_t)outf != w.shape[0]))) {
-		pth_fail(c, "%s: weight is [%llu, %llu] but in_features/out_features "
-			 "disagree", pth_shown(path), (unsigned long long)w.shape[0],
-			 (unsigned long long)w.shape[1]);
-		goto out;
-	}
-	rc = pth_emit_linear(c, path, &w, &b, "weight");
-out:
-	pth_free_tensor(&w);
-	pth_free_tensor(&b);
-	return rc;
-}
-
-static int do_batchnorm(struct pth_ctx *c, const struct pkl_node *mod,
-			const char *path)
-{
-	const struct pkl_node *mn = member(mod, "_buffers", "running_mean");
-	const struct pkl_node *vn = member(mod, "_buffers", "running_var");
-	const struct pkl_node *tr = pkl_attr(mod, "training");
-	struct pth_tensor mean, var, g, b;
-	double eps = 1e-5;
-	int rc = -1;
-
-	memset(&mean, 0, sizeof mean);
-	memset(&var, 0, sizeof var);
-	memset(&g, 0, sizeof g);
-	memset(&b, 0, sizeof b);
-	if (mn == NULL || vn == NULL)
-		return pth_fail(c, "%s: BatchNorm1d without running statistics "
-				"(track_running_stats=False) is not supported",
-				pth_shown(path));
-	if (pkl_attr(mod, "eps") != NULL &&
-	    pth_get_float(pkl_attr(mod, "eps"), &eps) != 0)
-		return pth_fail(c, "%s: BatchNorm1d eps is not a number", pth_shown(path));
-	if (pth_get_tensor(c, mn, path, &mean) != 0 ||
-	    pth_get_tensor(c, vn, path, &var) != 0 ||
-	    pth_opt_tensor(c, member(mod, "_parameters", "weight"), path, &g) != 0 ||
-	    pth_opt_tensor(c, member(mod, "_parameters", "bias"), path, &b) != 0)
-		goto out;
-	rc = pth_fold_bn(c, path, &mean, &var, g.v ? &g : NULL, b.v ? &b : NULL,
-			 eps);
-	if (rc == 0 && tr != NULL && tr->kind == PKL_BOOL && tr->u.boolean)
-		pth_note(c, "%s: BatchNorm1d saved in training mode; folded with its "
-			 "running statistics (eval behaviour)", pth_shown(path));
-out:
-	pth_free_tensor(&mean);
-	pth_free_tensor(&var);
-	pth_free_tensor(&g);
-	pth_free_tensor(&b);
-	return rc;
-}
-
-static int do_flatten(struct pth_ctx *c, const struct pkl_node *mod,
-		      const char *path)
-{
-	int64_t start = 1, end = -1;
-
-	if ((pkl_attr(mod, "start_dim") != NULL &&
-	     pth_get_int(pkl_attr(mod, "start_dim"), &start) != 0) ||
-	    (pkl_attr(mod, "end_dim") != NULL &&
-	     pth_get_int(pkl_attr(mod, "end_dim"), &end) != 0))
-		return pth_fail(c, "%s: Flatten dims are not integers", pth_shown(path));
-	if (c->m->nops > 0)
-		return pth_fail(c, "%s: Flatten after other layers is not supported "
-				"(only a leading Flatten)", pth_shown(path));
-	if (start != 1 || end != -1)
-		return pth_fail(c, "%s: Flatten(start_dim=%lld, end_dim=%lld) is not "
-				"supported: only Flatten(1, -1)", pth_shown(path),
-				(long long)start, (long long)end);
-	return 0;
-}
-
-static int do_softmax(struct pth_ctx *c, const struct pkl_node *mod,
-		      const char *path, uint32_t kind, const char *cls)
-{
-	const struct pkl_node *d = pkl_attr(mod, "dim");
-	int64_t dim;
-
-	if (d != NULL && d->kind != PKL_NONE) {
-		if (pth_get_int(d, &dim) != 0)
-			return pth_fail(c, "%s: %s dim is not an integer", pth_shown(path),
-					cls);
-		if (dim == 0)
-			return pth_fail(c, "%s: %s over dim 0 (the batch) is not "
-					"supported; use dim=-1", pth_shown(path), cls);
-		if (dim != -1 && dim != 1)
-			return pth_fail(c, "%s: %s(dim=%lld) is not supported: only the "
-					"last dimension (-1 or 1)", pth_shown(path), cls,
-					(long long)dim);
-	}
-	return pth_emit(c, kind, path) ? 0 : -1;
-}
-
-static int do_param_act(struct pth_ctx *c, const struct pkl_node *mod,
-			const char *path, uint32_t kind, const char *attr,
-			double dflt)
-{
-	const struct pkl_node *a = pkl_attr(mod, attr);
-	struct pth_op *op;
-	double v = dflt;
-
-	if (a != NULL && pth_get_float(a, &v) != 0)
-		return pth_fail(c, "%s: %s is not a number", pth_shown(path), attr);
-	if ((op = pth_emit(c, kind, path)) == NULL)
-		return -1;
-	op->param = (float)v;
-	return 0;
-}
-
-static int do_gelu(struct pth_ctx *c, const struct pkl_node *mod,
-		   const char *path)
-{
-	const struct pkl_node *a = pkl_attr(mod, "approximate");
-	uint32_t kind = BLOB_OP_GELU;
-
-	if (a != NULL) {
-		if (a->kind != PKL_STR)
-			return pth_fail(c, "%s: GELU approximate is not a string",
-					pth_shown(path));
-		if (strcmp(a->u.str.s, "tanh") == 0)
-			kind = BLOB_OP_GELU_TANH;
-		else if (strcmp(a->u.str.s, "none") != 0)
-			return pth_fail(c, "%s: GELU(approximate='%.32s') is not "
-					"supported", pth_shown(path), a->u.str.s);
-	}
-	return pth_emit(c, kind, path) ? 0 : -1;
-}
-
-/* Children in _modules order.  `user`: a class whose forward() we assume. */
-static int do_children(struct pth_ctx *c, const struct pkl_node *mod,
-		       const char *path, const char *cls, int depth, int user)
+/* The non-None children of a module, as (name, module) node pairs. */
+static int children(struct pth_ctx *c, const struct pkl_node *mod, const char *path,
+		    const struct pkl_node ***kv, size_t *n)
 {
 	const struct pkl_node *kids = pkl_attr(mod, "_modules");
-	char sub[PTH_PATH_MAX];
-	size_t i, n = 0;
 
+	*kv = NULL;
+	*n = 0;
 	if (kids != NULL && kids->kind != PKL_DICT && kids->kind != PKL_NONE)
-		return pth_fail(c, "%s: _modules is %s", pth_shown(path),
-				pkl_kind_name(kids->kind));
-	if (kids != NULL && kids->kind == PKL_DICT)
-		for (i = 0; i + 1 < kids->u.dict.n; i += 2)
-			n += kids->u.dict.v[i + 1]->kind != PKL_NONE;
-	if (user && n == 0)
-		return pth_fail(c, "%s: %s has no child modules; its forward() cannot "
-				"be converted", pth_shown(path), cls);
-	if (user && n > 1)
-		pth_note(c, "%s: %s has %zu children; its forward() is assumed to run "
-			 "them in registration order", pth_shown(path), cls, n);
-	for (i = 0; n && i + 1 < kids->u.dict.n; i += 2) {
-		const struct pkl_node *child = kids->u.dict.v[i + 1];
-		if (child->kind == PKL_NONE)
+		return pth_fail(c, "%s: _modules is %s", pth_shown(path), pkl_kind_name(kids->kind));
+	if (kids == NULL || kids->kind != PKL_DICT)
+		return 0;
+	*kv = (const struct pkl_node **)kids->u.dict.v;
+	*n = kids->u.dict.n / 2;
+	return 0;
+}
+
+/* A child that computes: anything but a dropout, an Identity and a
+ * Flatten(1, -1), which change no number of a C,H,W row. */
+static int significant(const struct pkl_node *child)
+{
+	char cls[PTH_PATH_MAX];
+	const struct pth_layer *k;
+	int64_t start, end;
+
+	if (child->kind != PKL_OBJECT || pkl_class_name(child, cls, sizeof cls) != 0 || !(k = pth_layer_of(cls)))
+		return 1;
+	if (k->kind == PTH_OP_FLATTEN)
+		return pth_flatten_dims(child, &start, &end) != 0 || start != 1 || end != -1;
+	return k->kind != ARCH_IDENTITY;
+}
+
+/* Walk the children in registration order; `all` 0: the significant ones only. */
+static int walk_children(struct pth_ctx *c, const struct pkl_node *mod, const char *path, int depth, int all)
+{
+	const struct pkl_node **kv;
+	char sub[PTH_PATH_MAX];
+	size_t n;
+
+	if (children(c, mod, path, &kv, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct pkl_node *child = kv[2 * i + 1];
+		if (child->kind == PKL_NONE || (!all && !significant(child)))
 			continue;
-		if (join(c, sub, path, kids->u.dict.v[i]) != 0 ||
-		    walk(c, child, sub, depth + 1) != 0)
+		if (join(c, sub, path, kv[2 * i]) != 0 || walk(c, child, sub, depth + 1) != 0)
 			return -1;
 	}
 	return 0;
+}
+
+
+/* The names of the significant children, "a, b, c" (listed) and "a,b,c". */
+static size_t significant_names(const struct pkl_node **kv, size_t n, char *list, size_t len)
+{
+	size_t count = 0, at = 0;
+
+	list[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const struct pkl_node *key = kv[2 * i], *child = kv[2 * i + 1];
+		if (child->kind == PKL_NONE || !significant(child))
+			continue;
+		if (at + 48 < len)
+			at += (size_t)snprintf(list + at, len - at, "%s%.40s", count ? ", " : "",
+					       key->kind == PKL_STR ? key->u.str.s : "?");
+		else if (at + 5 < len && list[at - 1] != '.')
+			at += (size_t)snprintf(list + at, len - at, ", ...");
+		count++;
+	}
+	return count;
+}
+
+/*
+ * A module whose forward() cannot be read: a user's class, a plain
+ * nn.Module, a ModuleList or ModuleDict.  With one child that computes,
+ * only that child can run; with more, their order is not known: refused
+ * unless the caller assumes registration order.
+ */
+static int do_unknown(struct pth_ctx *c, const struct pkl_node *mod, const char *path, int depth)
+{
+	char cls[PTH_PATH_MAX], list[256];
+	const struct pkl_node **kv;
+	size_t n, nsig, total = 0;
+
+	pkl_class_name(mod, cls, sizeof cls);
+	if (children(c, mod, path, &kv, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		total += kv[2 * i + 1]->kind != PKL_NONE;
+	if (total == 0)
+		return pth_fail(c, "%s: %s has no child modules; its forward() cannot "
+				"be converted", pth_shown(path), cls);
+	nsig = significant_names(kv, n, list, sizeof list);
+	if (nsig <= 1)
+		return walk_children(c, mod, path, depth, 0);
+	if (!c->o->assume_order)
+		return pth_fail(c, "%s: the forward() of %s cannot be read and its %zu children that compute "
+				"(%s) may run in any order: nothing converted. Wrap the layers in nn.Sequential, or "
+				"give the order forward() runs them in with --arch (e.g. --arch fc1,relu,fc2 over "
+				"these names); --assume-registration-order runs them in registration order if you "
+				"know that is right", pth_shown(path), cls, nsig, list);
+	c->m->assumed_order = 1;
+	pth_note(c, "%s: %s has %zu children; its forward() is assumed to run "
+		 "them in registration order (--assume-registration-order)", pth_shown(path), cls, nsig);
+	return walk_children(c, mod, path, depth, 1);
 }
 
 /* Lookups scan dicts; bound their size so that walking stays cheap. */
@@ -405,13 +241,9 @@ static int has_hooks(const struct pkl_node *mod)
 	return 0;
 }
 
-#define NN "torch.nn.modules."
-
-static int walk(struct pth_ctx *c, const struct pkl_node *mod, const char *path,
-		int depth)
+/* The checks every module passes before it is read. */
+static int check_module(struct pth_ctx *c, const struct pkl_node *mod, const char *path, int depth, char *cls)
 {
-	char cls[PTH_PATH_MAX];
-
 	if (depth > PTH_MAX_DEPTH)
 		return pth_fail(c, "%s: modules nested deeper than %d (a cycle?)",
 				pth_shown(path), PTH_MAX_DEPTH);
@@ -420,7 +252,7 @@ static int walk(struct pth_ctx *c, const struct pkl_node *mod, const char *path,
 	if (++c->visits > PTH_MAX_VISITS)
 		return pth_fail(c, "%s: more than %d module visits", pth_shown(path),
 				PTH_MAX_VISITS);
-	if (mod->kind != PKL_OBJECT || pkl_class_name(mod, cls, sizeof cls) != 0)
+	if (mod->kind != PKL_OBJECT || pkl_class_name(mod, cls, PTH_PATH_MAX) != 0)
 		return pth_fail(c, "%s: expected an nn.Module, found %s",
 				pth_shown(path), pkl_kind_name(mod->kind));
 	if (pkl_object_dict(mod) == NULL)
@@ -431,54 +263,192 @@ static int walk(struct pth_ctx *c, const struct pkl_node *mod, const char *path,
 	if (has_hooks(mod))
 		return pth_fail(c, "%s: %s has forward hooks, which cannot be "
 				"converted", pth_shown(path), cls);
-	if (strncmp(cls, NN, strlen(NN)) != 0) {
-		if (!strcmp(cls, "torch.nn.parallel.data_parallel.DataParallel") ||
-		    !strcmp(cls, "torch.nn.parallel.distributed."
-			    "DistributedDataParallel"))
-			return do_children(c, mod, path, cls, depth, 0);
-		if (strncmp(cls, "torch.", 6) == 0)
-			return pth_fail(c, "%s: %s is not supported", pth_shown(path), cls);
-		if (byvalue_sequential(mod)) {
-			pth_note(c, "%s: %s is an nn.Sequential subclass without its own "
-				 "forward(); run as a Sequential", pth_shown(path), cls);
-			return do_children(c, mod, path, cls, depth, 0);
-		}
-		return do_children(c, mod, path, cls, depth, 1);
+	return 0;
+}
+
+static int walk(struct pth_ctx *c, const struct pkl_node *mod, const char *path,
+		int depth)
+{
+	static const char *const unknown[] = { NN "container.ModuleList", NN "container.ModuleDict",
+					       NN "module.Module" };
+	char cls[PTH_PATH_MAX];
+	const struct pth_layer *k;
+
+	if (check_module(c, mod, path, depth, cls) != 0)
+		return -1;
+	if (strcmp(cls, NN "container.Sequential") == 0)
+		return walk_children(c, mod, path, depth, 1);
+	for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
+		if (strcmp(cls, unknown[i]) == 0)
+			return do_unknown(c, mod, path, depth);
+	if ((k = pth_layer_of(cls)) != NULL)
+		return k->fn(c, mod, path, k);
+	if (!strcmp(cls, "torch.nn.parallel.data_parallel.DataParallel") ||
+	    !strcmp(cls, "torch.nn.parallel.distributed.DistributedDataParallel"))
+		return walk_children(c, mod, path, depth, 1);
+	if (strncmp(cls, "torch.", 6) == 0)
+		return pth_fail(c, "%s: %s is not supported", pth_shown(path), cls);
+	if (byvalue_sequential(mod)) {
+		pth_note(c, "%s: %s is an nn.Sequential subclass without its own "
+			 "forward(); run as a Sequential", pth_shown(path), cls);
+		return walk_children(c, mod, path, depth, 1);
 	}
-	if (!strcmp(cls, NN "container.Sequential") ||
-	    !strcmp(cls, NN "container.ModuleList") ||
-	    !strcmp(cls, NN "container.ModuleDict") ||
-	    !strcmp(cls, NN "module.Module"))
-		return do_children(c, mod, path, cls, depth, 0);
-	if (!strcmp(cls, NN "linear.Linear"))
-		return do_linear(c, mod, path);
-	if (!strcmp(cls, NN "linear.Identity") ||
-	    !strcmp(cls, NN "dropout.Dropout") ||
-	    !strcmp(cls, NN "dropout.Dropout1d") ||
-	    !strcmp(cls, NN "dropout.AlphaDropout"))
+	return do_unknown(c, mod, path, depth);
+}
+
+/* ---- a whole module in the order of --arch --------------------------- */
+
+/* The child at the dotted path `name` below root, or NULL. */
+static const struct pkl_node *child_at(const struct pkl_node *root, const char *name, int *depth)
+{
+	char part[PTH_PATH_MAX];
+	const struct pkl_node *mod = root;
+
+	*depth = 0;
+	for (const char *p = name; mod; (*depth)++) {
+		size_t len = strcspn(p, ".");
+		const struct pkl_node *kids;
+		if (len >= sizeof part || mod->kind != PKL_OBJECT || (kids = pkl_attr(mod, "_modules")) == NULL ||
+		    kids->kind != PKL_DICT || *depth >= PTH_MAX_DEPTH)
+			return NULL;
+		memcpy(part, p, len);
+		part[len] = '\0';
+		mod = pkl_dict_get(kids, part);
+		if (mod && mod->kind == PKL_NONE)
+			mod = NULL;
+		if (p[len] == '\0')
+			return mod;
+		p += len + 1;
+	}
+	return NULL;
+}
+
+/* The root's child names, "a, b, c", for messages. */
+static void child_list(const struct pkl_node *root, char *out, size_t len)
+{
+	const struct pkl_node *kids = pkl_attr(root, "_modules");
+	size_t at = 0;
+
+	snprintf(out, len, "none");
+	for (size_t i = 0; kids && kids->kind == PKL_DICT && i + 1 < kids->u.dict.n && at + 48 < len; i += 2) {
+		const struct pkl_node *k = kids->u.dict.v[i];
+		at += (size_t)snprintf(out + at, len - at, "%s%.40s", i ? ", " : "",
+				       k->kind == PKL_STR ? k->u.str.s : "?");
+	}
+}
+
+/* NAME or NAME=OP: run that child, its type checked against OP. */
+static int arch_child(struct pth_ctx *c, const struct pkl_node *root, const struct arch_item *it)
+{
+	const struct pkl_node *child;
+	char cls[PTH_PATH_MAX], list[256];
+	const struct pth_layer *k;
+	int depth;
+
+	if ((child = child_at(root, it->name, &depth)) == NULL) {
+		child_list(root, list, sizeof list);
+		if (it->kind == ARCH_NAME_ONLY)
+			return pth_fail(c, "--arch: unknown op '%s' (one of %s) and the module has no child '%s' "
+					"(its children: %s)", it->name, arch_op_list, it->name, list);
+		return pth_fail(c, "--arch: the module has no child '%s' (its children: %s)", it->name, list);
+	}
+	if (it->kind != ARCH_NAME_ONLY) {
+		if (it->has_args)
+			return pth_fail(c, "--arch: %s=%s(...): a module's layer carries its own settings; write %s or "
+					"%s=%s", it->name, it->word, it->name, it->name, it->word);
+		k = child->kind == PKL_OBJECT && pkl_class_name(child, cls, sizeof cls) == 0 ? pth_layer_of(cls) : NULL;
+		if (!k || k->kind != it->kind)
+			return pth_fail(c, "--arch: %s is a %s, not a %s", it->name,
+					child->kind == PKL_OBJECT ? cls : pkl_kind_name(child->kind), it->word);
+	}
+	return walk(c, child, it->name, depth);
+}
+
+/* How many of the --arch names are, or contain, the module at path. */
+static size_t uses(const struct arch *a, const char *path)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < a->n; i++) {
+		size_t len = strlen(a->items[i].name);
+		if (len && strncmp(path, a->items[i].name, len) == 0 && (path[len] == '\0' || path[len] == '.'))
+			n++;
+	}
+	return n;
+}
+
+static int holds_tensors(const struct pkl_node *mod)
+{
+	static const char *const dicts[] = { "_parameters", "_buffers" };
+
+	for (int d = 0; d < 2; d++) {
+		const struct pkl_node *v = pkl_attr(mod, dicts[d]);
+		for (size_t i = 1; v && v->kind == PKL_DICT && i < v->u.dict.n; i += 2)
+			if (pth_is_tensorish(v->u.dict.v[i]))
+				return 1;
+	}
+	return 0;
+}
+
+/* Every module below root that holds tensors is used by exactly one name. */
+static int check_used(struct pth_ctx *c, const struct arch *a, const struct pkl_node *mod, const char *path,
+		      int depth)
+{
+	const struct pkl_node **kv;
+	char sub[PTH_PATH_MAX], cls[PTH_PATH_MAX];
+	size_t n, u;
+
+	if (depth > PTH_MAX_DEPTH || ++c->visits > PTH_MAX_VISITS)
+		return pth_fail(c, "%s: modules nested too deeply or too many", pth_shown(path));
+	if (mod->kind != PKL_OBJECT || pkl_object_dict(mod) == NULL)
 		return 0;
-	if (!strcmp(cls, NN "flatten.Flatten"))
-		return do_flatten(c, mod, path);
-	if (!strcmp(cls, NN "batchnorm.BatchNorm1d"))
-		return do_batchnorm(c, mod, path);
-	if (!strcmp(cls, NN "activation.ReLU"))
-		return pth_emit(c, BLOB_OP_RELU, path) ? 0 : -1;
-	if (!strcmp(cls, NN "activation.Tanh"))
-		return pth_emit(c, BLOB_OP_TANH, path) ? 0 : -1;
-	if (!strcmp(cls, NN "activation.Sigmoid"))
-		return pth_emit(c, BLOB_OP_SIGMOID, path) ? 0 : -1;
-	if (!strcmp(cls, NN "activation.LeakyReLU"))
-		return do_param_act(c, mod, path, BLOB_OP_LEAKY_RELU,
-				    "negative_slope", 0.01);
-	if (!strcmp(cls, NN "activation.ELU"))
-		return do_param_act(c, mod, path, BLOB_OP_ELU, "alpha", 1.0);
-	if (!strcmp(cls, NN "activation.GELU"))
-		return do_gelu(c, mod, path);
-	if (!strcmp(cls, NN "activation.Softmax"))
-		return do_softmax(c, mod, path, BLOB_OP_SOFTMAX, "Softmax");
-	if (!strcmp(cls, NN "activation.LogSoftmax"))
-		return do_softmax(c, mod, path, BLOB_OP_LOG_SOFTMAX, "LogSoftmax");
-	return pth_fail(c, "%s: %s is not supported", pth_shown(path), cls);
+	if (path[0] && holds_tensors(mod) && (u = uses(a, path)) != 1) {
+		pkl_class_name(mod, cls, sizeof cls);
+		if (u == 0)
+			return pth_fail(c, "--arch leaves %s (%s) unused: every layer with parameters must appear "
+					"exactly once", path, cls);
+		return pth_fail(c, "--arch uses %s (%s) %zu times: every layer with parameters must appear "
+				"exactly once", path, cls, u);
+	}
+	if (children(c, mod, path, &kv, &n) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (kv[2 * i + 1]->kind != PKL_NONE &&
+		    (join(c, sub, path, kv[2 * i]) != 0 || check_used(c, a, kv[2 * i + 1], sub, depth + 1) != 0))
+			return -1;
+	return 0;
+}
+
+static int load_arch_module(struct pth_ctx *c, const struct pkl_node *root, const char *spec)
+{
+	struct arch *a = malloc(sizeof *a);
+	char cls[PTH_PATH_MAX];
+	int rc = -1;
+
+	if (a == NULL)
+		return pth_fail(c, "out of memory");
+	if (arch_parse(spec, a, c->err, c->errlen) != 0 || check_module(c, root, "", 0, cls) != 0)
+		goto out;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct arch_item *it = &a->items[i];
+		if (it->name[0]) {
+			if (arch_child(c, root, it) != 0)
+				goto out;
+		} else if (arch_takes_tensors(it->kind)) {
+			pth_fail(c, "--arch: '%s' on a whole module names no layer: write the child's name (e.g. fc1) "
+				 "or NAME=%s", it->word, it->word);
+			goto out;
+		} else if (pth_emit_item(c, it, "(arch)") != 0) {
+			goto out;
+		}
+	}
+	c->visits = 0;
+	rc = check_used(c, a, root, "", 0);
+	if (rc == 0)
+		pth_note(c, "execution order from --arch (%zu items), checked against the module's children", a->n);
+out:
+	free(a);
+	return rc;
 }
 
 /* ---- roots and checkpoints ------------------------------------------- */
@@ -503,9 +473,7 @@ static int load_root(struct pth_ctx *c, const struct pkl_node *root,
 
 	if (root->kind == PKL_OBJECT) {
 		pkl_class_name(root, c->m->root_class, sizeof c->m->root_class);
-		if (arch != NULL)
-			pth_note(c, "--arch ignored: the file holds a whole module");
-		return walk(c, root, "", 0);
+		return arch != NULL ? load_arch_module(c, root, arch) : walk(c, root, "", 0);
 	}
 	if (root->kind != PKL_DICT)
 		return pth_fail(c, "top-level object is %s, not an nn.Module or a "
@@ -535,36 +503,6 @@ static int load_root(struct pth_ctx *c, const struct pkl_node *root,
 	}
 	return pth_fail(c, "dict holds no tensors and no 'state_dict', 'model' or "
 			"'model_state_dict' key (keys: %s)", list);
-}
-
-/* Widths of activations, and the Linear chain: out of one == in of next. */
-static int finish(struct pth_ctx *c)
-{
-	struct pth_model *m = c->m;
-	const char *prev = NULL;
-	uint32_t i, width = 0;
-
-	for (i = 0; i < m->nops; i++)
-		if (m->ops[i].kind == BLOB_OP_LINEAR) {
-			width = m->ops[i].in;
-			break;
-		}
-	if (i == m->nops)
-		return pth_fail(c, "no Linear layer found: nothing to convert");
-	for (i = 0; i < m->nops; i++) {
-		struct pth_op *op = &m->ops[i];
-		if (op->kind != BLOB_OP_LINEAR) {
-			op->in = op->out = width;
-			continue;
-		}
-		if (prev != NULL && op->in != width)
-			return pth_fail(c, "%s: Linear expects %u input features but "
-					"%s gives %u", pth_shown(op->path), op->in,
-					pth_shown(prev), width);
-		width = op->out;
-		prev = op->path;
-	}
-	return 0;
 }
 
 static int read_byteorder(struct pth_ctx *c)
@@ -604,14 +542,14 @@ static int load(struct pth_ctx *c, const char *arch)
 	if (zip_data(&c->zip, e, &pkl, c->err, c->errlen) != 0 ||
 	    pkl_parse(pkl, (size_t)e->size, &c->doc, c->err, c->errlen) != 0)
 		return -1;
-	if (load_root(c, c->doc.root, arch, 0) != 0 || finish(c) != 0)
+	if (load_root(c, c->doc.root, arch, 0) != 0)
 		return -1;
-	return 0;
+	return shape_resolve(c->m, c->o->input_shape, c->err, c->errlen);
 }
 
-static int load_and_close(struct pth_ctx *c, const char *arch)
+static int load_and_close(struct pth_ctx *c)
 {
-	int rc = load(c, arch);
+	int rc = load(c, c->o->arch);
 
 	free(c->st);
 	pkl_free(&c->doc);
@@ -621,36 +559,51 @@ static int load_and_close(struct pth_ctx *c, const char *arch)
 	return rc;
 }
 
-static void ctx_init(struct pth_ctx *c, struct pth_model *m, char *err,
-		     size_t errlen)
+static void ctx_init(struct pth_ctx *c, const struct pth_opts *o, struct pth_model *m, char *err, size_t errlen)
 {
 	memset(m, 0, sizeof *m);
 	memset(c, 0, sizeof *c);
 	c->m = m;
+	c->o = o;
 	c->err = err;
 	c->errlen = errlen;
+}
+
+int pth_load_opts(const char *path, const struct pth_opts *o, struct pth_model *m, char *err, size_t errlen)
+{
+	struct pth_ctx c;
+
+	ctx_init(&c, o, m, err, errlen);
+	if (zip_open(&c.zip, path, err, errlen) != 0)
+		return -1;
+	return load_and_close(&c);
 }
 
 int pth_load(const char *path, const char *arch, struct pth_model *m,
 	     char *err, size_t errlen)
 {
+	struct pth_opts o = { .arch = arch };
+
+	return pth_load_opts(path, &o, m, err, errlen);
+}
+
+int pth_load_mem_opts(const void *buf, size_t len, const struct pth_opts *o, struct pth_model *m, char *err,
+		      size_t errlen)
+{
 	struct pth_ctx c;
 
-	ctx_init(&c, m, err, errlen);
-	if (zip_open(&c.zip, path, err, errlen) != 0)
+	ctx_init(&c, o, m, err, errlen);
+	if (zip_open_mem(&c.zip, buf, len, err, errlen) != 0)
 		return -1;
-	return load_and_close(&c, arch);
+	return load_and_close(&c);
 }
 
 int pth_load_mem(const void *buf, size_t len, const char *arch,
 		 struct pth_model *m, char *err, size_t errlen)
 {
-	struct pth_ctx c;
+	struct pth_opts o = { .arch = arch };
 
-	ctx_init(&c, m, err, errlen);
-	if (zip_open_mem(&c.zip, buf, len, err, errlen) != 0)
-		return -1;
-	return load_and_close(&c, arch);
+	return pth_load_mem_opts(buf, len, &o, m, err, errlen);
 }
 
 void pth_free(struct pth_model *m)

@@ -41,7 +41,9 @@ struct pth_ctx {
 	size_t nst, stcap;
 	uint64_t floats;              /* produced so far, against PTH_MAX_FLOATS */
 	unsigned visits;              /* modules walked, against PTH_MAX_VISITS */
+	int dropout_noted;            /* the training-mode dropout note is given once */
 	struct pth_model *m;
+	const struct pth_opts *o;     /* never NULL */
 	char *err;
 	size_t errlen;
 };
@@ -82,14 +84,52 @@ struct pth_op *pth_emit(struct pth_ctx *c, uint32_t kind, const char *path);
 int pth_emit_linear(struct pth_ctx *c, const char *path, struct pth_tensor *w, struct pth_tensor *b,
 		    const char *wname);
 
-/* Fold a BatchNorm1d into the Linear op just emitted; gamma, beta may be
- * NULL (affine=False). */
-int pth_fold_bn(struct pth_ctx *c, const char *path, const struct pth_tensor *mean, const struct pth_tensor *var,
-		const struct pth_tensor *gamma, const struct pth_tensor *beta, double eps);
+/* A Conv2d op from weight [oc, c, kh, kw] and bias [oc] (b->v NULL: none);
+ * win gives stride, padding and dilation (kh, kw come from the weight),
+ * pflags PTH_PAD_SAME; takes both tensors' floats. */
+int pth_emit_conv(struct pth_ctx *c, const char *path, struct pth_tensor *w, struct pth_tensor *b,
+		  const char *wname, const struct blob_geom *win, uint32_t pflags);
 
-/* The ops of a state_dict (pth_state_dict.c): its Linear (+ BatchNorm1d)
- * layers in key order, with the activations of `arch` (NULL: ReLU between
- * layers, noted). */
+/*
+ * A BatchNorm (dims 1 or 2; 0: as the op before it says) with its running
+ * statistics: folded into the op just emitted when that is a Linear
+ * (BatchNorm1d) or a Conv2d (BatchNorm2d), else a SCALE_SHIFT op of its
+ * own.  gamma, beta may be NULL (affine=False).
+ */
+int pth_emit_bn(struct pth_ctx *c, const char *path, const struct pth_tensor *mean, const struct pth_tensor *var,
+		const struct pth_tensor *gamma, const struct pth_tensor *beta, double eps, int dims);
+
+struct arch_item;
+/* The op of an --arch item that takes no tensors (an activation, a pool,
+ * flatten, unflatten; identity and dropout emit nothing). */
+int pth_emit_item(struct pth_ctx *c, const struct arch_item *it, const char *path);
+
+/* One of torch's layers (pth_layers.c): its class after NN, its reader
+ * (which emits its ops), the --arch op it is, and for LeakyReLU and ELU
+ * the attribute holding the parameter and its default. */
+#define NN "torch.nn.modules."
+struct pth_layer;
+typedef int (*pth_layer_fn)(struct pth_ctx *c, const struct pkl_node *mod, const char *path,
+			    const struct pth_layer *k);
+struct pth_layer {
+	const char *name;
+	pth_layer_fn fn;
+	uint32_t kind;
+	const char *attr;
+	double dflt;
+};
+
+/* The layer of a class name ("torch.nn.modules.linear.Linear"), or NULL
+ * (a container, a user's class, or a layer not supported). */
+const struct pth_layer *pth_layer_of(const char *cls);
+
+/* A Flatten's start_dim and end_dim (absent: 1 and -1); -1 when not ints. */
+int pth_flatten_dims(const struct pkl_node *mod, int64_t *start, int64_t *end);
+
+/* The ops of a state_dict (pth_state_dict.c): its Linear, Conv2d and
+ * BatchNorm layers in key order or as `arch` orders them, with the
+ * activations, pools and reshapes of `arch` (NULL: ReLU between Linear
+ * layers, noted; a Conv2d then refuses, asking for --arch). */
 int pth_load_state_dict(struct pth_ctx *c, const struct pkl_node *sd, const char *arch);
 
 #endif

@@ -129,13 +129,18 @@ out=$("$SP" online-endpoint list --query name -o tsv)
 [ "$out" = endpoint-online-1 ] && ok "list --query name -o tsv: one value per line" || not_ok "list --query name -o tsv" "$out"
 
 # ---- no "//" in a path of a message ----
-out=$("$SP" model create --path fixtures/pyfunc_model/ --name model-online-2 2>&1)
-check_contains "the pyfunc refusal names the wrapped model" "pyfunc_model/artifacts/pytorch_model/data/model.pth" "$out"
+# (the pyfunc wrapper now converts with its own labels: a CNN folder whose
+# forward() cannot be read is refused naming the file it read)
+out=$("$SP" model create --path fixtures/cnn/cnn_view/mlflow/ --name model-cnn-view 2>&1)
+check_contains "the refusal names the model file it read" "cnn_view/mlflow/data/model.pth: (root): the forward() of" "$out"
 printf '%s' "$out" | grep -q '[^:]//' && not_ok "--path DIR/: no \"//\" in the message" "$out" ||
 	ok "--path DIR/: no \"//\" in the message"
+out=$("$SP" predict -m fixtures/cnn/cnn_view/mlflow/ -i fixtures/test_data/images.json 2>&1)
+printf '%s' "$out" | grep -q 'cannot be read' && ! printf '%s' "$out" | grep -q '[^:]//' &&
+	ok "predict -m DIR/: no \"//\" either" || not_ok "predict -m DIR/: no \"//\" either" "$out"
 out=$("$SP" predict -m fixtures/pyfunc_model/ -i fixtures/test_data/images.json 2>&1)
-printf '%s' "$out" | grep -q 'pyfunc' && ! printf '%s' "$out" | grep -q '[^:]//' && ok "predict -m DIR/: no \"//\" either" ||
-	not_ok "predict -m DIR/: no \"//\" either" "$out"
+[ "$out" = '["Ankle Boot", "Pullover"]' ] && ok "predict -m pyfunc DIR/: its own labels" ||
+	not_ok "predict -m pyfunc DIR/: its own labels" "$out"
 
 # ---- regenerate-keys: --key-type optional ----
 k1=$("$SP" online-endpoint get-credentials -n endpoint-online-1 --query primaryKey -o tsv)

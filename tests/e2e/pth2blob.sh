@@ -39,8 +39,13 @@ check_contains "inspect: gelu from --arch" "gelu         32" "$out"
 check_fails "--arch with the wrong layer count" "linear" \
 	"$P" --arch linear,relu,linear fixtures/model2_f64_state_dict.pth "$T/x.blob"
 
-# The pyfunc wrapper needs its post-processing described.
-check_fails "pyfunc without --labels says why" "pyfunc wrapper" "$P" fixtures/pyfunc_model "$T/pf.blob"
+# The tutorial's pyfunc wrapper: its label map is read from its code (no flag), or given with --labels.
+out=$("$P" fixtures/pyfunc_model "$T/pf0.blob" 2>&1)
+check_contains "pyfunc without flags: labels from the wrapper's code" "labels from" "$out"
+check_contains "pyfunc without flags: names model_wrapper.py" "model_wrapper.py" "$out"
+out=$("$P" --inspect "$T/pf0.blob")
+check_contains "pyfunc without flags: labels post-processing" "postprocess:  labels" "$out"
+check_contains "pyfunc without flags: the tutorial's labels" "T-Shirt, Trouser, Pullover, ..., Ankle Boot (10)" "$out"
 check "pyfunc with --labels" "$P" -q --labels fixtures/labels.txt fixtures/pyfunc_model "$T/pf.blob"
 out=$("$P" --inspect "$T/pf.blob")
 check_contains "pyfunc: labels post-processing" "postprocess:  labels" "$out"
@@ -66,7 +71,10 @@ for f in fixtures/pth/*; do
 	legacy*) check_fails "legacy format refused: $base" "legacy" "$P" "$f" "$T/out/x.blob" ;;
 	script*) check_fails "TorchScript refused: $base" "TorchScript" "$P" "$f" "$T/out/x.blob" ;;
 	evil*) check_fails "hostile pickle refused: $base" "refus" "$P" "$f" "$T/out/x.blob" ;;
-	conv*) check_fails "Conv2d refused by path and class: $base" "torch.nn.modules.conv.Conv2d is not supported" "$P" "$f" "$T/out/x.blob" ;;
+	conv.pth) check_fails "a Conv2d without an input shape asks for one: $base" "--input-shape C,H,W" "$P" "$f" "$T/out/x.blob" ;;
+	conv_groups*) check_fails "grouped Conv2d refused: $base" "groups=2 is not supported" "$P" "$f" "$T/out/x.blob" ;;
+	conv_reflect*) check_fails "reflect padding refused: $base" "padding_mode='reflect' is not supported" "$P" "$f" "$T/out/x.blob" ;;
+	order_net*|residual_net*|list_net*) check_fails "unknown forward() order refused: $base" "--arch" "$P" "$f" "$T/out/x.blob" ;;
 	esac
 done
 if [ -z "$(ls -A "$T/out")" ]; then ok "refusals left no file behind"; else not_ok "refusals left no file behind" "$(ls -A "$T/out")"; fi

@@ -173,7 +173,11 @@ try:
             ("usernet", ["fixtures/pth/usernet.pth"]),
             ("labels", ["--labels", os.path.join(tmp, "labels.txt"), "--postprocess", "labels",
                         "fixtures/pth/shared_relu.pth"]),
-            ("arch", ["--arch", "linear,tanh,linear,gelu,linear,leaky_relu:0.2,linear", "fixtures/pth/views_sd.pth"])]
+            ("arch", ["--arch", "linear,tanh,linear,gelu,linear,leaky_relu:0.2,linear", "fixtures/pth/views_sd.pth"]),
+            # format version 2: spatial ops, an input shape, the assumed-order flag
+            ("cnn-bn", ["fixtures/pth/cnn_bn.pth"]), ("cnn-avgpool", ["fixtures/pth/cnn_avgpool.pth"]),
+            ("cnn-adaptive", ["fixtures/pth/cnn_adaptive.pth"]),
+            ("assumed", ["--assume-registration-order", "fixtures/pth/usernet2.pth"])]
     for name, args in jobs:
         out = os.path.join(tmp, name + ".blob")
         if subprocess.run([pth2blob, "--name", "fuzz"] + args + [out], capture_output=True).returncode == 0:
@@ -254,6 +258,19 @@ for t in ["blue=90 green=10", "", "  a=100  ", "blue=0", "x-1=50 y_2=50 z=0", "b
           "a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9 j=10 k=11 l=12 m=13 n=14 o=15 p=16 q=17 r=18 s=19 t=20",
           "blue=007", "Blue=50 blue=50", "a" * 32 + "=100"]:
     add("fuzz_traffic", t)
+
+PYLIT_SEEDS = [
+    b"labels = {2: 'c', 0: 'a', 1: 'b'}\n",
+    b'classes = (\'x\\n\\t\\\\\\\'\\"\', \'\\x41\\u00e9\\U0001F600\\101\',\n  # c\n  \'y\' \\\n  \'z\')\n',
+    b"labels = [[['a']], {0: (1, 2.5, None)}, {'s'}]\n",
+    b'labels = [\'a\', "b", \'\'\'c\'\'\', """d""", r\'\\e\', u\'f\' \'g\',]  # comment\n',
+    b"labels = [f'{x}', b'y', str(1), name, x[0], -1, 0x1F, '\\N{BULLET}']\n",
+    b"labels_map = {0: 'T-Shirt', 1: 'Trouser', 2: 'Pullover'}\n",
+]
+# ---- Python literals of a pyfunc wrapper's code (tools/pylit.c) ----
+add("fuzz_pylit", open("fixtures/pyfunc_model/code/model_wrapper.py", "rb").read())
+for lit in PYLIT_SEEDS:
+    add("fuzz_pylit", lit)
 
 shutil.rmtree(ROOT, ignore_errors=True)
 total = 0

@@ -180,6 +180,120 @@ static void test_fixture_model(void)
 	mlmodel_free(&m);
 }
 
+/* The tutorial's endpoint 2: its labels come from the wrapper's own code,
+ * read, not run. */
+static void test_fixture_wrapper_labels(void)
+{
+	static const char *const want[] = { "T-Shirt", "Trouser", "Pullover", "Dress", "Coat",
+					    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle Boot" };
+	struct mlmodel m;
+	char err[512];
+
+	CHECKF(mlmodel_load("fixtures/pyfunc_model", &m, err, sizeof err) == 0, "%s", err);
+	CHECKF(m.nlabels == 10, "%u labels: %s", m.nlabels, m.labels_note);
+	for (uint32_t i = 0; i < m.nlabels && i < 10; i++)
+		CHECK_STR(m.labels[i], want[i]);
+	CHECK_STR(m.labels_from, "fixtures/pyfunc_model/code/model_wrapper.py:11");
+	CHECK_STR(m.labels_note, "");
+	mlmodel_free(&m);
+	CHECK(m.labels == NULL && m.nlabels == 0);
+	/* a plain pytorch model has none, and nothing to say about it */
+	CHECKF(mlmodel_load("fixtures/model", &m, err, sizeof err) == 0, "%s", err);
+	CHECK(m.labels == NULL && m.nlabels == 0 && !m.labels_note[0]);
+	mlmodel_free(&m);
+}
+
+/* A wrapper folder wr/NAME whose code folder holds the given .py files
+ * (name, text pairs, NULL-terminated); loads it into m. */
+static int wrapper(const char *name, const char *code, const char *const *files, struct mlmodel *m)
+{
+	char rel[256], err[512];
+	snprintf(rel, sizeof rel, "wr/%s/MLmodel", name);
+	char mlmodel[256];
+	snprintf(mlmodel, sizeof mlmodel, "flavors:\n  python_function:\n    artifacts:\n      m:\n"
+		 "        path: artifacts/net.pt\n%s%s%s", code ? "    code: " : "", code ? code : "",
+		 code ? "\n" : "");
+	put(rel, mlmodel);
+	snprintf(rel, sizeof rel, "wr/%s/artifacts/net.pt", name);
+	put(rel, "PK");
+	for (size_t i = 0; files[i]; i += 2) {
+		snprintf(rel, sizeof rel, "wr/%s/%s/%s", name, code ? code : "code", files[i]);
+		put(rel, files[i + 1]);
+	}
+	snprintf(rel, sizeof rel, "wr/%s", name);
+	int rc = load(rel, m, err, sizeof err);
+	CHECKF(rc == 0, "%s", err);
+	return rc;
+}
+
+#define PREDICT(name) "class W:\n    def predict(self, context, x):\n        return [" name "[i] for i in x]\n"
+
+static void test_wrapper_labels(void)
+{
+	struct mlmodel m;
+
+	/* a list, in a file of its own, used by the wrapper's predict() */
+	if (wrapper("list", "code", (const char *const[]){ "labels.py", "# names\nclasses = ['cat', \"dog\"]\n",
+		    "wrap.py", "from labels import classes\n" "class W:\n    def predict(self, c, x):\n"
+		    "        # one label per row\n\n        return [classes[int(i)] for i in x]\n", NULL }, &m) == 0) {
+		CHECKF(m.nlabels == 2, "%s", m.labels_note);
+		if (m.nlabels == 2) {
+			CHECK_STR(m.labels[0], "cat");
+			CHECK_STR(m.labels[1], "dog");
+		}
+		CHECK_CONTAINS(m.labels_from, "wr/list/code/labels.py:2");
+		mlmodel_free(&m);
+	}
+	/* a subfolder of the code folder, and an annotated assignment */
+	if (wrapper("sub", "src", (const char *const[]){ "pkg/w.py",
+		    "LABELS: list[str] = ['a', 'b']\n"
+		    "class W:\n    def predict(self, c, x):\n        return LABELS[0]\n",
+		    NULL }, &m) == 0) {
+		CHECKF(m.nlabels == 2, "%s", m.labels_note);
+		mlmodel_free(&m);
+	}
+}
+
+/* What is not certainly the label map is not taken: nlabels 0 and a note. */
+static void test_wrapper_labels_not_taken(void)
+{
+	static const struct {
+		const char *name, *py, *note;
+	} cases[] = {
+		{ "unused", "labels_map = {0: 'a'}\ndef predict(x):\n    return x\n", "no label map in" },
+		{ "notpredict", "labels_map = {0: 'a'}\ndef other(x):\n    return labels_map[x]\n"
+				"def predict(x):\n    return x\n", "no label map in" },
+		{ "after", "labels = ['a']\ndef predict(x):\n    return x\nprint(labels[0])\n", "no label map in" },
+		{ "attr", "labels = ['a']\ndef predict(self, x):\n    return self.labels[x]\n", "no label map in" },
+		{ "indented", "class W:\n    labels = ['a']\n    def predict(self, x):\n        return labels[x]\n",
+		  "no label map in" },
+		{ "othername", "names = ['a']\ndef predict(x):\n    return names[x]\n", "no label map in" },
+		{ "two", "labels = ['a']\nclasses = ['b']\ndef predict(x):\n    return labels[x] + classes[x]\n",
+		  "more than one label map: labels at" },
+		{ "twice", "labels = ['a']\nlabels = ['b']\ndef predict(x):\n    return labels[x]\n",
+		  "more than one label map" },
+		{ "call", "labels_map = {0: 'a', 1: str(2)}\ndef predict(x):\n    return labels_map[x]\n",
+		  "code/w.py:1: labels_map[1]: a function call" },
+		{ "gap", "labels_map = {0: 'a', 2: 'c'}\n" PREDICT("labels_map"), "no key 1" },
+	};
+	struct mlmodel m;
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		if (wrapper(cases[i].name, "code", (const char *const[]){ "w.py", cases[i].py, NULL }, &m) != 0)
+			continue;
+		CHECKF(m.nlabels == 0 && m.labels == NULL, "%s: %u labels", cases[i].name, m.nlabels);
+		CHECKF(strstr(m.labels_note, cases[i].note) != NULL, "%s: \"%s\"", cases[i].name, m.labels_note);
+		mlmodel_free(&m);
+	}
+	/* no code folder in the MLmodel */
+	static const char *const nocode[] = { "w.py", "labels = ['a']\n" PREDICT("labels"), NULL };
+	if (wrapper("nocode", NULL, nocode, &m) == 0) {
+		CHECK(m.nlabels == 0);
+		CHECK_CONTAINS(m.labels_note, "names no python_function code folder");
+		mlmodel_free(&m);
+	}
+}
+
 /* mlmodel_load_mem reads the same model from the MLmodel's text, and
  * names the file in its messages. */
 static void test_load_mem(void)
@@ -234,6 +348,9 @@ int main(void)
 	RUN(test_pyfunc_wrapper);
 	RUN(test_errors);
 	RUN(test_fixture_model);
+	RUN(test_fixture_wrapper_labels);
+	RUN(test_wrapper_labels);
+	RUN(test_wrapper_labels_not_taken);
 	RUN(test_load_mem);
 	RUN(test_signature_not_json);
 	char cmd[600];
