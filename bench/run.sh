@@ -61,6 +61,10 @@ echo "$g" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv
 	printf "| %s | %s | %s | %s | %.0f%% | %s |\n", v["forward_ms"], v["forward_gflops"], v["sgemm_ms"], v["sgemm_gflops"], 100 * v["ratio"], v["core"] }'
 echo "$g" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] != "core") printf "\"large_%s\": %s,\n", kv[1], kv[2] } }' >>"$out/http.lines"
 echo
+echo "## Convolutional networks: forward pass of the 200-row request in process, against torch on one thread"
+echo
+OPENBLAS_NUM_THREADS=1 sh bench/cnn.sh "$build"
+echo
 echo "## Cold start: plain CGI, exec to complete response, 2-row request"
 echo
 # No shell in the measurement: bench/coldstart spawns the program itself.
@@ -77,6 +81,7 @@ echo
 	echo "{"
 	sed -n 's/^  \(".*\)$/\1/p' "$out/inproc.json" | sed 's/,$//' | sed 's/$/,/'
 	cat "$out/http.lines"
+	[ -f "$out/cnn.lines" ] && cat "$out/cnn.lines"
 	[ -f "$out/instr.lines" ] && cat "$out/instr.lines"
 	echo "\"date\": \"$(date -u +%Y-%m-%d)\""
 	echo "}"
