@@ -27,8 +27,7 @@ make_workspace() {
 	for n in 1 3 4; do
 		sp model create --path fixtures/model --name model-online-$n --version 1 --type mlflow_model
 	done
-	sp model create --path fixtures/pyfunc_model --name model-online-2 --version 1 --type mlflow_model \
-		--labels fixtures/labels.txt
+	sp model create --path fixtures/pyfunc_model --name model-online-2 --version 1 --type mlflow_model
 	for n in 1 2 3; do
 		sp online-endpoint create -f $EX/endpoint_$n/cloud/endpoint.yml
 		sp online-deployment create -f $EX/endpoint_$n/cloud/deployment.yml --all-traffic

@@ -64,11 +64,16 @@ logits_like "$T/out" "$WANT" && ok "endpoint_1: invoke answers the logits" ||
 	not_ok "endpoint_1: invoke answers the logits" "$(cat "$T/out")"
 
 # ---- endpoint 2: the pyfunc wrapper and its labels ----
+# The same steps as endpoint 1: the wrapper's own label map gives the names.
+step 2 "predict --model-uri pyfunc_model (csv)" scorepoint predict --model-uri pyfunc_model \
+	--input-path "../test_data/images.csv" --content-type csv
+[ "$(cat "$T/out")" = "$LABELS" ] && ok "endpoint_2: $LABELS" || not_ok "endpoint_2: $LABELS" "$(cat "$T/out")"
 step 2 "predict --model-uri pyfunc_model --labels labels.txt (csv)" scorepoint predict --model-uri pyfunc_model \
 	--labels labels.txt --input-path "../test_data/images.csv" --content-type csv
-[ "$(cat "$T/out")" = "$LABELS" ] && ok "endpoint_2: $LABELS" || not_ok "endpoint_2: $LABELS" "$(cat "$T/out")"
-step 2 "model create --path pyfunc_model/ --labels labels.txt" scorepoint model create --path pyfunc_model/ \
-	--name model-online-2 --version 1 --type mlflow_model --labels labels.txt
+[ "$(cat "$T/out")" = "$LABELS" ] && ok "endpoint_2 with --labels: $LABELS" ||
+	not_ok "endpoint_2 with --labels: $LABELS" "$(cat "$T/out")"
+step 2 "model create --path pyfunc_model/ (endpoint 1's command)" scorepoint model create --path pyfunc_model/ \
+	--name model-online-2 --version 1 --type mlflow_model
 step 2 "online-endpoint create" scorepoint online-endpoint create -f cloud/endpoint.yml
 step 2 "online-deployment create --all-traffic" scorepoint online-deployment create -f cloud/deployment.yml --all-traffic
 

@@ -64,6 +64,42 @@ done <<EOF
 $CONVERSIONS
 EOF
 
+# --verify on every form: torch runs the original (the custom classes are in
+# fixtures/train/src, on PYTHONPATH) and the blob on the same rows; the blob
+# records it.  Without torch the checks say they skipped.
+if "$PY" -c 'import torch' 2>/dev/null; then has_torch=1; else has_torch=; fi
+while IFS='|' read -r blob model input flags; do
+	name="verify $model/$input${flags:+ $flags}"
+	if [ -z "$has_torch" ]; then
+		ok "$name # SKIP verify: $PY cannot import torch"
+		continue
+	fi
+	f=$(flags_of "$model" "$flags")
+	# shellcheck disable=SC2086
+	if out=$(PYTHONPATH=fixtures/train/src "$P" -q --verify $f "$C/$model/$input" "$T/v.blob" 2>&1 </dev/null) &&
+	   "$P" --inspect "$T/v.blob" | grep -q '^verified: .*argmax \([0-9]*\)/\1, torch'; then
+		ok "$name"
+	else
+		not_ok "$name" "$out" "$("$P" --inspect "$T/v.blob" 2>&1 | grep verified)"
+	fi
+	rm -f "$T/v.blob"
+done <<EOF
+$CONVERSIONS
+EOF
+# A skip connection that --arch describes as a chain: names, types and shapes
+# agree, so only torch can tell; --verify refuses it and writes nothing.
+if [ -n "$has_torch" ]; then
+	out=$(PYTHONPATH=fixtures/train/src "$P" --verify --arch flatten,fc0,fc1,relu,fc2 "$C/residual_net/model.pth" \
+		"$T/out/x.blob" 2>&1 </dev/null)
+	if [ $? -ne 0 ] && [ ! -e "$T/out/x.blob" ] && printf '%s' "$out" | grep -q 'verify: max |logit difference| .* > 1e-04'; then
+		ok "residual_net given as a chain with --arch: --verify refuses it"
+	else
+		not_ok "residual_net given as a chain with --arch: --verify refuses it" "$out"
+	fi
+else
+	ok "residual_net given as a chain with --arch: --verify refuses it # SKIP verify: $PY cannot import torch"
+fi
+
 while IFS='|' read -r name model input flags fragments; do
 	f=$(flags_of "$model" "$flags")
 	# shellcheck disable=SC2086
