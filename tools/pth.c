@@ -125,7 +125,7 @@ static int walk_children(struct pth_ctx *c, const struct pkl_node *mod, const ch
 }
 
 
-/* The names of the significant children, "a, b, c" (listed) and "a,b,c". */
+/* The names of the significant children, "a, b, c". */
 static size_t significant_names(const struct pkl_node **kv, size_t n, char *list, size_t len)
 {
 	size_t count = 0, at = 0;
@@ -153,9 +153,9 @@ static size_t significant_names(const struct pkl_node **kv, size_t n, char *list
  */
 static int do_unknown(struct pth_ctx *c, const struct pkl_node *mod, const char *path, int depth)
 {
-	char cls[PTH_PATH_MAX], list[256];
+	char cls[PTH_PATH_MAX], list[256], arch[256];
 	const struct pkl_node **kv;
-	size_t n, nsig, total = 0;
+	size_t n, nsig, total = 0, j = 0;
 
 	pkl_class_name(mod, cls, sizeof cls);
 	if (children(c, mod, path, &kv, &n) != 0)
@@ -168,12 +168,16 @@ static int do_unknown(struct pth_ctx *c, const struct pkl_node *mod, const char 
 	nsig = significant_names(kv, n, list, sizeof list);
 	if (nsig <= 1)
 		return walk_children(c, mod, path, depth, 0);
+	for (size_t i = 0; list[i]; i++)   /* "a, b, c" -> "a,b,c": an --arch to reorder */
+		if (list[i] != ' ')
+			arch[j++] = list[i];
+	arch[j] = '\0';
 	if (!c->o->assume_order)
 		return pth_fail(c, "%s: the forward() of %s cannot be read and its %zu children that compute "
 				"(%s) may run in any order: nothing converted. Wrap the layers in nn.Sequential, or "
-				"give the order forward() runs them in with --arch (e.g. --arch fc1,relu,fc2 over "
-				"these names); --assume-registration-order runs them in registration order if you "
-				"know that is right", pth_shown(path), cls, nsig, list);
+				"give the order forward() runs them in with --arch (e.g. --arch %s, reordered as "
+				"forward() runs them); --assume-registration-order runs them in registration order "
+				"if you know that is right", pth_shown(path), cls, nsig, list, arch);
 	c->m->assumed_order = 1;
 	pth_note(c, "%s: %s has %zu children; its forward() is assumed to run "
 		 "them in registration order (--assume-registration-order)", pth_shown(path), cls, nsig);

@@ -1,6 +1,6 @@
 # verify_torch.py - torch's side of `pth2blob --verify` (tools/verify.c).
 #
-# tools/verify.c embeds this text and runs it as `PYTHON -I -c TEXT DIR`,
+# tools/verify.c embeds this text and runs it as `PYTHON -I -B -c TEXT DIR`,
 # stdin /dev/null, stdout and stderr into DIR/log.txt.  DIR is a private
 # temporary folder holding:
 #   plan.json   what was converted (written by verify.c, see plan_write())

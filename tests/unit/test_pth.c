@@ -387,8 +387,8 @@ static void test_user_classes(void)
 	expect_error("usernet2.pth", NULL, "(root): the forward() of mymodels.TwoPart cannot be read and its 2 "
 		     "children that compute (features, head) may run in any order: nothing converted. Wrap the "
 		     "layers in nn.Sequential, or give the order forward() runs them in with --arch (e.g. --arch "
-		     "fc1,relu,fc2 over these names); --assume-registration-order runs them in registration order "
-		     "if you know that is right");
+		     "features,head, reordered as forward() runs them); --assume-registration-order runs them in "
+		     "registration order if you know that is right");
 	check_model("usernet2", "features,head", "linear,tanh,linear", 1e-4);
 	check_model("usernet2", "features, head=linear", "linear,tanh,linear", 1e-4);
 	check_model_opts("usernet2", &(struct pth_opts){ .assume_order = 1 }, "linear,tanh,linear", 1e-4);
