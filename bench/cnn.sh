@@ -18,7 +18,8 @@ if ! "$PY" -c 'import torch' 2>/dev/null; then
 	echo "(skipped: $PY cannot import torch; install python3-torch)"
 	exit 0
 fi
-echo "| model | rows | scorepoint (ms) | torch $("$PY" -c 'import torch; print(torch.__version__)'), 1 thread (ms) | torch / scorepoint | max abs logit diff |"
+tv=$("$PY" -c 'import torch; print(torch.__version__)')
+echo "| model | rows | scorepoint (ms) | torch $tv, 1 thread (ms) | torch / scorepoint | max abs logit diff |"
 echo "|---|---:|---:|---:|---:|---:|"
 # name|whole-module file|extra pth2blob flags|shape for torch's input (empty: the rows as they are)
 while IFS='|' read -r name pth flags shape; do
@@ -35,8 +36,11 @@ print("%.2g" % d); sys.exit(d > 1e-4)' "$out/$name.ours" "$out/$name.torch"); th
 		echo "bench/cnn.sh: $name: scorepoint and torch disagree (max diff $diff)" >&2
 		exit 1
 	fi
-	echo "$s $t" | awk -v n="$name" -v d="$diff" '{ printf "| %s | %s | %.3f | %.3f | %.2fx | %s |\n", n, $2, $1, $3, $3 / $1, d }'
-	echo "$s $t" | awk -v n="$name" '{ printf "\"cnn_%s_ms\": %s,\n\"cnn_%s_torch_ms\": %s,\n", n, $1, n, $3 }' >>"$out/cnn.lines"
+	# $s: "ms rows" (bench/fwd); $t: "ms rows version" (torch_fwd.py)
+	echo "$s $t" | awk -v n="$name" -v d="$diff" \
+		'{ printf "| %s | %s | %.3f | %.3f | %.2fx | %s |\n", n, $2, $1, $3, $3 / $1, d }'
+	echo "$s $t" | awk -v n="$name" \
+		'{ printf "\"%s_forward_ms\": %s,\n\"%s_torch_forward_ms\": %s,\n", n, $1, n, $3 }' >>"$out/cnn.lines"
 done <<'LIST'
 cnn_bn|fixtures/cnn/cnn_bn/model.pth||
 cnn_stride|fixtures/cnn/cnn_stride/model.pth|--input-shape 1,28,28|1,28,28
