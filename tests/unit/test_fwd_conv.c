@@ -208,6 +208,27 @@ static void test_conv_geometries(void)
 	fwd_scratch_free(&s);
 }
 
+/* Stride 2 over rows wide enough for the four-at-a-time gather, with every
+ * alignment of its first tap and row ends that stop it early (odd and even
+ * widths, padding, dilation). */
+static void test_conv_stride2_wide(void)
+{
+	struct fwd_scratch s = { 0 };
+	int cases = 0;
+	for (uint32_t w = 27; w <= 30; w++)
+		for (uint32_t k = 1; k <= 5; k++)
+			for (uint32_t p = 0; p <= 2; p++)
+				for (uint32_t d = 1; d <= 2; d++) {
+					struct blob_geom g = geom(2, 5, w, 3, k, k, 2, p, d, 0);
+					if (g.oh < 1 || g.ow < 1)
+						continue;
+					check_conv_all_chunkings(g, (int)(w + k) % 2, 1 + cases % 4, &s);
+					cases++;
+				}
+	CHECKF(cases > 100, "only %d geometries", cases);
+	fwd_scratch_free(&s);
+}
+
 /* padding="same" (stride 1): torch pads d*(k-1) in total, the odd one
  * after; oh == h. */
 static void test_conv_same_padding(void)
@@ -455,6 +476,7 @@ int main(void)
 {
 	fwd_set_threads(1);
 	RUN(test_conv_geometries);
+	RUN(test_conv_stride2_wide);
 	RUN(test_conv_same_padding);
 	RUN(test_conv_pointwise);
 	RUN(test_conv_default_bound_chunks);
