@@ -329,25 +329,36 @@ int req_start_matrix(struct req_walk *w, size_t rows)
 	return 0;
 }
 
-/* Parse primitive token i as the value of (row, request column j). */
-static int number_at(struct req_walk *w, int i, size_t row, int j, const int *names, float *out)
+int req_cell(struct req_walk *w, const jsmntok_t *t, size_t row, req_col_fn *col_fn, const void *arg, int col,
+	     float *out)
 {
-	const jsmntok_t *t = &w->t[i];
 	char nb[JSON_ECHO_SIZE], vb[JSON_ECHO_SIZE];
 	double d;
 
 	if (t->type != JSMN_PRIMITIVE || w->js[t->start] == 'n' || w->js[t->start] == 't' ||
 	    w->js[t->start] == 'f')
 		return req_fail(w->e, REQ_E_TYPE, "row %zu, column %s: %s where a number belongs",
-			     row, col_name(w, j, names, nb, sizeof nb), req_kind_name(w->js, t));
+			     row, col_fn(w, arg, col, nb, sizeof nb), req_kind_name(w->js, t));
 	enum num_status st = num_parse(w->js + t->start, w->js + t->end, NUM_JSON, &d);
 	float f = (float)d;
 	if (st != NUM_OK || isinf(f))
 		return req_fail(w->e, REQ_E_TYPE, "row %zu, column %s: %s is %s", row,
-			     col_name(w, j, names, nb, sizeof nb), tok_text(w, i, vb, sizeof vb),
+			     col_fn(w, arg, col, nb, sizeof nb), req_tok_text(w->js, t, vb, sizeof vb),
 			     st == NUM_OK || st == NUM_ERANGE ? "outside float32's range" : "not a number");
 	*out = f;
 	return 0;
+}
+
+/* col_name() as a req_col_fn: arg is the request's names (or NULL). */
+static const char *request_col(const struct req_walk *w, const void *names, int j, char *buf, size_t len)
+{
+	return col_name(w, j, names, buf, len);
+}
+
+/* Parse primitive token i as the value of (row, request column j). */
+static int number_at(struct req_walk *w, int i, size_t row, int j, const int *names, float *out)
+{
+	return req_cell(w, &w->t[i], row, request_col, names, j, out);
 }
 
 /*

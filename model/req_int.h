@@ -101,6 +101,13 @@ struct req_walk {
 	int named;               /* request columns have names */
 };
 
+/* One cell of a row given as JSON: token t as a float32 into *out, or -1
+ * with the 400 in e, naming row `row` and column `col` ("row 3, column
+ * \"x7\": ..."); `col` is formatted only then, by the caller's col_fn. */
+typedef const char *req_col_fn(const struct req_walk *w, const void *arg, int col, char *buf, size_t len);
+int req_cell(struct req_walk *w, const jsmntok_t *t, size_t row, req_col_fn *col_fn, const void *arg, int col,
+	     float *out);
+
 /* Allocate c->x for rows rows of the model's width (check the caps, refuse
  * no rows); w->rows = rows.  0, or -1 with w->e. */
 int req_start_matrix(struct req_walk *w, size_t rows);

@@ -54,8 +54,10 @@ static int first_record_keys(struct req_walk *w, int rec, struct req_schema *ks)
 
 /* Column col of s for a message: the model's name, or (a key of record 0)
  * the request's text, quoted by json_echo. */
-static const char *record_col(const struct req_walk *w, const struct req_schema *s, int col, char *buf, size_t len)
+static const char *record_col(const struct req_walk *w, const void *schema, int col, char *buf, size_t len)
 {
+	const struct req_schema *s = schema;
+
 	if (w->s->ncolumns)
 		return s->columns[col];
 	const char *name = s->columns[col];
@@ -125,21 +127,8 @@ int req_records(struct req_walk *w, int arr)
 				return req_fail(w->e, REQ_E_COLUMNS, "record %zu: column %s is given twice", r,
 					     record_col(w, s, col, nb, sizeof nb));
 			c->seen[col] = 1;
-			const jsmntok_t *vt = &w->t[key + 1];
-			double d;
-			char vb[JSON_ECHO_SIZE];
-			if (vt->type != JSMN_PRIMITIVE || strchr("ntf", w->js[vt->start]))
-				return req_fail(w->e, REQ_E_TYPE, "row %zu, column %s: %s where a number belongs",
-					     r, record_col(w, s, col, nb, sizeof nb), req_kind_name(w->js, vt));
-			enum num_status st = num_parse(w->js + vt->start, w->js + vt->end, NUM_JSON, &d);
-			float f = (float)d;
-			if (st != NUM_OK || isinf(f))
-				return req_fail(w->e, REQ_E_TYPE, "row %zu, column %s: %s is %s", r,
-					     record_col(w, s, col, nb, sizeof nb),
-					     req_tok_text(w->js, vt, vb, sizeof vb),
-					     st == NUM_OK || st == NUM_ERANGE ? "outside float32's range" :
-					     "not a number");
-			c->x[r * s->width + (size_t)col] = f;
+			if (req_cell(w, &w->t[key + 1], r, record_col, s, col, &c->x[r * s->width + (size_t)col]) < 0)
+				return -1;
 		}
 		if ((by_keys ? record_keys_missing(w, s, r) : req_check_missing(w, r)) < 0)
 			return -1;
