@@ -50,7 +50,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: fwd MODEL.blob ROWS.f32 REPS [LOGITS.f32]\n");
 		return 2;
 	}
-	if (blob_map_file(argv[1], &bm, err, sizeof err) < 0 || fwd_init(err, sizeof err) < 0) {
+	if (blob_map_file(argv[1], &bm, err, sizeof err) < 0) {
 		fprintf(stderr, "fwd: %s\n", err);
 		return 1;
 	}

@@ -25,7 +25,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	size_t rows = (size_t)atoi(argv[2]);
-	if (blob_map_file(argv[1], &bm, err, sizeof err) < 0 || fwd_init(err, sizeof err) < 0) {
+	if (blob_map_file(argv[1], &bm, err, sizeof err) < 0) {
 		fprintf(stderr, "gemm: %s\n", err);
 		return 1;
 	}

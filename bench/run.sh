@@ -65,16 +65,10 @@ echo "## Convolutional networks: forward pass of the 200-row request in process,
 echo
 OPENBLAS_NUM_THREADS=1 sh bench/cnn.sh "$build"
 echo
-echo "## Cold start: plain CGI, exec to complete response, 2-row request"
+echo "## Cold start: plain CGI, exec to complete response, 2-row request, against a no-op CGI program"
 echo
-# No shell in the measurement: bench/coldstart spawns the program itself.
-len=$(wc -c <fixtures/test_data/images_azureml.json)
-cs=$(REQUEST_METHOD=POST REQUEST_URI=/score CONTENT_TYPE=application/json CONTENT_LENGTH=$len \
-	SCOREPOINT_LOG=- SCOREPOINT_METRICS_FILE="$out/coldstart.metrics" OPENBLAS_NUM_THREADS=1 \
-	"$build/bench/coldstart" 200 fixtures/test_data/images_azureml.json "$build/score.fcgi" --cgi --model "$out/tutorial.blob")
-echo "$cs" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-	printf "score.fcgi as CGI: median %s ms (p10 %s, p90 %s) over %s runs\n", v["median_ms"], v["p10_ms"], v["p90_ms"], v["runs"] }'
-echo "$cs" | sed 's/.*median_ms=\([0-9.]*\).*/"cgi_cold_start_ms": \1,/' >>"$out/http.lines"
+# No shell in the measurement: bench/coldstart spawns the programs itself.
+sh bench/coldstart.sh "$build" "$out"
 echo
 # One JSON object of every figure.
 {

@@ -132,8 +132,6 @@ static int init(struct app *a, const struct app_config *cfg, char *err, size_t e
 			 "(SCOREPOINT_WORKSPACE)");
 		return -1;
 	}
-	if (fwd_init(err, errlen) < 0)
-		return -1;
 	if (cfg->model_path) {
 		if (app_model_open(&a->single, cfg->model_path, -1, err, errlen) < 0)
 			return -1;

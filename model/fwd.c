@@ -10,23 +10,27 @@
  * ([oc][c*kh*kw], torch's order) again read in place; pooling and
  * scale-shift are plain loops over [C][H][W] rows (see "spatial ops").
  *
- * OpenBLAS is loaded with dlopen() on first use rather than linked: it
- * picks its kernels in its constructor from the CPU's family and model
- * numbers, and a CPU newer than the library (Debian 12 ships 0.3.21, which
- * does not know e.g. Xeon model 207) or a hypervisor that hides the model
- * makes it fall back to its generic "Prescott" SSE3 kernels: for the
- * tutorial's 784x20 layer at 2 rows, 5 us a request instead of well under
- * 1, and far worse for large batches.  Loading it ourselves lets us name
- * the kernels first (OPENBLAS_CORETYPE, from the CPU's feature flags, which
- * libgcc checks against what the kernel enables), the same in every mode
- * and every process, so CGI and FastCGI print the same bytes.  A user's own
- * OPENBLAS_CORETYPE wins.
+ * OpenBLAS is linked in statically (the Makefile): a CGI request pays
+ * for every symbol the dynamic linker resolves, and Debian's DYNAMIC_ARCH
+ * libopenblas.so has some 14,000.  Its constructor picks the kernels
+ * before main() from the CPU's family and model numbers, and a CPU newer
+ * than the library (Debian 12 ships 0.3.21, which does not know e.g. Xeon
+ * model 207) or a hypervisor that hides the model makes it fall back to
+ * its generic "Prescott" SSE3 kernels: for the tutorial's 784x20 layer at
+ * 2 rows, 5 us a request instead of well under 1, and far worse for large
+ * batches.  So a constructor of ours, which runs first (a priority puts
+ * it ahead of every constructor without one, OpenBLAS's among them), names
+ * the kernels from the CPU's feature flags (OPENBLAS_CORETYPE, which
+ * OpenBLAS reads; libgcc checks the flags against what the kernel
+ * enables), the same in every mode and every process, so CGI and FastCGI
+ * print the same bytes.  A user's own OPENBLAS_CORETYPE wins.  The same
+ * constructor sets OPENBLAS_NUM_THREADS to 1 when it is unset, so that
+ * OpenBLAS starts no thread pool a process would not use (servers scale
+ * with processes; fwd_set_threads() adds threads when asked).
  */
 #include "model/fwd.h"
 
 #include <cblas.h>
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <math.h>
 #include <stdint.h>
@@ -58,18 +62,6 @@ static int reserve(struct fwd_scratch *s, size_t floats)
 	return 0;
 }
 
-typedef void sgemm_fn(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE, enum CBLAS_TRANSPOSE, blasint,
-		      blasint, blasint, float, const float *, blasint, const float *, blasint, float,
-		      float *, blasint);
-
-static struct {
-	sgemm_fn *sgemm;
-	void (*set_threads)(int);
-	char *(*corename)(void);
-	char error[256];
-} blas;
-static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-
 static const char *core_for_cpu(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -86,40 +78,18 @@ static const char *core_for_cpu(void)
 	return NULL;
 }
 
-static void blas_load(void)
+/* Before OpenBLAS's constructor (101: the first priority not reserved
+ * for the implementation); see the header comment. */
+__attribute__((constructor(101))) static void name_kernels(void)
 {
-	static const char *const names[] = { FWD_OPENBLAS_SONAME, "libopenblas.so" };
 	const char *core = core_for_cpu();
-	void *h = NULL;
-
 	const char *user = getenv("OPENBLAS_CORETYPE");
+	const char *threads = getenv("OPENBLAS_NUM_THREADS");
+
 	if (core && (!user || !*user))   /* set but empty: OpenBLAS finds no such core */
 		setenv("OPENBLAS_CORETYPE", core, 1);
-	for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++)
-		h = dlopen(names[i], RTLD_LAZY | RTLD_LOCAL);
-	if (!h) {
-		snprintf(blas.error, sizeof blas.error, "cannot load OpenBLAS: %s", dlerror());
-		return;
-	}
-	/* POSIX's sanctioned way from a dlsym() object pointer to a function. */
-	*(void **)&blas.set_threads = dlsym(h, "openblas_set_num_threads");
-	*(void **)&blas.corename = dlsym(h, "openblas_get_corename");
-	*(void **)&blas.sgemm = dlsym(h, "cblas_sgemm");
-	if (!blas.sgemm || !blas.set_threads || !blas.corename) {
-		blas.sgemm = NULL;
-		snprintf(blas.error, sizeof blas.error, "%s lacks cblas_sgemm or openblas_set_num_threads",
-			 FWD_OPENBLAS_SONAME);
-	}
-}
-
-int fwd_init(char *err, size_t errlen)
-{
-	pthread_once(&blas_once, blas_load);
-	if (blas.sgemm)
-		return 0;
-	if (err)
-		snprintf(err, errlen, "%s", blas.error);
-	return -1;
+	if (!threads || !*threads)
+		setenv("OPENBLAS_NUM_THREADS", "1", 1);
 }
 
 static void linear(const struct blob_op *op, const float *x, float *y, size_t n, struct fwd_scratch *s)
@@ -237,8 +207,8 @@ static void activate(const struct blob_op *op, float *y, size_t n)
 static void sgemm_nn(size_t m, size_t n, size_t k, const float *a, const float *b, size_t ldb, float beta,
 		     float *c, size_t ldc)
 {
-	blas.sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)m, (blasint)n, (blasint)k, 1.0f, a,
-		   (blasint)k, b, (blasint)ldb, beta, c, (blasint)ldc);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (blasint)m, (blasint)n, (blasint)k, 1.0f, a,
+		    (blasint)k, b, (blasint)ldb, beta, c, (blasint)ldc);
 }
 
 /* The bound of the im2col buffer, and the size up to which the samples of
@@ -670,7 +640,7 @@ float *fwd_run(const struct blob_model *m, const float *x, size_t n,
 		if (m->ops[i].out > widest)
 			widest = m->ops[i].out;
 	if (n == 0 || n > FWD_MAX_SCRATCH / sizeof(float) / widest || reserve(s, n * widest) < 0 ||
-	    reserve_col(m, n, s) < 0 || fwd_init(NULL, 0) < 0)
+	    reserve_col(m, n, s) < 0)
 		return NULL;
 
 	const float *in = x;
@@ -728,19 +698,17 @@ size_t fwd_argmax(const float *row, size_t w)
 
 void fwd_set_threads(int n)
 {
-	if (fwd_init(NULL, 0) == 0)
-		blas.set_threads(n < 1 ? 1 : n);
+	openblas_set_num_threads(n < 1 ? 1 : n);
 }
 
 const char *fwd_blas_core(void)
 {
-	return fwd_init(NULL, 0) == 0 ? blas.corename() : "none";
+	return openblas_get_corename();
 }
 
 void fwd_sgemm_rowmajor_nt(size_t n, size_t out, size_t in, const float *x, const float *w, float beta,
 			   float *y)
 {
-	if (fwd_init(NULL, 0) == 0)
-		blas.sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)out, (blasint)in,
-			   1.0f, x, (blasint)in, w, (blasint)in, beta, y, (blasint)out);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)out, (blasint)in, 1.0f, x,
+		    (blasint)in, w, (blasint)in, beta, y, (blasint)out);
 }

@@ -51,18 +51,9 @@ size_t fwd_argmax(const float *row, size_t w);
  * processes).  Values below 1 mean 1. */
 void fwd_set_threads(int n);
 
-/* The shared library fwd.c loads on first use (see fwd.c for why). */
-#ifndef FWD_OPENBLAS_SONAME
-#define FWD_OPENBLAS_SONAME "libopenblas.so.0"
-#endif
-
-/* Load OpenBLAS now, so that a server fails at start-up, not at its first
- * request.  0, or -1 with one line in err (err may be NULL).  fwd_run and
- * the rest call it themselves; it runs once per process. */
-int fwd_init(char *err, size_t errlen);
-
-/* The name of the kernels OpenBLAS runs ("SkylakeX", "Haswell", ...), or
- * "none" when it cannot be loaded. */
+/* The name of the kernels OpenBLAS runs ("SkylakeX", "Haswell", ...):
+ * chosen before main() (see fwd.c), so the same in every process of a
+ * machine unless OPENBLAS_CORETYPE says otherwise. */
 const char *fwd_blas_core(void);
 
 /* y[n][out] = x[n][in] * w[out][in]^T + beta * y: the one sgemm of a Linear

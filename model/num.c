@@ -362,16 +362,30 @@ enum num_status num_parse_json_prefix(const char *p, const char *end, double *ou
 
 /* ---- formatting ---------------------------------------------------- */
 
-/* g_table[e - G_MIN] = ceil(10^e / 2^r), r chosen to put it in
- * [2^127, 2^128), i.e. r = floor(log2(10^e)) - 127; exact for 0 <= e <= 55. */
+/* g(e) = ceil(10^e / 2^r), r chosen to put it in [2^127, 2^128), i.e.
+ * r = floor(log2(10^e)) - 127; exact for 0 <= e <= 55.  An entry is
+ * computed the first time a number needs it (a few microseconds at most)
+ * and kept: a process formats numbers of a few magnitudes, and a CGI
+ * process, which formats a handful, would pay for all 617 entries and
+ * their pages otherwise. */
 #define G_MIN (-292)    /* -k for the largest double: k = floor(971 log10 2) */
 #define G_MAX 324       /* -k for the least subnormal, 2^-1074 */
 #define BIG_WORDS 36    /* 1152 bits: 10^324 < 2^1077, and 2^BIG_TOP below */
 #define BIG_TOP 1120    /* 2^BIG_TOP / 10^292 keeps more than 128 bits */
+#define BIG_STEP 1000000000u    /* 10^9: the largest power of ten in a word */
 
 static u128 g_table[G_MAX - G_MIN + 1];
-static uint64_t pow5[28];       /* 5^27 < 2^63 */
-static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static _Atomic unsigned char g_known[G_MAX - G_MIN + 1];
+static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* 5^0 .. 5^27 (5^27 < 2^63). */
+static const uint64_t pow5[28] = {
+	1ull, 5ull, 25ull, 125ull, 625ull, 3125ull, 15625ull, 78125ull, 390625ull, 1953125ull, 9765625ull,
+	48828125ull, 244140625ull, 1220703125ull, 6103515625ull, 30517578125ull, 152587890625ull,
+	762939453125ull, 3814697265625ull, 19073486328125ull, 95367431640625ull, 476837158203125ull,
+	2384185791015625ull, 11920928955078125ull, 59604644775390625ull, 298023223876953125ull,
+	1490116119384765625ull, 7450580596923828125ull,
+};
 
 static int big_bitlen(const uint32_t *w)
 {
@@ -381,56 +395,94 @@ static int big_bitlen(const uint32_t *w)
 	return 0;
 }
 
+/* The 32 bits of w from bit pos up; bits below bit 0 read as 0. */
+static uint32_t big_bits32(const uint32_t *w, int pos)
+{
+	if (pos <= -32)
+		return 0;
+	if (pos < 0)
+		return w[0] << -pos;
+	int i = pos >> 5;
+	uint64_t pair = w[i] | (i + 1 < BIG_WORDS ? (uint64_t)w[i + 1] << 32 : 0);
+	return (uint32_t)(pair >> (pos & 31));
+}
+
 /* The 128 bits of w below bit `len` (its length); *rest: any bit lower. */
 static u128 big_top128(const uint32_t *w, int len, int *rest)
 {
+	int lo = len - 128;
 	u128 r = 0;
 
-	for (int i = len - 1; i >= len - 128; i--)
-		r = r << 1 | (i >= 0 ? (w[i >> 5] >> (i & 31) & 1) : 0);
+	for (int k = 3; k >= 0; k--)
+		r = r << 32 | big_bits32(w, lo + 32 * k);
 	*rest = 0;
-	for (int i = len - 129; i >= 0 && !*rest; i--)
-		*rest = w[i >> 5] >> (i & 31) & 1;
+	if (lo > 0) {
+		for (int i = 0; i < lo >> 5 && !*rest; i++)
+			*rest = w[i] != 0;
+		if (lo & 31)
+			*rest |= (w[lo >> 5] & (((uint32_t)1 << (lo & 31)) - 1)) != 0;
+	}
 	return r;
 }
 
-static void g_init(void)
+/* w = w * m, or floor(w / m) when divide is set. */
+static void big_scale(uint32_t *w, uint32_t m, int divide)
+{
+	uint64_t carry = 0;
+
+	if (divide) {
+		for (int i = BIG_WORDS - 1; i >= 0; i--) {
+			uint64_t cur = carry << 32 | w[i];
+			w[i] = (uint32_t)(cur / m);
+			carry = cur % m;
+		}
+		return;
+	}
+	for (int i = 0; i < BIG_WORDS; i++) {
+		uint64_t t = (uint64_t)w[i] * m + carry;
+		w[i] = (uint32_t)t;
+		carry = t >> 32;
+	}
+}
+
+/*
+ * g(e) from scratch.  10^e for e >= 0 is exact: its top 128 bits, rounded
+ * up.  10^-n: floor(2^BIG_TOP / 10^n) (floors of floors nest, so dividing
+ * by 10^9 at a time is exact too), whose top 128 bits are
+ * floor(2^(127+B) / 10^n) with 2^(B-1) < 10^n < 2^B; that quotient is
+ * never exact, so +1 is the ceiling.
+ */
+static u128 g_compute(int e)
 {
 	uint32_t big[BIG_WORDS];
-	int rest;
+	int rest, divide = e < 0, left = divide ? -e : e;
 
-	/* 10^e for e >= 0: multiply up from 1; round the top 128 bits up. */
 	memset(big, 0, sizeof big);
-	big[0] = 1;
-	for (int e = 0; e <= G_MAX; e++) {
-		int len = big_bitlen(big);
-		u128 top = big_top128(big, len, &rest);
-		g_table[e - G_MIN] = top + (u128)rest;
-		uint64_t carry = 0;
-		for (int i = 0; i < BIG_WORDS; i++) {
-			uint64_t t = (uint64_t)big[i] * 10 + carry;
-			big[i] = (uint32_t)t;
-			carry = t >> 32;
+	if (divide)
+		big[BIG_TOP / 32] = (uint32_t)1 << (BIG_TOP % 32);
+	else
+		big[0] = 1;
+	for (; left >= 9; left -= 9)
+		big_scale(big, BIG_STEP, divide);
+	if (left)
+		big_scale(big, (uint32_t)pow5[left] << left, divide);
+	u128 top = big_top128(big, big_bitlen(big), &rest);
+	return divide ? top + 1 : top + (u128)rest;
+}
+
+static u128 g_of(int e)
+{
+	int i = e - G_MIN;
+
+	if (!atomic_load_explicit(&g_known[i], memory_order_acquire)) {
+		pthread_mutex_lock(&g_lock);
+		if (!atomic_load_explicit(&g_known[i], memory_order_relaxed)) {
+			g_table[i] = g_compute(e);
+			atomic_store_explicit(&g_known[i], 1, memory_order_release);
 		}
+		pthread_mutex_unlock(&g_lock);
 	}
-	/* 10^-n: floor(2^BIG_TOP / 10^n) by dividing by 10 n times (floors
-	 * nest), whose top 128 bits are floor(2^(127+B) / 10^n) with
-	 * 2^(B-1) < 10^n < 2^B; that quotient is never exact, so +1 is the
-	 * ceiling. */
-	memset(big, 0, sizeof big);
-	big[BIG_TOP / 32] = (uint32_t)1 << (BIG_TOP % 32);
-	for (int n = 1; n <= -G_MIN; n++) {
-		uint64_t rem = 0;
-		for (int i = BIG_WORDS - 1; i >= 0; i--) {
-			uint64_t cur = rem << 32 | big[i];
-			big[i] = (uint32_t)(cur / 10);
-			rem = cur % 10;
-		}
-		g_table[-n - G_MIN] = big_top128(big, big_bitlen(big), &rest) + 1;
-	}
-	pow5[0] = 1;
-	for (int i = 1; i < 28; i++)
-		pow5[i] = pow5[i - 1] * 5;
+	return g_table[i];
 }
 
 /* floor(x / 2^n) for negative x too, without relying on >> of negatives. */
@@ -509,7 +561,7 @@ static int to_decimal(uint64_t m, int be, uint64_t *digits, int *exp10)
 	closer = m == 0 && be > 1;
 	k = closer ? floor_log10_3q_pow2(q) : floor_log10_pow2(q);
 	h = q + floor_log2_pow10(-k);   /* 0..3 */
-	g = g_table[-k - G_MIN];
+	g = g_of(-k);
 
 	/* In units of 2^(q-2): interval ends and v, scaled by 10^-k. */
 	vbl = round_odd(g, 4 * c - 2 + (uint64_t)closer, h, q, k, &hard);
@@ -637,15 +689,6 @@ static const char *digits_of(uint64_t d, char *tmp, int *n, int *zeros)
 	return tmp + 17 - len;
 }
 
-/* Set once g_table is filled, so that num_format skips pthread_once's call. */
-static _Atomic int g_ready;
-
-static void g_init_once(void)
-{
-	g_init();
-	atomic_store_explicit(&g_ready, 1, memory_order_release);
-}
-
 /*
  * The text is built in t[] with fixed-size copies that may run past the
  * digits (into t's slack, where the next piece or nothing lands), then all
@@ -675,8 +718,6 @@ size_t num_format(double v, char *out)
 		memcpy(out, t, NUM_FORMAT_MAX);
 		return (size_t)len;
 	}
-	if (!atomic_load_explicit(&g_ready, memory_order_acquire))
-		pthread_once(&g_once, g_init_once);
 	if (to_decimal(m, be, &d, &exp10) != 0)
 		to_decimal_slow(v < 0 ? -v : v, m == 0 && be > 1, &d, &exp10);
 	memset(tmp, '0', sizeof tmp);

@@ -712,7 +712,7 @@ int verify_model(const struct verify_source *src, const struct pth_model *pm, co
 		report[0] = '\0';
 	if (pm->is_state_dict && pm->nops != bm->nops)
 		return err_set(err, errlen, "verify: the converter read %u ops but the blob has %u", pm->nops, bm->nops);
-	if (fwd_init(err, errlen) < 0 || get_rows(src, bm, o, &r, err, errlen) < 0)
+	if (get_rows(src, bm, o, &r, err, errlen) < 0)
 		goto out;
 	if (!(y = fwd_run(bm, r.x, r.n, &s))) {
 		err_set(err, errlen, "verify: the blob's forward pass over %zu rows failed (memory)", r.n);
