@@ -45,11 +45,13 @@ endif
 # Debian packages: to build, and to run the test suite.
 DEPS_BUILD := gcc make pkg-config libc6-dev libfcgi-dev libjsmn-dev libyaml-dev libopenblas-dev libssl-dev
 DEPS_TEST := lighttpd curl procps wrk openssl apache2 libapache2-mod-fcgid nginx spawn-fcgi systemd perl mount util-linux groff-base \
-	python3-torch python3-cloudpickle
+	python3-torch python3-cloudpickle kubernetes-client|kubectl npm|nodejs
 DEPS_BENCH := wrk lighttpd curl python3 valgrind python3-torch python3-cloudpickle python3-numpy
 # `make bench-python`: the stand-in's Debian packages, and what drives it.
 DEPS_PYTHON := python3-flask gunicorn python3-pandas python3-torch python3-yaml wrk lighttpd curl
 DEPS_FUZZ := clang libclang-rt-14-dev
+# A word A|B is a choice (tools/deps.sh); quoted, for the shell.
+quoted = $(foreach w,$(1),'$(w)')
 # pkg-config names (jsmn is a header-only library and ships no .pc file).
 PKGS := fcgi yaml-0.1 openblas libcrypto
 
@@ -179,7 +181,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
 
 deps:
-	@sh tools/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
+	@sh tools/deps.sh $(call quoted,$(DEPS_BUILD) $(DEPS_TEST))
 
 # `make test` is all a user types on a fresh Debian 12 machine: deps first,
 # then a separate make so that pkg-config runs after the packages exist.
@@ -201,14 +203,14 @@ DEPS_RUN := lighttpd curl
 PORT ?= 8080
 .PHONY: run
 run: deps
-	@sh tools/deps.sh $(DEPS_RUN)
+	@sh tools/deps.sh $(call quoted,$(DEPS_RUN))
 	@$(MAKE) --no-print-directory -s all
 	@sh tools/run_demo.sh $(BUILD) $(PORT)
 
 # Speed figures (bench/run.sh); never part of `make test`.
 .PHONY: bench
 bench: deps
-	@sh tools/deps.sh $(DEPS_BENCH)
+	@sh tools/deps.sh $(call quoted,$(DEPS_BENCH))
 	@$(MAKE) --no-print-directory all $(BENCH_PROGRAMS)
 	@sh bench/run.sh $(BUILD)
 
@@ -225,7 +227,7 @@ soak: deps
 BENCH_SECONDS ?= 5
 .PHONY: bench-python
 bench-python: deps
-	@sh tools/deps.sh $(DEPS_PYTHON)
+	@sh tools/deps.sh $(call quoted,$(DEPS_PYTHON))
 	@$(MAKE) --no-print-directory all $(BUILD)/bench/coldstart
 	@sh bench/python.sh $(BUILD) $(BENCH_SECONDS)
 
@@ -309,7 +311,7 @@ $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIBS)
 
 .PHONY: fuzz build-fuzz
 fuzz:
-	@sh tools/deps.sh $(DEPS_BUILD) $(DEPS_FUZZ)
+	@sh tools/deps.sh $(call quoted,$(DEPS_BUILD) $(DEPS_FUZZ))
 	@$(MAKE) --no-print-directory build-fuzz
 	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 build-fuzz: $(FUZZ_TARGETS)

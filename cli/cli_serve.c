@@ -156,21 +156,48 @@ int serve_conf_write(FILE *f, const struct serve_conf *sc, char *err, size_t err
 
 /* ---- checks before anything changes ---- */
 
+/* s as a whole number from 1 to max into *out; 0, or -1 (*out left alone). */
+static int whole_number(const char *s, unsigned max, unsigned *out)
+{
+	char *end;
+
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || s[0] == '-' || s[0] == '+' || v < 1 || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
 /* A whole number from 1 to max for flag id into *out (left alone when the
  * flag is absent); 0, or a usage error. */
 static int flag_number(const struct cli *c, enum cli_opt id, const char *flag, unsigned max, unsigned *out)
 {
 	const char *s = c->val[id];
-	char *end;
 
-	if (!s)
-		return 0;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (!*s || *end || errno || s[0] == '-' || s[0] == '+' || v < 1 || v > max)
+	if (s && whole_number(s, max, out) < 0)
 		return cli_usage_fail(c, "%s %s: expected a whole number from 1 to %u", flag, s, max);
-	*out = (unsigned)v;
 	return 0;
+}
+
+/* The port: --port, else $PORT (Knative, Cloud Run and OpenFaaS's watchdog
+ * set it; empty is unset, as in the container's entry point), else *port
+ * as it is.  0, or a usage error naming the one that is wrong. */
+static int listen_port(const struct cli *c, unsigned *port)
+{
+	const char *env = getenv("PORT");
+	char shown[36];
+	size_t n = 0;
+
+	if (c->val[O_PORT] || !env || !*env)
+		return flag_number(c, O_PORT, "--port", 65535, port);
+	if (whole_number(env, 65535, port) == 0)
+		return 0;
+	for (; env[n] && n < 32; n++)   /* one line, whatever PORT holds */
+		shown[n] = env[n] > ' ' && env[n] < 0x7f ? env[n] : '?';
+	snprintf(shown + n, sizeof shown - n, "%s", env[n] ? "..." : "");
+	return cli_usage_fail(c, "PORT=%s in the environment: expected a whole number from 1 to 65535 (or give --port)",
+			      shown);
 }
 
 /* The first executable lighttpd in the folders of list (':'-separated). */
@@ -705,7 +732,7 @@ int cli_serve(struct cli *c)
 
 	memset(&r, 0, sizeof r);
 	memset(&cf, 0, sizeof cf);
-	if ((rc = flag_number(c, O_PORT, "--port", 65535, &port)) ||
+	if ((rc = listen_port(c, &port)) ||
 	    (rc = flag_number(c, O_WORKERS, "--workers", SERVE_MAX_WORKERS, &workers)))
 		return rc;
 	if (serve_addr_parse(host, port, &a) < 0)

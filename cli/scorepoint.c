@@ -148,7 +148,7 @@ static const struct cli_flag predict_flags[] = {
 
 static const struct cli_flag serve_flags[] = {
 	{ "host", 0, O_HOST, 1, "ADDRESS  listen on this IP address (default 127.0.0.1; 0.0.0.0: every interface)" },
-	{ "port", 0, O_PORT, 1, "PORT  listen on this port (default 8080)" },
+	{ "port", 0, O_PORT, 1, "PORT  listen on this port (default: $PORT, else 8080)" },
 	{ "workers", 0, O_WORKERS, 1, "N  score.fcgi processes (default: the deployments' instance_count summed, "
 	  "at most 4 per CPU)" },
 	{ "lighttpd", 0, O_LIGHTTPD, 1, "PATH  the lighttpd program (default: lighttpd on PATH or in /usr/sbin)" },

@@ -1,12 +1,22 @@
 #!/bin/sh
 # tools/deps.sh PACKAGE... - make sure Debian packages are installed.
 # Installs exactly the missing ones with apt-get when run as root; otherwise
-# prints the apt-get line to run and fails.  Used by `make deps`.
+# prints the apt-get line to run and fails.  Used by `make deps`.  A word
+# A|B names alternatives: any one installed will do, else A is installed
+# (e.g. kubernetes-client|kubectl: Debian's, or a machine's own kubectl
+# package, which owns the same /usr/bin/kubectl).
 set -eu
+installed() { [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]; }
 missing=
-for p in "$@"; do
-	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-	[ "$s" = installed ] || missing="$missing $p"
+for alts in "$@"; do
+	found=
+	for p in $(echo "$alts" | tr '|' ' '); do
+		if installed "$p"; then
+			found=1
+			break
+		fi
+	done
+	[ -n "$found" ] || missing="$missing ${alts%%|*}"
 done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
