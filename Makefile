@@ -20,6 +20,10 @@
 #   make soak         60 s (SOAK_SECONDS) of checked load through lighttpd
 #   make install      the programs, man pages and docs under PREFIX (/usr/local),
 #                     staged under DESTDIR if set; make uninstall removes them
+#   make lambda       the AWS Lambda deployment zip, $(BUILD)/lambda.zip:
+#                     bootstrap, score.fcgi and the tutorial's model, or
+#                     LAMBDA_MODEL=FILE.blob / LAMBDA_WORKSPACE=DIR
+#                     (deploy/lambda, docs/lambda.md)
 #   make fuzz         every libFuzzer target of tests/fuzz for FUZZ_SECONDS
 #                     each (default 30), built with clang into build/fuzz
 #
@@ -46,7 +50,7 @@ endif
 DEPS_BUILD := gcc make pkg-config libc6-dev libfcgi-dev libjsmn-dev libyaml-dev libopenblas-dev libssl-dev
 DEPS_TEST := lighttpd curl procps wrk openssl apache2 libapache2-mod-fcgid nginx spawn-fcgi systemd perl mount util-linux groff-base \
 	python3-torch python3-cloudpickle kubernetes-client|kubectl npm|nodejs
-DEPS_BENCH := wrk lighttpd curl python3 valgrind python3-torch python3-cloudpickle python3-numpy
+DEPS_BENCH := wrk lighttpd curl systemd python3 valgrind python3-torch python3-cloudpickle python3-numpy
 # `make bench-python`: the stand-in's Debian packages, and what drives it.
 DEPS_PYTHON := python3-flask gunicorn python3-pandas python3-torch python3-yaml wrk lighttpd curl
 DEPS_FUZZ := clang libclang-rt-14-dev
@@ -236,6 +240,22 @@ bench-python: deps
 bench-convert: deps
 	@$(MAKE) --no-print-directory all
 	@sh bench/convert.sh $(BUILD)
+
+# The AWS Lambda zip (deploy/lambda/package.sh; docs/lambda.md): the
+# tutorial's model by default, converted here, or LAMBDA_MODEL's blob, or
+# LAMBDA_WORKSPACE's workspace.  Python 3's zipfile makes it (no zip package).
+LAMBDA_MODEL ?=
+LAMBDA_WORKSPACE ?=
+.PHONY: lambda
+lambda: $(BUILD)/score.fcgi $(BUILD)/pth2blob
+	@if [ -n "$(LAMBDA_WORKSPACE)" ]; then \
+		sh deploy/lambda/package.sh $(BUILD) $(BUILD)/lambda.zip --workspace "$(LAMBDA_WORKSPACE)"; \
+	elif [ -n "$(LAMBDA_MODEL)" ]; then \
+		sh deploy/lambda/package.sh $(BUILD) $(BUILD)/lambda.zip --model "$(LAMBDA_MODEL)"; \
+	else \
+		$(BUILD)/pth2blob -q --name model fixtures/model $(BUILD)/lambda-model.blob && \
+		sh deploy/lambda/package.sh $(BUILD) $(BUILD)/lambda.zip --model $(BUILD)/lambda-model.blob; \
+	fi
 
 # Installation.  The three programs go side by side into BINDIR: the CLI's
 # `online-endpoint invoke` runs the score.fcgi next to itself.  Man pages

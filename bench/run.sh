@@ -70,6 +70,10 @@ echo
 # No shell in the measurement: bench/coldstart spawns the programs itself.
 sh bench/coldstart.sh "$build" "$out"
 echo
+echo "## Scale to zero: the first request after score.fcgi --idle-exit has exited, against a warm one"
+echo
+sh bench/idle.sh "$build" 3>>"$out/http.lines"
+echo
 # One JSON object of every figure.
 {
 	echo "{"

@@ -7,19 +7,25 @@
  * spawn-fcgi); otherwise plain CGI, one request from the environment and
  * stdin.  Everything is read from the command line and the environment
  * before the first accept.  SIGTERM/SIGINT let the request in flight finish,
- * then the process exits 0.
+ * then the process exits 0; so does --idle-exit's idle time in the FastCGI
+ * modes (scale to zero: see wait_request).
  */
+#define _GNU_SOURCE   /* ppoll */
 #include "handler/app.h"
+#include "handler/lambda.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fcgiapp.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char usage[] =
@@ -47,9 +53,17 @@ static const char usage[] =
 	"                           [SCOREPOINT_LOG]\n"
 	"  --metrics-file PATH      counters shared by all workers (default under\n"
 	"                           /dev/shm, one per model) [SCOREPOINT_METRICS_FILE]\n"
+	"  --idle-exit SECONDS      exit 0 after SECONDS (1 to 86400) without a\n"
+	"                           request, for systemd's socket to start it\n"
+	"                           again at the next one (deploy/systemd);\n"
+	"                           FastCGI only (default: never)\n"
+	"                           [SCOREPOINT_IDLE_EXIT]\n"
 	"  --metrics on|off         answer GET /metrics (default on; it needs no\n"
 	"                           credentials) [SCOREPOINT_METRICS]\n"
 	"  -h, --help               this text\n"
+	"\n"
+	"With AWS_LAMBDA_RUNTIME_API set, it runs as an AWS Lambda custom runtime\n"
+	"(docs/lambda.md); the model defaults to $LAMBDA_TASK_ROOT/model.blob.\n"
 	"\n"
 	"Routes: POST /score, POST /invocations, POST /v2/models/NAME/infer; GET /,\n"
 	"/ping, /health, /version, /swagger.json, /metrics, /v2, /v2/health/live,\n"
@@ -100,6 +114,7 @@ struct options {
 	struct app_config cfg;
 	const char *socket;
 	int cgi;
+	unsigned idle_exit;         /* seconds; 0: never */
 };
 
 struct opt {
@@ -124,6 +139,7 @@ static const struct opt opts[] = {
 	{ "threads", "SCOREPOINT_THREADS", O_UINT, C(threads), 256 },
 	{ "log", "SCOREPOINT_LOG", O_TEXT, C(log_path), 0 },
 	{ "metrics-file", "SCOREPOINT_METRICS_FILE", O_TEXT, C(metrics_path), 0 },
+	{ "idle-exit", "SCOREPOINT_IDLE_EXIT", O_UINT, S(idle_exit), 86400 },
 	{ "help", NULL, O_HELP, 0, 0 },
 };
 
@@ -247,18 +263,88 @@ static int parse_options(int argc, char **argv, struct options *out)
 	return -1;
 }
 
-static int serve_fcgi(struct app *a, int fd)
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Scale to zero (--idle-exit): the worker waits for its next request here,
+ * in poll(), since libfcgi's accept() blocks for good.  Several workers may
+ * share the listening socket (lighttpd's max-procs, spawn-fcgi -F,
+ * systemd's Sockets=), and the one poll() wakes may find the connection
+ * taken by another: so the socket is non-blocking (serve_fcgi), its
+ * accept() then fails with EAGAIN instead of blocking past the idle time,
+ * and the worker comes back here.  Each worker counts its own idle time.
+ * A connection kept by the web server (FCGI_KEEP_CONN) is waited on too.
+ * The process exits only from here, between requests: a request in flight
+ * is never cut.  A connection that arrives as it exits stays in the
+ * socket's backlog for the next process when someone else holds the
+ * socket (systemd, or a supervisor); one on a socket that dies with the
+ * process (--socket, lighttpd's spawned mode) is refused.
+ * SIGTERM is blocked but for ppoll() itself, so that one arriving just
+ * before the wait ends it.  1: a request may be there; 0: idle for the
+ * whole time (until, CLOCK_MONOTONIC; 0 waits for ever); -1: stopping.
+ */
+static int wait_request(int fd, int kept, double until)
+{
+	struct pollfd p[2] = { { fd, POLLIN, 0 }, { kept, POLLIN, 0 } };
+	sigset_t stop, old;
+	int r = 0;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop, &old);
+	while (!stopping && r == 0) {
+		double left = until - mono_now();
+		struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
+		if (until > 0 && left <= 0)
+			break;
+		r = ppoll(p, kept >= 0 ? 2 : 1, until > 0 ? &ts : NULL, &old);
+		if (r < 0 && errno == EINTR)
+			r = 0;
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return stopping ? -1 : r != 0;
+}
+
+/* fd non-blocking for wait_request; Linux's accept() does not pass the
+ * flag on, so libfcgi reads each connection blocking, as before. */
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ? -1 : 0;
+}
+
+static int serve_fcgi(struct app *a, int fd, unsigned idle_exit)
 {
 	FCGX_Request req;
 	struct io io;
+	/* A socket left non-blocking (another worker's --idle-exit, or an
+	 * earlier activation's) makes this worker wait too, for ever. */
+	int wait = idle_exit > 0;
+	double until = idle_exit ? mono_now() + idle_exit : 0;
 
 	if (FCGX_InitRequest(&req, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		fprintf(stderr, "score.fcgi: FCGX_InitRequest failed\n");
 		return 1;
 	}
+	if (idle_exit && set_nonblock(fd) < 0) {
+		fprintf(stderr, "score.fcgi: --idle-exit: cannot make the socket non-blocking: %s\n", strerror(errno));
+		return 1;
+	}
 	while (!stopping) {
+		if (wait && wait_request(fd, req.ipcFd, until) <= 0)
+			break;
 		int rc = FCGX_Accept_r(&req);
 		if (rc < 0) {
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK) {
+				wait = 1;
+				continue;
+			}
 			if (stopping || rc == -EINTR)
 				continue;
 			fprintf(stderr, "score.fcgi: accept failed (%d)\n", rc);
@@ -268,6 +354,8 @@ static int serve_fcgi(struct app *a, int fd)
 		app_handle(a, &io);
 		io_fcgx_finish(&io);
 		app_after(a);
+		if (idle_exit)
+			until = mono_now() + idle_exit;
 	}
 	FCGX_Free(&req, 1);
 	return 0;
@@ -308,8 +396,9 @@ static int listen_fd(const struct options *o, int *fd)
 	return 0;
 }
 
-/* Answer requests on fd until SIGTERM, or the one CGI request (fd < 0). */
-static int serve(struct app *a, int fd)
+/* Answer requests on fd until SIGTERM or idle_exit seconds without one
+ * (0: never), or the one CGI request (fd < 0). */
+static int serve(struct app *a, int fd, unsigned idle_exit)
 {
 	char err[256];
 	struct io io;
@@ -325,7 +414,7 @@ static int serve(struct app *a, int fd)
 		return 1;
 	}
 	install_signals();
-	return serve_fcgi(a, fd);
+	return serve_fcgi(a, fd, idle_exit);
 }
 
 /*
@@ -354,6 +443,8 @@ int main(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	if (lambda_wanted())
+		return lambda_main(&o.cfg);
 	if (FCGX_Init() != 0) {
 		fprintf(stderr, "score.fcgi: FCGX_Init failed\n");
 		return 1;
@@ -365,7 +456,7 @@ int main(int argc, char **argv)
 		refuse_cgi(fd, &o.cfg, err);
 		return 1;
 	}
-	rc = serve(&a, fd);
+	rc = serve(&a, fd, o.idle_exit);
 	app_free(&a);
 	return rc;
 }
