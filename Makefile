@@ -26,6 +26,11 @@
 #                     (deploy/lambda, docs/lambda.md)
 #   make fuzz         every libFuzzer target of tests/fuzz for FUZZ_SECONDS
 #                     each (default 30), built with clang into build/fuzz
+#   make container    the container images with podman, offline (as root):
+#                     scorepoint (deploy/container/Dockerfile) and
+#                     scorepoint-slim (Containerfile.slim)
+#   make test-container  builds them and runs tests/container against both
+#                     (not part of `make test`; CI runs it)
 #
 # Everything built lands under build/, which git ignores.
 
@@ -54,6 +59,9 @@ DEPS_BENCH := wrk lighttpd curl systemd python3 valgrind python3-torch python3-c
 # `make bench-python`: the stand-in's Debian packages, and what drives it.
 DEPS_PYTHON := python3-flask gunicorn python3-pandas python3-torch python3-yaml wrk lighttpd curl
 DEPS_FUZZ := clang libclang-rt-14-dev
+# `make container` and `make test-container`: podman with runc, and
+# debootstrap for the Debian 12 base image (no image registry needed).
+DEPS_CONTAINER := podman runc debootstrap
 # A word A|B is a choice (tools/deps.sh); quoted, for the shell.
 quoted = $(foreach w,$(1),'$(w)')
 # pkg-config names (jsmn is a header-only library and ships no .pc file).
@@ -256,6 +264,22 @@ lambda: $(BUILD)/score.fcgi $(BUILD)/pth2blob
 		$(BUILD)/pth2blob -q --name model fixtures/model $(BUILD)/lambda-model.blob && \
 		sh deploy/lambda/package.sh $(BUILD) $(BUILD)/lambda.zip --model $(BUILD)/lambda-model.blob; \
 	fi
+
+# The container images, built with podman from a Debian 12 base that
+# tools/container_base.sh debootstraps from the Debian mirror (cached in
+# build/container and podman's storage): no image registry is needed.
+# tools/container_build.sh; deploy/container/README.md.  As root.
+.PHONY: container test-container
+container:
+	@sh tools/deps.sh $(call quoted,$(DEPS_CONTAINER))
+	@sh tools/container_build.sh
+# Builds the images (tests/container/run.sh does) and runs them: the
+# tutorial's endpoint, 401, /health, SIGTERM under load, the slim image's
+# size and files.  The host's CLI makes the tests' workspace.
+test-container: deps
+	@sh tools/deps.sh $(call quoted,$(DEPS_CONTAINER))
+	@$(MAKE) --no-print-directory all
+	@sh tests/container/run.sh $(BUILD)
 
 # Installation.  The three programs go side by side into BINDIR: the CLI's
 # `online-endpoint invoke` runs the score.fcgi next to itself.  Man pages

@@ -74,6 +74,10 @@ echo "## Scale to zero: the first request after score.fcgi --idle-exit has exite
 echo
 sh bench/idle.sh "$build" 3>>"$out/http.lines"
 echo
+echo "## Container images: podman run to the first 200"
+echo
+sh bench/container.sh "$build" 3>>"$out/http.lines" || echo "(container figures failed)"
+echo
 # One JSON object of every figure.
 {
 	echo "{"
