@@ -195,10 +195,13 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 deps:
 	@sh tools/deps.sh $(call quoted,$(DEPS_BUILD) $(DEPS_TEST))
 
+# Parallel jobs of the build inside `make test` (linking OpenBLAS statically
+# makes each link take seconds).
+JOBS ?= $(shell nproc)
 # `make test` is all a user types on a fresh Debian 12 machine: deps first,
 # then a separate make so that pkg-config runs after the packages exist.
 test: deps
-	@$(MAKE) --no-print-directory build-tests SAN=$(SAN)
+	@$(MAKE) --no-print-directory -j$(JOBS) build-tests SAN=$(SAN)
 	@sh tests/run.sh $(BUILD) $(T)
 check: test
 

@@ -120,6 +120,12 @@ stop_serve() {
 P=$(free_port)
 WHERE=$P
 if serve_up "$P"; then
+	# serve prints its banner once its own GET /health has answered: a tick after ours, at most.
+	i=0
+	while [ $i -lt 50 ] && ! grep -q "^scorepoint serve: http://127.0.0.1:$P/" "$T/serve.out"; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 	grep -q "^scorepoint serve: http://127.0.0.1:$P/" "$T/serve.out" && ok "PORT=$P: serve listens there" ||
 		not_ok "PORT=$P: serve says where it listens" "$(cat "$T/serve.out")"
 else
