@@ -380,24 +380,41 @@ static int client_id(struct call *c)
 
 /* ---- logging ---- */
 
+/* The AWS X-Ray trace of this request (lambda.c sets _X_AMZN_TRACE_ID for
+ * each invocation, as the Runtime API asks), so that its log line joins
+ * the trace; NULL elsewhere, or when it is not "Root=...;Sampled=..." text. */
+static const char *trace_id(void)
+{
+	const char *t = getenv("_X_AMZN_TRACE_ID");
+	size_t n = t ? strlen(t) : 0;
+
+	if (n == 0 || n > CALL_TRACE_MAX ||
+	    strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-=;") != n)
+		return NULL;
+	return t;
+}
+
 static void log_request(const struct call *c, size_t bytes_out, uint64_t usec)
 {
 	static const char *const names[MR_COUNT] = { "root", "health", "version", "swagger", "score",
 						     "invocations", "v2_infer", "metrics", "other" };
-	char line[512], when[32];
+	char line[512 + CALL_TRACE_MAX], when[32];
 	struct timespec ts;
 	struct tm tm;
+	const char *trace;
 
 	if (c->a->log_fd < 0)
 		return;
+	trace = trace_id();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
 	int n = snprintf(line, sizeof line,
-			 "{\"time\": \"%s.%03ldZ\", \"pid\": %ld, \"request_id\": \"%s\", \"endpoint\": \"%s\", "
+			 "{\"time\": \"%s.%03ldZ\", \"pid\": %ld, \"request_id\": \"%s\", %s%s%s\"endpoint\": \"%s\", "
 			 "\"deployment\": \"%s\", \"route\": \"%s\", \"method\": \"%s\", \"status\": %d, "
 			 "\"rows\": %zu, \"bytes_in\": %zu, \"bytes_out\": %zu, \"us\": %llu}\n",
-			 when, ts.tv_nsec / 1000000, (long)getpid(), c->request_id, c->endpoint ? c->endpoint : "",
+			 when, ts.tv_nsec / 1000000, (long)getpid(), c->request_id, trace ? "\"trace_id\": \"" : "",
+			 trace ? trace : "", trace ? "\", " : "", c->endpoint ? c->endpoint : "",
 			 c->deployment ? c->deployment : "", names[c->route], c->method, c->status, c->rows,
 			 c->bytes_in, bytes_out, (unsigned long long)usec);
 	if (n > 0)

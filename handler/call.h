@@ -23,6 +23,8 @@
 
 #define CALL_ID_MAX 64
 #define CALL_CLIENT_ID_MAX 40
+/* _X_AMZN_TRACE_ID (Lambda) echoed into the log line: at most this long. */
+#define CALL_TRACE_MAX 256
 
 enum proto { P_AZURE, P_MLFLOW, P_V2 };   /* which error body a failure gets */
 

@@ -85,7 +85,7 @@ ev bad v2 POST /score "$T/bad.json" -H $JSON
 ev late v2 POST /score "$REQ" -H $JSON
 ev v2v2 v2 POST /v2/models/m/infer "$T/bad.json" -H $JSON
 SERVE="--model $T/m.blob"
-RUN="$S --model $T/m.blob --metrics-file $T/metrics-l --log -"
+RUN="$S --model $T/m.blob --metrics-file $T/metrics-l --log $T/model.log"
 RUNDIR=model
 runtime model -- "$T/ev/v2.json" "$T/ev/url.json" "$T/ev/v1.json" "$T/ev/alb.json" "$T/ev/albm.json" \
 	"$T/ev/stage.json@chunked" "$T/ev/v2get.json" "$T/ev/bad.json" "$T/ev/late.json@past" "$REQ" \
@@ -93,6 +93,14 @@ runtime model -- "$T/ev/v2.json" "$T/ev/url.json" "$T/ev/v1.json" "$T/ev/alb.jso
 [ -e "$T/model/done" ] && ok "the runtime answers twelve events and asks for the next" ||
 	not_ok "the runtime answers twelve events" "$(cat "$T/model.err")" "$(ls "$T/model")"
 
+# Each invocation's Lambda-Runtime-Trace-Id reaches _X_AMZN_TRACE_ID, which
+# the request log line carries: the emulator numbers them by invocation.
+if grep -q '"trace_id": "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e701;Sampled=0", "endpoint"' "$T/model.log" &&
+	grep -q '"trace_id": "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e707;Sampled=0", "endpoint": "m", "deployment": "default", "route": "swagger"' "$T/model.log"; then
+	ok "each invocation's trace id reaches its request log line (_X_AMZN_TRACE_ID)"
+else
+	not_ok "each invocation's trace id reaches its request log line" "$(head -c 600 "$T/model.log")"
+fi
 cgi v2 POST /score?a=1 "$REQ" CONTENT_TYPE=application/json
 same v2 req-1
 cgi url POST /invocations "$REQ" CONTENT_TYPE=application/json
