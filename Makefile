@@ -326,8 +326,9 @@ uninstall:
 	done
 	[ ! -d $(DESTDIR)$(DOCDIR) ] || rmdir --ignore-fail-on-non-empty $(DESTDIR)$(DOCDIR)
 
-# libFuzzer targets (tests/fuzz/fuzz_*.c) over the model, workspace and
-# converter libraries (the programs' mains and the CLI are not fuzzed),
+# libFuzzer targets (tests/fuzz/fuzz_*.c) over the model, workspace,
+# converter and handler libraries (the programs' mains and the CLI are not
+# fuzzed),
 # rebuilt with clang and the fuzzer's instrumentation in their own folder,
 # so build/release and build/san are left alone.
 FUZZ_SECONDS ?= 30
@@ -337,7 +338,8 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 FUZZ_CFLAGS = -std=c11 -O1 -g $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
-FUZZ_LIBS := $(FUZZ_BUILD)/libtools.a $(FUZZ_BUILD)/libworkspace.a $(FUZZ_BUILD)/libmodel.a
+FUZZ_LIBS := $(FUZZ_BUILD)/libhandler.a $(FUZZ_BUILD)/libtools.a $(FUZZ_BUILD)/libworkspace.a \
+	$(FUZZ_BUILD)/libmodel.a
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -348,13 +350,15 @@ $(FUZZ_BUILD)/obj/tools/verify.o: $(FUZZ_BUILD)/obj/tools/verify_torch.h
 $(FUZZ_BUILD)/libmodel.a: $(call fuzz_obj,$(MODEL_SRC))
 $(FUZZ_BUILD)/libworkspace.a: $(call fuzz_obj,$(WORKSPACE_SRC))
 $(FUZZ_BUILD)/libtools.a: $(call fuzz_obj,$(TOOLS_SRC))
+$(FUZZ_BUILD)/libhandler.a: $(call fuzz_obj,$(HANDLER_SRC))
 $(FUZZ_LIBS):
 	@mkdir -p $(@D)
 	rm -f $@
 	ar rcs $@ $^
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIBS)
-	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(sort $(TOOLS_LDLIBS) $(WORKSPACE_LDLIBS)) $(MODEL_LDLIBS)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(HANDLER_LDLIBS) $(sort $(TOOLS_LDLIBS) $(WORKSPACE_LDLIBS)) \
+		$(MODEL_LDLIBS)
 
 .PHONY: fuzz build-fuzz
 fuzz:

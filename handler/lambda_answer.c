@@ -8,6 +8,7 @@
 #include "handler/lambda.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* ---- base64 ---- */
 
@@ -98,24 +99,74 @@ static void string_n(struct enc_buf *b, const char *s, size_t n)
 	enc_string(b, tmp);
 }
 
-/* The header lines between the status line and the blank one (head .. e). */
+/* RFC 9110's token characters, a header name's. */
+static const char tchar[] = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/* One header line of CGI output, from l to its CRLF (at or before e): its
+ * name [l, *colon) and value [*v, *end); 0 when it has no colon or its
+ * name is not a token (the handler writes none such: skipped). */
+static int header_line(const char *l, const char *e, const char **end, const char **colon, const char **v)
+{
+	*end = memmem(l, (size_t)(e + 2 - l), "\r\n", 2);
+	*colon = memchr(l, ':', (size_t)(*end - l));
+	if (!*colon || *colon == l)
+		return 0;
+	for (const char *c = l; c < *colon; c++)
+		if (!*c || !strchr(tchar, *c))
+			return 0;
+	*v = *colon + 1 + ((*colon)[1] == ' ');
+	return 1;
+}
+
+/*
+ * The header lines between the status line and the blank one (head .. e),
+ * one key per name (compared without case, as HTTP does): a name given
+ * twice has its values in one array (multi) or joined with ", " (RFC 9110,
+ * 5.3), so that the object has no key twice.  The handler sends no name
+ * twice; this is for what it might one day.
+ */
 static void answer_headers(struct enc_buf *b, const char *head, const char *e, int multi)
 {
+	const char *sep = "", *end, *colon, *v, *end2, *colon2, *v2;
+	struct enc_buf joined;
+
+	enc_init(&joined, 0);
 	enc_cstr(b, multi ? ", \"multiValueHeaders\": {" : ", \"headers\": {");
-	for (const char *l = head, *sep = ""; l < e; sep = ", ") {
-		const char *end = memmem(l, (size_t)(e + 2 - l), "\r\n", 2);
-		const char *colon = memchr(l, ':', (size_t)(end - l));
-		if (colon) {
-			const char *v = colon + 1 + (colon[1] == ' ');
-			enc_cstr(b, sep);
-			string_n(b, l, (size_t)(colon - l));
-			enc_cstr(b, multi ? ": [" : ": ");
-			string_n(b, v, (size_t)(end - v));
-			enc_cstr(b, multi ? "]" : "");
+	for (const char *l = head; l < e; l = end + 2) {
+		if (!header_line(l, e, &end, &colon, &v))
+			continue;
+		size_t name = (size_t)(colon - l);
+		int seen = 0;
+		for (const char *k = head; k < l && !seen; k = end2 + 2)
+			seen = header_line(k, e, &end2, &colon2, &v2) && (size_t)(colon2 - k) == name &&
+			       strncasecmp(k, l, name) == 0;
+		if (seen)
+			continue;
+		enc_cstr(b, sep);
+		sep = ", ";
+		string_n(b, l, name);
+		enc_cstr(b, multi ? ": [" : ": ");
+		enc_reset(&joined);
+		for (const char *k = l, *vsep = ""; k < e; k = end2 + 2) {
+			if (!header_line(k, e, &end2, &colon2, &v2) || (size_t)(colon2 - k) != name ||
+			    strncasecmp(k, l, name) != 0)
+				continue;
+			if (multi) {
+				enc_cstr(b, vsep);
+				string_n(b, v2, (size_t)(end2 - v2));
+			} else {
+				enc_cstr(&joined, vsep);
+				enc_raw(&joined, v2, (size_t)(end2 - v2));
+			}
+			vsep = ", ";
 		}
-		l = end + 2;
+		if (multi)
+			enc_cstr(b, "]");
+		else
+			string_n(b, joined.p ? joined.p : "", joined.len);
 	}
 	enc_cstr(b, "}");
+	enc_free(&joined);
 }
 
 int lambda_http_answer(struct enc_buf *b, const char *out, size_t n, enum lambda_kind kind, int multi)

@@ -274,6 +274,16 @@ static int str_at(const char *js, const jsmntok_t *t, int obj, const char *key)
 	return i >= 0 && t[i].type == JSMN_STRING ? i : -1;
 }
 
+/* 1 when s[0, n) holds a control character (a request line has none:
+ * web servers refuse them, and score.fcgi's routes and log never see one). */
+static int has_ctl(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* Method, path and query of an HTTP event of r->kind (rc: its
  * requestContext).  The decoded strings go into r->text, copied out of it
  * into params; the scratch is given back. */
@@ -287,13 +297,16 @@ static int request_line(struct lambda_req *r, const char *js, const jsmntok_t *t
 
 	if (m < 0 || p < 0)
 		return err_set(err, errlen, "the event has no %s", m < 0 ? "method" : "path");
+	size_t at = r->text.len;
 	if (param_begin(r, "REQUEST_METHOD", 14) < 0 || param_tok(r, js, t, m) < 0)
 		return err_set(err, errlen, "the event's method is not a string");
+	if (has_ctl(r->text.p + at, r->text.len - at))
+		return err_set(err, errlen, "the event's method holds a control character");
 	param_end(r);
 	enc_init(&q, 0);
-	size_t at = r->text.len;
+	at = r->text.len;
 	long pn = param_tok(r, js, t, p);
-	if (pn < 0 || pn == 0 || r->text.p[at] != '/') {
+	if (pn < 0 || pn == 0 || r->text.p[at] != '/' || has_ctl(r->text.p + at, (size_t)pn)) {
 		err_set(err, errlen, "the event's path is not a path");
 		goto out;
 	}
@@ -304,6 +317,10 @@ static int request_line(struct lambda_req *r, const char *js, const jsmntok_t *t
 	}
 	if (!v2 && query(r, &q, js, t, r->kind == LAMBDA_HTTP_V1) < 0) {
 		err_set(err, errlen, "the event's query parameters are not strings");
+		goto out;
+	}
+	if (has_ctl(q.p ? q.p : "", q.len)) {
+		err_set(err, errlen, "the event's query holds a control character");
 		goto out;
 	}
 	/* The path moves out of the scratch: copy it, then give the room back. */

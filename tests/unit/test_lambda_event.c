@@ -152,6 +152,17 @@ static void test_event_refusals(void)
 		 "{\"method\": \"GET\"}}}");
 	CHECK_INT(ev(js), -1);
 	CHECK_CONTAINS(err, "not a path");
+	/* A control character in the request line (found by fuzz_lambda). */
+	snprintf(js, sizeof js, "{\"path\": \"/health\\u0001x\", \"httpMethod\": \"GET\", \"requestContext\": {}}");
+	CHECK_INT(ev(js), -1);
+	CHECK_CONTAINS(err, "not a path");
+	snprintf(js, sizeof js, "{\"version\": \"2.0\", \"rawPath\": \"/score\", \"rawQueryString\": \"a=\\u001b\", "
+		 "\"requestContext\": {\"http\": {\"method\": \"GET\"}}}");
+	CHECK_INT(ev(js), -1);
+	CHECK_CONTAINS(err, "query holds a control character");
+	snprintf(js, sizeof js, "{\"path\": \"/score\", \"httpMethod\": \"GE\\nT\", \"requestContext\": {}}");
+	CHECK_INT(ev(js), -1);
+	CHECK_CONTAINS(err, "method holds a control character");
 	/* LAMBDA_MAX_HEADERS headers are taken, one more is not. */
 	for (int extra = 0; extra < 2; extra++) {
 		size_t n = (size_t)snprintf(js, sizeof js, "%s\"headers\": {", head);
@@ -181,6 +192,19 @@ static void test_answer_text_and_binary(void)
 	enc_raw(&b, "", 1);
 	CHECK_STR(b.p, "{\"statusCode\": 200, \"statusDescription\": \"200 OK\", \"multiValueHeaders\": {\"Content-Type\": "
 		       "[\"application/octet-stream\"]}, \"body\": \"/wB6\", \"isBase64Encoded\": true}");
+	/* A name twice: one key, its values joined (or in one array for ALB's
+	 * multi-value headers); a line that is no header, or whose name is no
+	 * token, left out (found by fuzz_lambda). */
+	static const char twice[] = "Status: 200 OK\r\nnot a header\r\nX-A: 1\r\nx-a: 2\r\nX\x01B: 3\r\n\r\n[]";
+	enc_reset(&b);
+	CHECK_INT(lambda_http_answer(&b, twice, sizeof twice - 1, LAMBDA_HTTP_V2, 0), 0);
+	enc_raw(&b, "", 1);
+	CHECK_STR(b.p, "{\"statusCode\": 200, \"headers\": {\"X-A\": \"1, 2\"}, \"body\": \"[]\", \"isBase64Encoded\": false}");
+	enc_reset(&b);
+	CHECK_INT(lambda_http_answer(&b, twice, sizeof twice - 1, LAMBDA_ALB, 1), 0);
+	enc_raw(&b, "", 1);
+	CHECK_STR(b.p, "{\"statusCode\": 200, \"statusDescription\": \"200 OK\", \"multiValueHeaders\": {\"X-A\": "
+		       "[\"1\", \"2\"]}, \"body\": \"[]\", \"isBase64Encoded\": false}");
 	enc_reset(&b);
 	CHECK_INT(lambda_http_answer(&b, "no status\r\n\r\n", 13, LAMBDA_HTTP_V1, 0), -1);
 	int status;
