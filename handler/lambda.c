@@ -29,7 +29,8 @@ struct lambda {
 	struct lambda_req req;
 	struct enc_buf answer;     /* what is posted */
 	struct enc_buf made;       /* an answer the runtime makes up (CGI text) */
-	const char *error_type;    /* set: the answer goes to .../error */
+	const char *error_type;    /* set: the answer goes to .../error (error_text) */
+	char error_text[128];
 	char err[512];
 };
 
@@ -105,16 +106,14 @@ static void error_fields(const char *body, size_t n, char *code, char *msg)
  * Lambda-Runtime-Function-Error-Type header too. */
 static void error_answer(struct lambda *l, const char *type, const char *msg)
 {
-	static char etype[128];
-
-	snprintf(etype, sizeof etype, "%s", type);
+	snprintf(l->error_text, sizeof l->error_text, "%s", type);
 	enc_reset(&l->answer);
 	enc_cstr(&l->answer, "{\"errorMessage\": ");
 	enc_string(&l->answer, msg);
 	enc_cstr(&l->answer, ", \"errorType\": ");
-	enc_string(&l->answer, etype);
+	enc_string(&l->answer, l->error_text);
 	enc_cstr(&l->answer, ", \"stackTrace\": []}");
-	l->error_type = etype;
+	l->error_type = l->error_text;
 }
 
 /* A CGI answer the handler did not make (a 400 for an event that is no

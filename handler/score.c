@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE   /* ppoll */
 #include "handler/app.h"
+#include "handler/call.h"
 #include "handler/lambda.h"
 
 #include <errno.h>
@@ -263,13 +264,6 @@ static int parse_options(int argc, char **argv, struct options *out)
 	return -1;
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * Scale to zero (--idle-exit): the worker waits for its next request here,
  * in poll(), since libfcgi's accept() blocks for good.  Several workers may
@@ -299,7 +293,7 @@ static int wait_request(int fd, int kept, double until)
 	sigaddset(&stop, SIGINT);
 	sigprocmask(SIG_BLOCK, &stop, &old);
 	while (!stopping && r == 0) {
-		double left = until - mono_now();
+		double left = until - call_now();
 		struct timespec ts = { (time_t)left, (long)((left - (double)(time_t)left) * 1e9) };
 		if (until > 0 && left <= 0)
 			break;
@@ -326,7 +320,7 @@ static int serve_fcgi(struct app *a, int fd, unsigned idle_exit)
 	/* A socket left non-blocking (another worker's --idle-exit, or an
 	 * earlier activation's) makes this worker wait too, for ever. */
 	int wait = idle_exit > 0;
-	double until = idle_exit ? mono_now() + idle_exit : 0;
+	double until = idle_exit ? call_now() + idle_exit : 0;
 
 	if (FCGX_InitRequest(&req, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		fprintf(stderr, "score.fcgi: FCGX_InitRequest failed\n");
@@ -355,7 +349,7 @@ static int serve_fcgi(struct app *a, int fd, unsigned idle_exit)
 		io_fcgx_finish(&io);
 		app_after(a);
 		if (idle_exit)
-			until = mono_now() + idle_exit;
+			until = call_now() + idle_exit;
 	}
 	FCGX_Free(&req, 1);
 	return 0;

@@ -89,9 +89,8 @@ done
 	not_ok "Dockerfile: every COPY --from=build source is built by that stage" "missing:$missing"
 
 # The runtime packages: real Debian 12 packages, and they cover every
-# library the programs the build stage made load (their DT_NEEDED, and
-# libopenblas.so.0 if one still names it for dlopen), libc6 being in every
-# Debian image.
+# library the programs the build stage made load (their DT_NEEDED; OpenBLAS
+# is linked in), libc6 being in every Debian image.
 pkgs=$(stage 2 | instr RUN | sed -n 's/.*apt-get install -y --no-install-recommends \([^&]*\).*/\1/p')
 apt_cache_works=$(apt-cache show --no-all-versions libc6 >/dev/null 2>&1 && echo 1)
 unknown=
@@ -105,8 +104,7 @@ for p in $pkgs; do
 done
 [ -n "$pkgs" ] && [ -z "$unknown" ] && ok "Dockerfile: the runtime packages are Debian 12's ($(echo $pkgs))" ||
 	not_ok "Dockerfile: the runtime packages are Debian 12's" "unknown:$unknown" "list: $pkgs"
-# "LIB PATH" for every library the programs link (as ldd resolves it), and
-# libopenblas.so.0 (as ldconfig does) when a program names it.  The
+# "LIB PATH" for every library the programs link (as ldd resolves it).  The
 # programs are the replayed build stage's: a release build, whatever SAN
 # this suite has.
 {
@@ -114,7 +112,6 @@ done
 		p=$T/src/build/release/$b
 		needed=$(readelf -d "$p" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 		ldd "$p" 2>/dev/null | awk -v n=" $(echo $needed) " '$2 == "=>" && index(n, " " $1 " ") { print $1, $3 }'
-		grep -q libopenblas.so "$p" && ldconfig -p | awk '$1 == "libopenblas.so.0" { print $1, $NF; exit }'
 	done
 } | sort -u >"$T/libs"
 uncovered=
