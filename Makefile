@@ -8,7 +8,8 @@
 #                     names in quotes (tests/README.md)
 #   make run          build, then serve the tutorial's four endpoints on
 #                     127.0.0.1:8080 (PORT=... for another) until Ctrl-C
-#   make deps         install (as root) or list the missing Debian packages
+#   make deps         install (as root) or list the missing Debian packages,
+#                     and the pinned npm trees (tools/npm_deps.sh)
 #   make fixtures     re-train the fixture models (needs python3-torch; slow)
 #   make bench        speed figures of this machine (bench/run.sh)
 #   make bench-python score.fcgi against a stand-in for the Python scoring
@@ -54,7 +55,11 @@ endif
 # Debian packages: to build, and to run the test suite.
 DEPS_BUILD := gcc make pkg-config libc6-dev libfcgi-dev libjsmn-dev libyaml-dev libopenblas-dev libssl-dev
 DEPS_TEST := lighttpd curl procps wrk openssl apache2 libapache2-mod-fcgid nginx spawn-fcgi systemd perl mount util-linux groff-base \
-	python3-torch python3-cloudpickle kubernetes-client|kubectl npm|nodejs
+	python3-torch python3-cloudpickle kubernetes-client|kubectl npm|nodejs chromium
+# npm trees pinned by their package-lock.json, installed by `make deps`:
+# the Studio page's browser test (playwright-core driving Debian's chromium,
+# axe-core).
+NPM_DIRS := tests/ui
 DEPS_BENCH := wrk lighttpd curl systemd python3 valgrind python3-torch python3-cloudpickle python3-numpy
 # `make bench-python`: the stand-in's Debian packages, and what drives it.
 DEPS_PYTHON := python3-flask gunicorn python3-pandas python3-torch python3-yaml wrk lighttpd curl
@@ -133,6 +138,15 @@ $(BUILD)/obj/tools/verify.o: $(BUILD)/obj/tools/verify_torch.h
 	{ echo 'static const char verify_torch_py[] = {'; od -An -v -tx1 $< | \
 		sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; echo '0 };'; } >$@
 
+# The Studio page's files (handler/ui/), embedded in handler/ui.o as C
+# arrays by tools/embed.sh: score.fcgi serves them with no file to find.
+UI_FILES := $(sort $(wildcard handler/ui/*.html handler/ui/*.css handler/ui/*.js handler/ui/*.svg))
+$(BUILD)/obj/handler/ui.o: CPPFLAGS += -I$(@D)
+$(BUILD)/obj/handler/ui.o: $(BUILD)/obj/handler/ui_assets.h
+%/obj/handler/ui_assets.h: $(UI_FILES) tools/embed.sh
+	@mkdir -p $(@D)
+	sh tools/embed.sh $(UI_FILES) >$@
+
 $(LIBMODEL): $(call obj,$(MODEL_SRC))
 $(LIBWORKSPACE): $(call obj,$(WORKSPACE_SRC))
 $(LIBTOOLS): $(call obj,$(TOOLS_SRC))
@@ -155,8 +169,12 @@ $(BUILD)/pth2blob: $(BUILD)/obj/tools/pth2blob.o $(PTH2BLOB_LIBS)
 # shared libraries at run time: glibc 2.36 builds its "files" and "dns"
 # services into a static program, and a numeric address needs neither.
 SCORE_STATIC := $(if $(SANFLAGS),,-static)
-$(BUILD)/score.fcgi: $(BUILD)/obj/handler/score.o $(SCORE_LIBS)
-	$(CC) $(LDFLAGS) $(SCORE_STATIC) -o $@ $^ $(HANDLER_LDLIBS) $(WORKSPACE_LDLIBS) $(MODEL_LDLIBS)
+# The code a CGI request runs, put together at the front of .text (fewer
+# pages for a cold process to fault in; bench/hot_text.sh makes the list).
+SCORE_LAYOUT := $(if $(SANFLAGS),,-Wl,-T,handler/hot_text.ld)
+$(BUILD)/score.fcgi: $(BUILD)/obj/handler/score.o $(SCORE_LIBS) handler/hot_text.ld
+	$(CC) $(LDFLAGS) $(SCORE_STATIC) $(SCORE_LAYOUT) -o $@ $(filter %.o %.a,$^) $(HANDLER_LDLIBS) $(WORKSPACE_LDLIBS) \
+		$(MODEL_LDLIBS)
 
 $(BUILD)/scorepoint: $(BUILD)/obj/cli/scorepoint.o $(SCOREPOINT_LIBS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(sort $(TOOLS_LDLIBS) $(WORKSPACE_LDLIBS)) $(MODEL_LDLIBS)
@@ -194,6 +212,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(ALL_LIBS)
 
 deps:
 	@sh tools/deps.sh $(call quoted,$(DEPS_BUILD) $(DEPS_TEST))
+	@$(if $(NPM_DIRS),sh tools/npm_deps.sh $(NPM_DIRS),:)
 
 # Parallel jobs of the build inside `make test` (linking OpenBLAS statically
 # makes each link take seconds).
@@ -346,6 +365,8 @@ $(FUZZ_BUILD)/obj/%.o: %.c
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -c -o $@ $<
 $(FUZZ_BUILD)/obj/tools/verify.o: CPPFLAGS += -I$(@D)
 $(FUZZ_BUILD)/obj/tools/verify.o: $(FUZZ_BUILD)/obj/tools/verify_torch.h
+$(FUZZ_BUILD)/obj/handler/ui.o: CPPFLAGS += -I$(@D)
+$(FUZZ_BUILD)/obj/handler/ui.o: $(FUZZ_BUILD)/obj/handler/ui_assets.h
 
 $(FUZZ_BUILD)/libmodel.a: $(call fuzz_obj,$(MODEL_SRC))
 $(FUZZ_BUILD)/libworkspace.a: $(call fuzz_obj,$(WORKSPACE_SRC))

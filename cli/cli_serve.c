@@ -84,6 +84,19 @@ void serve_addr_format(const struct serve_addr *a, char *out, size_t len)
 	snprintf(out, len, "%s%s%s:%u", v6 ? "[" : "", a->text, v6 ? "]" : "", a->port);
 }
 
+int serve_addr_loopback(const struct serve_addr *a)
+{
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)&a->sa;
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&a->sa;
+
+	if (a->sa.ss_family == AF_INET)
+		return (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+	if (a->sa.ss_family != AF_INET6)
+		return 0;
+	return IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr) ||
+	       (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr) && v6->sin6_addr.s6_addr[12] == 127);
+}
+
 unsigned serve_default_workers(const struct ws *w, long ncpu)
 {
 	unsigned long sum = 0;
@@ -288,7 +301,8 @@ static int record_address(struct ws_txn *t, const struct serve_addr *a)
 }
 
 /* The banner: where each endpoint answers, now that a worker does. */
-static void banner(const struct cli *c, const struct serve_addr *a, unsigned workers, const char *log)
+static void banner(const struct cli *c, const struct serve_addr *a, unsigned workers, const char *ui_list,
+		   const char *log)
 {
 	struct ws w;
 	char hp[96];
@@ -308,6 +322,7 @@ static void banner(const struct cli *c, const struct serve_addr *a, unsigned wor
 	}
 	if (!w.nendpoints)
 		printf("  no endpoints yet: those `scorepoint online-endpoint create` makes are served at once\n");
+	printf("the Studio page: http://%s/_ui/ (endpoint names listed: %s; see --ui-list)\n", hp, ui_list);
 	printf("requests are logged to %s and shown below; Ctrl-C stops\n", log);
 	fflush(stdout);
 	ws_free(&w);
@@ -476,9 +491,10 @@ static void stop_all(struct run *r, int sig)
 }
 
 /* `lighttpd -D -f conf` in a process group of its own, stdin /dev/null,
- * SIGTERM when we die, our signals unblocked, and without the variables
- * of scrubbed_env.  Its pid, or -1. */
-static pid_t start_lighttpd(const char *lighttpd, const char *conf, const sigset_t *blocked)
+ * SIGTERM when we die, our signals unblocked, without the variables of
+ * scrubbed_env and with SCOREPOINT_UI_LIST=ui_list for its workers.  Its
+ * pid, or -1. */
+static pid_t start_lighttpd(const char *lighttpd, const char *conf, const char *ui_list, const sigset_t *blocked)
 {
 	pid_t parent = getpid();
 	pid_t pid = fork();
@@ -496,6 +512,7 @@ static pid_t start_lighttpd(const char *lighttpd, const char *conf, const sigset
 		}
 		for (int i = 0; scrubbed_env[i]; i++)
 			unsetenv(scrubbed_env[i]);
+		setenv("SCOREPOINT_UI_LIST", ui_list, 1);
 		signal(SIGPIPE, SIG_DFL);
 		sigprocmask(SIG_UNBLOCK, blocked, NULL);
 		execv(lighttpd, argv);
@@ -619,7 +636,8 @@ static void follow_workers(struct conf_file *cf, const struct run *r)
 
 /* Serve until a stop signal (0) or until lighttpd stops by itself or does
  * not start (1, with its line). */
-static int serve_loop(const struct cli *c, struct run *r, struct conf_file *cf, const char *log)
+static int serve_loop(const struct cli *c, struct run *r, struct conf_file *cf, const char *ui_list,
+		      const char *log)
 {
 	const struct serve_addr *a = cf->sc.addr;
 	struct follow f;
@@ -651,7 +669,7 @@ static int serve_loop(const struct cli *c, struct run *r, struct conf_file *cf, 
 		} else if (healthy(a)) {
 			ready = 1;
 			follow_init(&f, cf->sc.workspace);   /* after the probe's own log line */
-			banner(c, a, cf->sc.workers, log);
+			banner(c, a, cf->sc.workers, ui_list, log);
 		} else if (now_ms() - t0 > START_MS) {
 			stop_all(r, SIGTERM);
 			return cli_fail("lighttpd and score.fcgi did not answer GET /health within %d s: their "
@@ -728,6 +746,7 @@ int cli_serve(struct cli *c)
 	char log[PATH_MAX], wsdir[PATH_MAX], err[1024];
 	unsigned port = WS_DEFAULT_PORT, workers = 0;
 	const char *host = c->val[O_HOST] ? c->val[O_HOST] : WS_DEFAULT_HOST;
+	const char *ui_list = c->val[O_UI_LIST];
 	int rc;
 
 	memset(&r, 0, sizeof r);
@@ -738,6 +757,10 @@ int cli_serve(struct cli *c)
 	if (serve_addr_parse(host, port, &a) < 0)
 		return cli_fail("--host %s: not an IP address (use 127.0.0.1, ::1, or 0.0.0.0 for every interface)",
 				host);
+	if (!ui_list)
+		ui_list = serve_addr_loopback(&a) ? "on" : "off";
+	else if (strcmp(ui_list, "on") != 0 && strcmp(ui_list, "off") != 0)
+		return cli_usage_fail(c, "--ui-list %s: use on or off", ui_list);
 	if ((rc = find_lighttpd(c->val[O_LIGHTTPD], lighttpd, sizeof lighttpd)) ||
 	    (rc = cli_find_handler(found, sizeof found)) || (rc = check_address(&a)))
 		return rc;
@@ -770,12 +793,12 @@ int cli_serve(struct cli *c)
 	if (record_address(&t, &a))
 		goto out;
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	r.pid = r.pgid = start_lighttpd(lighttpd, cf.path, &r.sigs);
+	r.pid = r.pgid = start_lighttpd(lighttpd, cf.path, ui_list, &r.sigs);
 	if (r.pid < 0) {
 		cli_fail("cannot start %s: %s", lighttpd, strerror(errno));
 		goto out;
 	}
-	rc = serve_loop(c, &r, &cf, log);
+	rc = serve_loop(c, &r, &cf, ui_list, log);
 out:
 	remove_private(dir);
 	return rc;

@@ -12,6 +12,11 @@
  * new workers start).  SIGINT and SIGTERM are forwarded to lighttpd; the
  * verb then waits for lighttpd and every worker and returns 0.
  *
+ * The Studio page (docs/studio.md) is at /_ui/; whether it may list the
+ * endpoints' names (score.fcgi --ui-list, passed as SCOREPOINT_UI_LIST in
+ * lighttpd's environment, which its workers inherit) is --ui-list, by
+ * default on when the address is a loopback one (serve_addr_loopback).
+ *
  * The pieces below the verb are pure (no process, no file) so that the unit
  * tests can check them.
  */
@@ -62,6 +67,10 @@ int serve_addr_parse(const char *host, unsigned port, struct serve_addr *a);
 
 /* "127.0.0.1:8080" or "[::1]:8080" into out[len]. */
 void serve_addr_format(const struct serve_addr *a, char *out, size_t len);
+
+/* 1 when a is a loopback address: 127.0.0.0/8, ::1, or ::ffff:127.x.y.z;
+ * 0 for any other, the wildcards 0.0.0.0 and :: included. */
+int serve_addr_loopback(const struct serve_addr *a);
 
 /* The default number of workers: the sum of instance_count over every
  * deployment of w (docs/workspace.md), at least 1 and at most

@@ -152,6 +152,8 @@ static const struct cli_flag serve_flags[] = {
 	{ "workers", 0, O_WORKERS, 1, "N  score.fcgi processes (default: the deployments' instance_count summed, "
 	  "at most 4 per CPU)" },
 	{ "lighttpd", 0, O_LIGHTTPD, 1, "PATH  the lighttpd program (default: lighttpd on PATH or in /usr/sbin)" },
+	{ "ui-list", 0, O_UI_LIST, 1, "on|off  let the Studio page (/_ui/) list the endpoints' names (default: on "
+	  "for a loopback --host, else off)" },
 	F_END
 };
 
@@ -189,7 +191,8 @@ static const struct cli_verb verbs[] = {
 	  "Serve the workspace's endpoints with lighttpd and score.fcgi until Ctrl-C.\n\n"
 	  "Records --host and --port in the workspace (the address scoring_uri names), runs\n"
 	  "`lighttpd -D` in the foreground with `score.fcgi --workspace DIR` as its FastCGI\n"
-	  "backend and prints each endpoint's scoring URI, then the request log's new lines.\n"
+	  "backend and prints each endpoint's scoring URI and the Studio page's URL (/_ui/),\n"
+	  "then the request log's new lines.\n"
 	  "Endpoints, deployments, keys and traffic changed meanwhile are served at once;\n"
 	  "when the deployments' instance_count adds up to another number of workers (no\n"
 	  "--workers given), lighttpd restarts gracefully with that many.\n"

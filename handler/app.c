@@ -31,6 +31,8 @@ static const char *reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 301: return "Moved Permanently";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 404: return "Not Found";
@@ -260,10 +262,14 @@ void call_send(struct call *c, int status, const char *type)
 	enc_raw(&a->head, " ", 1);
 	enc_cstr(&a->head, reason(status));
 	enc_raw(&a->head, "\r\n", 2);
-	header(c, "Content-Type", type);
-	enc_raw(&a->head, "Content-Length: ", 16);
-	enc_uint(&a->head, a->out.len);
-	enc_raw(&a->head, "\r\n", 2);
+	if (status == 304) {
+		enc_reset(&a->out);
+	} else {
+		header(c, "Content-Type", type);
+		enc_raw(&a->head, "Content-Length: ", 16);
+		enc_uint(&a->head, a->out.len);
+		enc_raw(&a->head, "\r\n", 2);
+	}
 	header(c, "x-request-id", c->request_id);
 	if (c->client_id[0])
 		header(c, "x-ms-client-request-id", c->client_id);
@@ -273,10 +279,12 @@ void call_send(struct call *c, int status, const char *type)
 		header(c, "WWW-Authenticate", c->www_auth);
 	if (c->deployment && (c->route == MR_SCORE || c->route == MR_INVOCATIONS || c->route == MR_V2_INFER))
 		header(c, "azureml-model-deployment", c->deployment);
+	if (c->headers)
+		enc_cstr(&a->head, c->headers);
 	enc_raw(&a->head, "\r\n", 2);
 	/* FastCGI buffers both in its output stream until FCGX_Finish_r. */
 	if (c->io->write(c->io, a->head.p, a->head.len) < 0 ||
-	    (a->out.len && c->io->write(c->io, a->out.p, a->out.len) < 0))
+	    (a->out.len && !c->bodyless && c->io->write(c->io, a->out.p, a->out.len) < 0))
 		c->status = 499;   /* the client went away; logged as such */
 }
 
@@ -397,7 +405,7 @@ static const char *trace_id(void)
 static void log_request(const struct call *c, size_t bytes_out, uint64_t usec)
 {
 	static const char *const names[MR_COUNT] = { "root", "health", "version", "swagger", "score",
-						     "invocations", "v2_infer", "metrics", "other" };
+						     "invocations", "v2_infer", "metrics", "ui", "other" };
 	char line[512 + CALL_TRACE_MAX], when[32];
 	struct timespec ts;
 	struct tm tm;

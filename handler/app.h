@@ -39,6 +39,8 @@ struct app_config {
 					 logs/requests.log; "-": no log */
 	const char *metrics_path;     /* NULL: metrics_default_path(model or workspace) */
 	int metrics_off;              /* 1: GET /metrics answers 404 */
+	int ui_off;                   /* 1: every /_ui path answers 404 */
+	int ui_list;                  /* 1: GET /_ui/api/endpoints lists the names */
 };
 
 /* One mapped blob, shared by every deployment that serves it. */

@@ -8,6 +8,9 @@
  *   route.c     the route tables and the small routes
  *   scoring.c   the body and the scoring routes
  *   endpoint.c  --workspace: endpoints, credentials, the deployment choice
+ *   ui.c        --workspace: /_ui, the Studio page's files and its routes
+ *   endpoint_view.c  the Studio's data: an endpoint as JSON, its counters
+ *               and its log lines (ui.h)
  *
  * Error bodies follow the caller's protocol: {"error_code", "message"} for
  * the Azure ML and MLflow routes (a superset of Azure's {"message"}), and
@@ -46,6 +49,10 @@ struct call {
 	char client_id[CALL_CLIENT_ID_MAX + 1];
 	const char *allow;       /* Allow header of a 405 */
 	const char *www_auth;    /* WWW-Authenticate header of a 401 */
+	/* More header lines, each "Name: value\r\n", sent as they are after
+	 * the others (NULL: none); the route that sets them keeps them alive. */
+	const char *headers;
+	unsigned char bodyless;  /* send the headers (Content-Length too) only: HEAD */
 	double t0;
 	/* What the request is scored with: --model's blob, or the deployment
 	 * that traffic (or the azureml-model-deployment header) chose. */
@@ -73,6 +80,7 @@ typedef void route_fn(struct call *c, const char *rest);
 #define W_METRICS 4u     /* GET /metrics answers (not --metrics off) */
 #define W_ROOT 8u        /* at the root, not under /NAME */
 #define W_ENDPOINT 16u   /* under /NAME of a workspace endpoint */
+#define W_UI 32u         /* the Studio page (not score.fcgi --ui off) */
 
 struct route {
 	const char *path;        /* the whole path, or its beginning (prefix) */
@@ -93,7 +101,8 @@ double call_now(void);   /* CLOCK_MONOTONIC seconds */
 /* Request ids and traffic draws: spread, not secrecy (splitmix64). */
 uint64_t call_rand64(void);
 
-/* Send the status line, the common headers and a->out as the body. */
+/* Send the status line, the common headers and a->out as the body (a 304
+ * has no body, hence neither Content-Type nor Content-Length). */
 void call_send(struct call *c, int status, const char *type);
 
 /* A JSON error in c's protocol: code is Azure's error_code (V2 has none). */
@@ -116,6 +125,10 @@ void route_request(struct call *c);
 /* The row of the model routes (/score, /invocations, /v2/models/...,
  * /swagger.json, else a 404) that rest names under c->base. */
 const struct route *route_model(const struct call *c, const char *rest);
+
+/* The first row of table that holds in c's context and matches rest (a
+ * tail of c->path); every table ends in a catch-all. */
+const struct route *route_find(const struct call *c, const struct route *table, const char *rest);
 
 /* Answer c with row r, rest being the path from where r's path begins. */
 void route_run(struct call *c, const struct route *r, const char *rest);

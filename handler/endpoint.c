@@ -1,7 +1,8 @@
 /*
  * endpoint.c - score.fcgi --workspace: the snapshot served and its blobs,
  * /NAME/... routing, credentials, the deployment choice and mirror copies.
- * The only file of handler/ that includes a workspace/ header.
+ * With endpoint_view.c (the Studio's JSON of the same), the only file of
+ * handler/ that includes a workspace/ header.
  */
 #include "handler/endpoint.h"
 #include "workspace/auth.h"
@@ -169,6 +170,16 @@ const char *endpoints_dir(const struct endpoints *eps)
 	return eps->dir;
 }
 
+const struct ws *endpoints_ws(const struct endpoints *eps)
+{
+	return &eps->ws;
+}
+
+const struct app_model *endpoints_model(const struct endpoints *eps, const char *blob)
+{
+	return model_by_path(eps->models, eps->nmodels, blob);
+}
+
 int endpoints_open_log(const struct endpoints *eps, char *err, size_t errlen)
 {
 	return ws_open_log(&eps->ws, 1, err, errlen);
@@ -190,12 +201,8 @@ void endpoints_begin(struct endpoints *eps)
 
 /* ---- credentials ---- */
 
-/*
- * Authorization: Bearer <key or token> for endpoint e.  Both keys are
- * compared, in constant time, whatever the first gives.  1 when allowed;
- * 0 with the 401 sent.
- */
-static int authorized(struct call *c, const struct ws_endpoint *e)
+/* Both keys are compared, in constant time, whatever the first gives. */
+int endpoints_authorized(struct call *c, const struct ws_endpoint *e)
 {
 	static char challenge[128];
 	const char *h = c->io->param(c->io, "HTTP_AUTHORIZATION");
@@ -348,7 +355,7 @@ void endpoint_route(struct call *c, const char *path)
 	c->proto = r->proto;
 	if (r->early)
 		c->route = r->mr;
-	if (!authorized(c, e) || !choose(c, e)) {
+	if (!endpoints_authorized(c, e) || !choose(c, e)) {
 		eps->mirror.endpoint = NULL;
 		return;
 	}

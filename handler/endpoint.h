@@ -1,10 +1,11 @@
 /*
- * endpoint.h - score.fcgi --workspace: the one file of handler/ that talks
- * to workspace/.  It serves a snapshot of the workspace's state file and
- * the blobs it names, follows the CLI's commits, routes /NAME/... to an
- * endpoint, checks the credentials and chooses the deployment (the
- * azureml-model-deployment header, else a weighted draw over the live
- * traffic, and maybe a mirror copy it scores after the answer).
+ * endpoint.h - score.fcgi --workspace: with endpoint_view.c (ui.h), the
+ * only file of handler/ that talks to workspace/.  It serves a snapshot of
+ * the workspace's state file and the blobs it names, follows the CLI's
+ * commits, routes /NAME/... to an endpoint, checks the credentials and
+ * chooses the deployment (the azureml-model-deployment header, else a
+ * weighted draw over the live traffic, and maybe a mirror copy it scores
+ * after the answer).
  *
  * struct endpoints is opaque: struct app holds a pointer, so the rest of
  * handler/ never sees a workspace/ type.  Internal to handler/.
@@ -23,6 +24,22 @@ void endpoints_free(struct endpoints *eps);
 
 /* The workspace's absolute path, as long as eps lives. */
 const char *endpoints_dir(const struct endpoints *eps);
+
+/*
+ * For endpoint_view.c, which shows what is served (struct ws and its
+ * parts are workspace/ws.h's, which only these two files include): the
+ * snapshot served now, and the mapped blob of a deployment (d->blob), or
+ * NULL; both valid until the next endpoints_begin().
+ */
+struct ws;
+struct ws_endpoint;
+const struct ws *endpoints_ws(const struct endpoints *eps);
+const struct app_model *endpoints_model(const struct endpoints *eps, const char *blob);
+
+/* Authorization: Bearer <key or token> for endpoint e, as /NAME/score
+ * takes it.  1 when allowed; 0 with the 401 sent (its WWW-Authenticate
+ * naming e). */
+int endpoints_authorized(struct call *c, const struct ws_endpoint *e);
 
 /* The workspace's request log (DIR/logs/requests.log), opened for appending
  * without following a link: the fd, or -1 with err. */

@@ -31,7 +31,7 @@
 #include <unistd.h>
 
 #define LAYOUT_MAGIC "SPMETRIC"
-#define LAYOUT_VERSION 2u
+#define LAYOUT_VERSION 3u   /* 3: MR_UI, and each deployment's errors and durations */
 
 /* The statuses counted apart; anything else counts as "other". */
 static const int tracked_status[] = {
@@ -40,6 +40,7 @@ static const int tracked_status[] = {
 #define NSTATUS_TRACKED ((int)(sizeof tracked_status / sizeof tracked_status[0]))
 #define NSTATUS (NSTATUS_TRACKED + 1)
 #define STATUS_OTHER NSTATUS_TRACKED
+_Static_assert(NSTATUS == METRICS_NSTATUS, "metrics.h's METRICS_NSTATUS");
 
 #define NAMED_SLOTS (METRICS_MAX_DEPLOYMENTS - 1)
 #define SLOT_OTHER (METRICS_MAX_DEPLOYMENTS - 1)
@@ -54,6 +55,7 @@ static const uint64_t bucket_usec[] = {
 };
 #define NBOUNDS ((int)(sizeof bucket_usec / sizeof bucket_usec[0]))
 #define NBUCKETS (NBOUNDS + 1)
+_Static_assert(NBUCKETS == METRICS_NBUCKETS, "metrics.h's METRICS_NBUCKETS");
 static const char *const bucket_le[NBUCKETS] = {
 	"0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
 	"0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
@@ -61,16 +63,17 @@ static const char *const bucket_le[NBUCKETS] = {
 
 static const char *const route_label[MR_COUNT] = {
 	"root", "health", "version", "swagger", "score", "invocations",
-	"v2_infer", "metrics", "other",
+	"v2_infer", "metrics", "ui", "other",
 };
 
 /*
  * The file.  Any change to it must bump LAYOUT_VERSION (a change of size
  * alone is caught too, since the header records the size).
  *
- * The histogram keeps one non-cumulative count per bucket and no separate
+ * The histograms keep one non-cumulative count per bucket and no separate
  * count: _count is rendered as the sum of the buckets, so that it always
- * equals the +Inf bucket even while other workers are adding.
+ * equals the +Inf bucket even while other workers are adding.  Per route
+ * and per deployment column (the latter counted only for a deployment).
  */
 struct metrics_file {
 	char magic[8];                     /* "SPMETRIC", written last */
@@ -86,6 +89,9 @@ struct metrics_file {
 	uint64_t rows[NCOLS];
 	uint64_t duration_bucket[MR_COUNT][NBUCKETS];
 	uint64_t duration_sum_usec[MR_COUNT];
+	uint64_t errors[NCOLS];                    /* answers >= 400 */
+	uint64_t dep_duration_bucket[NCOLS][NBUCKETS];
+	uint64_t dep_duration_sum_usec[NCOLS];
 };
 
 _Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
@@ -392,8 +398,53 @@ void metrics_request(struct metrics *m, enum metrics_route route, int status,
 	add_u64(&f->requests[r][status_index(status)][col], 1);
 	if (rows)
 		add_u64(&f->rows[col], rows);
-	add_u64(&f->duration_bucket[r][bucket_index(usec)], 1);
+	int b = bucket_index(usec);
+	add_u64(&f->duration_bucket[r][b], 1);
 	add_u64(&f->duration_sum_usec[r], usec);
+	if (deployment < 0)
+		return;
+	if (status >= 400)
+		add_u64(&f->errors[col], 1);
+	add_u64(&f->dep_duration_bucket[col][b], 1);
+	add_u64(&f->dep_duration_sum_usec[col], usec);
+}
+
+/* --- one deployment, for handler/ ------------------------------------ */
+
+int metrics_status(int i)
+{
+	return i >= 0 && i < NSTATUS_TRACKED ? tracked_status[i] : 0;
+}
+
+const char *metrics_le(int b)
+{
+	return b >= 0 && b < NBOUNDS ? bucket_le[b] : NULL;
+}
+
+int metrics_stats(struct metrics *m, const char *name, struct metrics_stats *st)
+{
+	int nready;
+
+	memset(st, 0, sizeof *st);
+	if (!m || !name)
+		return -1;
+	size_t n = strlen(name);
+	int col = n && n < METRICS_NAME_MAX && strcmp(name, "other") != 0 ? find_name(m->f, name, n, &nready) : -1;
+	if (col < 0)
+		return -1;
+	const struct metrics_file *f = m->f;
+	for (int r = 0; r < MR_COUNT; r++)
+		for (int s = 0; s < NSTATUS; s++)
+			st->status[s] += load_u64(&f->requests[r][s][col]);
+	for (int s = 0; s < NSTATUS; s++)
+		st->requests += st->status[s];
+	uint64_t cumulative = 0;
+	for (int b = 0; b < NBUCKETS; b++)
+		st->le[b] = cumulative += load_u64(&f->dep_duration_bucket[col][b]);
+	st->errors = load_u64(&f->errors[col]);
+	st->rows = load_u64(&f->rows[col]);
+	st->sum_usec = load_u64(&f->dep_duration_sum_usec[col]);
+	return 0;
 }
 
 /* --- rendering ------------------------------------------------------- */
@@ -595,6 +646,48 @@ static void render_durations(struct out *o, const struct metrics_file *f)
 	}
 }
 
+/* The same histogram per deployment: the named columns and "other", not
+ * the column of requests that reached none. */
+static void render_deployment_durations(struct out *o, const struct metrics_file *f, const char *const label[NCOLS])
+{
+	static const char name[] = "scorepoint_deployment_request_duration_seconds";
+
+	put_family(o, name, "histogram", "Time to answer a request, by deployment.");
+	for (int c = 0; c < NCOLS; c++) {
+		uint64_t bucket[NBUCKETS], count = 0;
+		if (!label[c] || !label[c][0])
+			continue;
+		for (int b = 0; b < NBUCKETS; b++)
+			count += bucket[b] = load_u64(&f->dep_duration_bucket[c][b]);
+		if (!count)
+			continue;
+		uint64_t cumulative = 0;
+		for (int b = 0; b < NBUCKETS; b++) {
+			cumulative += bucket[b];
+			put_str(o, name);
+			put_str(o, "_bucket{deployment=\"");
+			put_label(o, label[c]);
+			put_str(o, "\",le=\"");
+			put_str(o, bucket_le[b]);
+			put_str(o, "\"} ");
+			put_u64(o, cumulative);
+			put(o, "\n", 1);
+		}
+		put_str(o, name);
+		put_str(o, "_sum");
+		put_deployment(o, label[c], 1);
+		put_str(o, "} ");
+		put_seconds(o, load_u64(&f->dep_duration_sum_usec[c]));
+		put_str(o, "\n");
+		put_str(o, name);
+		put_str(o, "_count");
+		put_deployment(o, label[c], 1);
+		put_str(o, "} ");
+		put_u64(o, count);
+		put(o, "\n", 1);
+	}
+}
+
 size_t metrics_render(struct metrics *m, const char *model_name, const char *model_version,
 		      const char *model_digest, char *out, size_t cap)
 {
@@ -609,6 +702,7 @@ size_t metrics_render(struct metrics *m, const char *model_name, const char *mod
 	render_requests(&o, f, label);
 	render_rows(&o, f, label);
 	render_durations(&o, f);
+	render_deployment_durations(&o, f, label);
 	put_family(&o, "scorepoint_requests_in_flight", "gauge",
 		   "Requests being answered now, over all workers.");
 	put_str(&o, "scorepoint_requests_in_flight ");

@@ -22,12 +22,15 @@ enum metrics_route {
 	MR_INVOCATIONS,     /* POST /invocations */
 	MR_V2_INFER,        /* POST /v2/models/{m}/infer */
 	MR_METRICS,         /* /metrics */
+	MR_UI,              /* /_ui, /_ui/...: the Studio page and its data */
 	MR_OTHER,           /* 404s and anything unrouted */
 	MR_COUNT
 };
 
 #define METRICS_MAX_DEPLOYMENTS 16   /* deployments a server can label apart */
 #define METRICS_NAME_MAX 80   /* "endpoint/deployment": two names of up to 32 */
+#define METRICS_NSTATUS 14    /* the statuses counted apart, then "other" */
+#define METRICS_NBUCKETS 15   /* the duration buckets, the last one +Inf */
 
 struct metrics;
 
@@ -56,10 +59,41 @@ void metrics_request(struct metrics *m, enum metrics_route route, int status,
 		     int deployment, uint64_t rows, uint64_t usec);
 
 /*
+ * What one deployment slot counted, summed over every route and worker
+ * since the file was made: a plain copy for handler/ to render.  le[b] is
+ * cumulative (requests taking at most metrics_le(b)), le[last] == requests
+ * but for adds racing the copy.
+ */
+struct metrics_stats {
+	uint64_t requests;
+	uint64_t errors;                     /* answers >= 400 */
+	uint64_t rows;
+	uint64_t status[METRICS_NSTATUS];    /* by metrics_status(i) */
+	uint64_t le[METRICS_NBUCKETS];
+	uint64_t sum_usec;
+};
+
+/* The HTTP status counted in status[i], or 0 for the last, "other". */
+int metrics_status(int i);
+
+/* The upper bound of bucket b in seconds as text ("0.0005" .. "10"), or
+ * NULL for the last (+Inf). */
+const char *metrics_le(int b);
+
+/*
+ * Fill *st with the counts of deployment name (as metrics_deployment()
+ * registers it) without registering it: 0, or -1 with *st zeroed when the
+ * name has no slot of its own (it never answered, or came after the table
+ * was full and counts under "other").  Takes no lock.
+ */
+int metrics_stats(struct metrics *m, const char *name, struct metrics_stats *st);
+
+/*
  * Prometheus text exposition (version 0.0.4) of the summed counters:
  *   scorepoint_requests_total{route,status,deployment}
  *   scorepoint_rows_total{deployment}
  *   scorepoint_request_duration_seconds histogram {route}
+ *   scorepoint_deployment_request_duration_seconds histogram {deployment}
  *   scorepoint_requests_in_flight
  *   scorepoint_model_info{name,version,digest} 1
  * into out[cap]; returns the length, or 0 when it does not fit.

@@ -9,6 +9,7 @@
 #include "handler/call.h"
 #include "handler/endpoint.h"
 #include "handler/swagger.h"
+#include "handler/ui.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,9 +107,10 @@ static void swagger(struct call *c, const char *rest)
 	call_send(c, 200, "application/json");
 }
 
-/* The rendering of every series fits in 512 KiB (the worst case, all
- * series non-zero with long names, is about 400 KB). */
-#define METRICS_TEXT_MAX ((size_t)512 << 10)
+/* The rendering of every series fits in 768 KiB (the worst case, all
+ * series non-zero with long names, is about 580 KB: test_metrics's
+ * test_worst_case_size prints it). */
+#define METRICS_TEXT_MAX ((size_t)768 << 10)
 
 static void metrics_text(struct call *c, const char *rest)
 {
@@ -221,12 +223,10 @@ static void no_model_route(struct call *c, const char *rest)
 static unsigned context(const struct call *c)
 {
 	return (c->a->eps ? W_WORKSPACE : W_MODEL) | (c->a->cfg.metrics_off ? 0u : W_METRICS) |
-	       (c->base[0] ? W_ENDPOINT : W_ROOT);
+	       (c->base[0] ? W_ENDPOINT : W_ROOT) | (c->a->cfg.ui_off ? 0u : W_UI);
 }
 
-/* The first row of table that holds in c's context and matches rest (a
- * tail of c->path). */
-static const struct route *find(const struct call *c, const struct route *table, const char *rest)
+const struct route *route_find(const struct call *c, const struct route *table, const char *rest)
 {
 	size_t n = c->path_len - (size_t)(rest - c->path);
 	unsigned ctx = context(c);
@@ -282,7 +282,7 @@ static void v2_models(struct call *c, const char *rest)
 		}
 		rest = v + vl;
 	}
-	route_run(c, find(c, v2_model_routes, rest), rest);
+	route_run(c, route_find(c, v2_model_routes, rest), rest);
 }
 
 /* At the root with --model, under /NAME in a workspace.  /score and
@@ -301,7 +301,7 @@ static const struct route model_routes[] = {
 
 const struct route *route_model(const struct call *c, const char *rest)
 {
-	return find(c, model_routes, rest);
+	return route_find(c, model_routes, rest);
 }
 
 static void model_root(struct call *c, const char *rest)
@@ -328,6 +328,8 @@ static const struct route server_routes[] = {
 	{ EXACT("/swagger.json"), 0, W_WORKSPACE, 0, MR_OTHER, P_AZURE, no_route_at_root },
 	{ EXACT("/metrics"), 0, W_WORKSPACE, 0, MR_OTHER, P_AZURE, no_route },
 	{ PREFIX("/v2/"), 0, W_WORKSPACE, 0, MR_OTHER, P_AZURE, no_route },
+	/* The Studio: no endpoint name begins with '_'.  Off, /_ui is a 404. */
+	{ PREFIX("/_ui"), 0, W_WORKSPACE | W_UI, 0, MR_UI, P_AZURE, ui_route },
 	{ PREFIX(""), 0, W_WORKSPACE, 0, MR_OTHER, P_AZURE, endpoint_route },
 	END
 };
@@ -346,5 +348,5 @@ static unsigned method_bit(const char *method)
 void route_request(struct call *c)
 {
 	c->method_bit = method_bit(c->method);
-	route_run(c, find(c, server_routes, c->path), c->path);
+	route_run(c, route_find(c, server_routes, c->path), c->path);
 }

@@ -8,7 +8,8 @@
 # python, no network), and reused by later runs, which keeps its keys, any
 # traffic you changed and its request log; `rm -rf build/run-workspace`
 # starts afresh.  Before serving, this prints for each endpoint its scoring
-# URI, the command that gets its credential and a curl line to paste.
+# URI, the command that gets its credential and a curl line to paste, and
+# the Studio page's URL (docs/studio.md).
 set -eu
 build=${1:?usage: tools/run_demo.sh BUILD [PORT]}
 port=${2:-8080}
@@ -57,5 +58,6 @@ guide endpoint-online-2 primaryKey "key auth: the pyfunc model's labels"
 guide endpoint-online-3 accessToken "aml_token auth: a one-hour token"
 guide endpoint-online-4 primaryKey "key auth: blue 100 %, green 0 %"
 echo "  split it:    $S online-endpoint update --workspace $W --name endpoint-online-4 --traffic \"blue=90 green=10\""
+echo "Studio: http://$host:$port/_ui/ (open it in a browser; paste a credential above into its page)"
 echo
 exec "$S" serve --workspace "$W" --host $host --port "$port"

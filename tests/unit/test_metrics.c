@@ -235,6 +235,25 @@ static void test_render_exact(void)
 		"scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"+Inf\"} 3\n"
 		"scorepoint_request_duration_seconds_sum{route=\"score\"} 2.0019\n"
 		"scorepoint_request_duration_seconds_count{route=\"score\"} 3\n"
+		"# HELP scorepoint_deployment_request_duration_seconds Time to answer a request, by deployment.\n"
+		"# TYPE scorepoint_deployment_request_duration_seconds histogram\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"0.0005\"} 1\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"0.001\"} 1\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"0.0025\"} 2\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"0.005\"} 2\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"0.01\"} 2\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"0.025\"} 2\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"0.05\"} 2\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"0.1\"} 2\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"0.25\"} 2\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"0.5\"} 2\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"1\"} 2\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"2.5\"} 3\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"5\"} 3\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"10\"} 3\n"
+		"scorepoint_deployment_request_duration_seconds_bucket{deployment=\"blue\",le=\"+Inf\"} 3\n"
+		"scorepoint_deployment_request_duration_seconds_sum{deployment=\"blue\"} 2.0019\n"
+		"scorepoint_deployment_request_duration_seconds_count{deployment=\"blue\"} 3\n"
 		"# HELP scorepoint_requests_in_flight Requests being answered now, over all workers.\n"
 		"# TYPE scorepoint_requests_in_flight gauge\n"
 		"scorepoint_requests_in_flight 0\n"
@@ -720,7 +739,73 @@ static void test_worst_case_size(void)
 	CHECK_INT(count_prefix_in(big, "scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"0.0005\"} 238"), 1);
 	CHECK_INT(count_prefix_in(big, "scorepoint_request_duration_seconds_bucket{route=\"score\",le=\"+Inf\"} 3570"), 1);
 	CHECK_INT(count_prefix_in(big, "scorepoint_requests_in_flight -1000000"), 1);
+	/* Every deployment column but the one of no deployment. */
+	CHECK_INT(count_prefix_in(big, "scorepoint_deployment_request_duration_seconds_bucket{"),
+		  METRICS_MAX_DEPLOYMENTS * 15);
+	char other[128];
+	snprintf(other, sizeof other, "scorepoint_deployment_request_duration_seconds_count{deployment=\"other\"} %d\n",
+		 MR_COUNT * 14 * 15);
+	CHECK_INT(count_prefix_in(big, other), 1);
+	CHECK(n < (size_t)768 << 10);   /* route.c's METRICS_TEXT_MAX */
 	printf("# worst-case render: %zu bytes\n", n);
+	metrics_close(m);
+}
+
+/* One deployment's counts as the Studio's metrics route takes them:
+ * summed over routes, errors apart, cumulative buckets, and no slot
+ * registered by asking. */
+static void test_deployment_stats(void)
+{
+	struct metrics_stats st;
+	struct metrics *m = open_in_dir("stats");
+	if (!m)
+		return;
+	int blue = metrics_deployment(m, "ep/blue");
+	int green = metrics_deployment(m, "ep/green");
+	metrics_request(m, MR_SCORE, 200, blue, 2, 400);
+	metrics_request(m, MR_SCORE, 200, blue, 3, 1500);
+	metrics_request(m, MR_SCORE, 400, blue, 0, 700);
+	metrics_request(m, MR_V2_INFER, 418, blue, 0, 20000000);
+	metrics_request(m, MR_SCORE, 408, blue, 0, 5000001);
+	metrics_request(m, MR_SCORE, 200, green, 7, 100);
+	metrics_request(m, MR_HEALTH, 200, -1, 0, 100);
+	CHECK_INT(metrics_stats(m, "ep/blue", &st), 0);
+	CHECK_INT(st.requests, 5);
+	CHECK_INT(st.errors, 3);
+	CHECK_INT(st.rows, 5);
+	CHECK_INT(st.sum_usec, 400 + 1500 + 700 + 20000000 + 5000001);
+	CHECK_INT(metrics_status(0), 200);
+	CHECK_INT(metrics_status(METRICS_NSTATUS - 1), 0);
+	for (int i = 0; i < METRICS_NSTATUS; i++) {
+		int want = metrics_status(i) == 200 ? 2 : metrics_status(i) == 400 || metrics_status(i) == 408 ? 1 :
+			   metrics_status(i) == 0 ? 1 : 0;
+		CHECKF(st.status[i] == (uint64_t)want, "status %d: %llu", metrics_status(i),
+		       (unsigned long long)st.status[i]);
+	}
+	static const uint64_t le[METRICS_NBUCKETS] = { 1, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 5 };
+	for (int b = 0; b < METRICS_NBUCKETS; b++)
+		CHECKF(st.le[b] == le[b], "le %s: %llu", metrics_le(b) ? metrics_le(b) : "+Inf",
+		       (unsigned long long)st.le[b]);
+	CHECK_STR(metrics_le(0), "0.0005");
+	CHECK_STR(metrics_le(METRICS_NBUCKETS - 2), "10");
+	CHECK(metrics_le(METRICS_NBUCKETS - 1) == NULL);
+	CHECK_INT(metrics_stats(m, "ep/green", &st), 0);
+	CHECK_INT(st.requests, 1);
+	CHECK_INT(st.errors, 0);
+	CHECK_INT(st.le[0], 1);
+	/* Never answered: zeros, and asking registers nothing. */
+	st.requests = 9;
+	CHECK_INT(metrics_stats(m, "ep/red", &st), -1);
+	CHECK_INT(st.requests, 0);
+	CHECK_INT(st.le[METRICS_NBUCKETS - 1], 0);
+	CHECK_INT(metrics_stats(m, "other", &st), -1);
+	CHECK_INT(metrics_stats(NULL, "ep/blue", &st), -1);
+	CHECK_INT(metrics_deployment(m, "ep/red"), 2);
+	render(m);
+	CHECK_LINE("scorepoint_deployment_request_duration_seconds_count{deployment=\"ep/blue\"} 5");
+	CHECK_LINE("scorepoint_deployment_request_duration_seconds_bucket{deployment=\"ep/blue\",le=\"10\"} 4");
+	CHECK_LINE("scorepoint_deployment_request_duration_seconds_sum{deployment=\"ep/blue\"} 25.002601");
+	CHECK_NO_LINE("scorepoint_deployment_request_duration_seconds_count{deployment=\"ep/red\"} 0");
 	metrics_close(m);
 }
 
@@ -773,6 +858,7 @@ int main(void)
 	RUN(test_hostile_files_refused);
 	RUN(test_buffer_too_small);
 	RUN(test_worst_case_size);
+	RUN(test_deployment_stats);
 	RUN(test_without_metrics);
 	cleanup();
 	return unit_done();
