@@ -81,24 +81,27 @@ LDFLAGS = $(SANFLAGS) -Wl,--as-needed
 #   model/      inference: blobs, the forward pass (OpenBLAS), request
 #               decoders, encoders, numbers, JSON, V2
 #   workspace/  endpoints, deployments, keys, tokens, traffic, the state file
+#   metrics/    the request counters every worker shares (one mapped file)
 #   handler/    score.fcgi
 #   tools/      pth2blob: zip, pickle machine, .pth and MLmodel readers
 #   cli/        scorepoint
 # Each program links only what it uses, so a wrong include is a link error:
 #   pth2blob   = tools + model
-#   score.fcgi = handler + workspace + model
-#   scorepoint = cli + tools + workspace + model
+#   score.fcgi = handler + metrics + workspace + model
+#   scorepoint = cli + tools + metrics + workspace + model
 lib = $(BUILD)/lib$(1).a
 src = $(filter-out $(2),$(wildcard $(1)/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 MAINS := tools/pth2blob.c handler/score.c cli/scorepoint.c
 MODEL_SRC := $(call src,model)
 WORKSPACE_SRC := $(call src,workspace)
+METRICS_SRC := $(call src,metrics)
 TOOLS_SRC := $(call src,tools,$(MAINS))
 HANDLER_SRC := $(call src,handler,$(MAINS))
 CLI_SRC := $(call src,cli,$(MAINS))
 LIBMODEL := $(call lib,model)
 LIBWORKSPACE := $(call lib,workspace)
+LIBMETRICS := $(call lib,metrics)
 LIBTOOLS := $(call lib,tools)
 LIBHANDLER := $(call lib,handler)
 LIBCLI := $(call lib,cli)
@@ -112,9 +115,9 @@ TOOLS_LDLIBS := $(shell pkg-config --libs yaml-0.1 libcrypto)
 HANDLER_LDLIBS := $(shell pkg-config --libs fcgi)
 
 PTH2BLOB_LIBS := $(LIBTOOLS) $(LIBMODEL)
-SCORE_LIBS := $(LIBHANDLER) $(LIBWORKSPACE) $(LIBMODEL)
-SCOREPOINT_LIBS := $(LIBCLI) $(LIBTOOLS) $(LIBWORKSPACE) $(LIBMODEL)
-ALL_LIBS := $(LIBHANDLER) $(LIBCLI) $(LIBTOOLS) $(LIBWORKSPACE) $(LIBMODEL)
+SCORE_LIBS := $(LIBHANDLER) $(LIBMETRICS) $(LIBWORKSPACE) $(LIBMODEL)
+SCOREPOINT_LIBS := $(LIBCLI) $(LIBTOOLS) $(LIBMETRICS) $(LIBWORKSPACE) $(LIBMODEL)
+ALL_LIBS := $(LIBHANDLER) $(LIBCLI) $(LIBTOOLS) $(LIBMETRICS) $(LIBWORKSPACE) $(LIBMODEL)
 ALL_LDLIBS := $(HANDLER_LDLIBS) $(sort $(TOOLS_LDLIBS) $(WORKSPACE_LDLIBS)) $(MODEL_LDLIBS)
 
 PROGRAMS := $(BUILD)/pth2blob $(BUILD)/score.fcgi $(BUILD)/scorepoint
@@ -149,6 +152,7 @@ $(BUILD)/obj/handler/ui.o: $(BUILD)/obj/handler/ui_assets.h
 
 $(LIBMODEL): $(call obj,$(MODEL_SRC))
 $(LIBWORKSPACE): $(call obj,$(WORKSPACE_SRC))
+$(LIBMETRICS): $(call obj,$(METRICS_SRC))
 $(LIBTOOLS): $(call obj,$(TOOLS_SRC))
 $(LIBHANDLER): $(call obj,$(HANDLER_SRC))
 $(LIBCLI): $(call obj,$(CLI_SRC))
@@ -357,7 +361,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 FUZZ_CFLAGS = -std=c11 -O1 -g $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
 fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
-FUZZ_LIBS := $(FUZZ_BUILD)/libhandler.a $(FUZZ_BUILD)/libtools.a $(FUZZ_BUILD)/libworkspace.a \
+FUZZ_LIBS := $(FUZZ_BUILD)/libhandler.a $(FUZZ_BUILD)/libtools.a $(FUZZ_BUILD)/libmetrics.a $(FUZZ_BUILD)/libworkspace.a \
 	$(FUZZ_BUILD)/libmodel.a
 
 $(FUZZ_BUILD)/obj/%.o: %.c
@@ -370,6 +374,7 @@ $(FUZZ_BUILD)/obj/handler/ui.o: $(FUZZ_BUILD)/obj/handler/ui_assets.h
 
 $(FUZZ_BUILD)/libmodel.a: $(call fuzz_obj,$(MODEL_SRC))
 $(FUZZ_BUILD)/libworkspace.a: $(call fuzz_obj,$(WORKSPACE_SRC))
+$(FUZZ_BUILD)/libmetrics.a: $(call fuzz_obj,$(METRICS_SRC))
 $(FUZZ_BUILD)/libtools.a: $(call fuzz_obj,$(TOOLS_SRC))
 $(FUZZ_BUILD)/libhandler.a: $(call fuzz_obj,$(HANDLER_SRC))
 $(FUZZ_LIBS):

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "handler/io.h"
-#include "handler/metrics.h"
+#include "metrics/metrics.h"
 #include "model/blob.h"
 #include "model/enc.h"
 #include "model/fwd.h"

@@ -1,8 +1,8 @@
-/* test_metrics.c - handler/metrics.c: counts summed over processes without
+/* test_metrics.c - metrics/metrics.c: counts summed over processes without
  * lost updates, a layout re-initialised when it is not ours, hostile paths
  * refused, and the Prometheus text checked line by line. */
 #include "tests/unit/unit.h"
-#include "handler/metrics.h"
+#include "metrics/metrics.h"
 
 #include <dirent.h>
 #include <fcntl.h>

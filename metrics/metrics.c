@@ -17,7 +17,7 @@
  * counts in a column of its own and renders without a deployment label.
  * Looking up a registered name (or a full table) takes no lock.
  */
-#include "handler/metrics.h"
+#include "metrics/metrics.h"
 #include "model/err.h"
 
 #include <errno.h>
