@@ -240,11 +240,30 @@ int req_reserve(void *bufp, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
+/* The tokens text holds, counted by jsmn without storing any; 0 when it is
+ * malformed (the parse that follows says where). */
+static size_t count_tokens(const char *text, size_t len)
+{
+	jsmn_parser p;
+
+	jsmn_init(&p);
+	int n = jsmn_parse(&p, text, len, NULL, 0);
+	return n > 0 ? (size_t)n : 0;
+}
+
+/*
+ * The first body a process decodes (every CGI request) is counted before
+ * it is parsed, so the token array is made once at its size: a cold
+ * process touches no more pages than the body needs, and parses once.  A
+ * later body that outgrows the array is counted too.
+ */
 int req_tokenize(struct req_ctx *c, const char *text, size_t len,
 		 size_t (*offset)(const struct req_ctx *c, size_t pos), struct req_error *e)
 {
-	size_t limit = c->tok_cap ? c->tok_cap : 1024;
+	size_t limit = c->tok_cap ? c->tok_cap : count_tokens(text, len);
 
+	if (!limit)
+		limit = 1024;
 	for (;;) {
 		jsmn_parser p;
 		if (limit > c->lim.max_tokens)
@@ -261,7 +280,8 @@ int req_tokenize(struct req_ctx *c, const char *text, size_t len,
 						c->lim.max_tokens);
 			if (req_deadline(c, e) < 0)
 				return -1;
-			limit *= 2;
+			size_t need = count_tokens(text, len);
+			limit = need > limit ? need : limit * 2;
 			continue;
 		}
 		size_t at = offset ? offset(c, p.pos) : p.pos;
