@@ -150,6 +150,13 @@ $(BUILD)/obj/handler/ui.o: $(BUILD)/obj/handler/ui_assets.h
 	@mkdir -p $(@D)
 	sh tools/embed.sh $(UI_FILES) >$@
 
+# CRC-32's tables, read-only data made at build time (tools/crc32_table.sh).
+$(BUILD)/obj/model/crc32.o: CPPFLAGS += -I$(@D)
+$(BUILD)/obj/model/crc32.o: $(BUILD)/obj/model/crc32_table.h
+%/obj/model/crc32_table.h: tools/crc32_table.sh
+	@mkdir -p $(@D)
+	sh tools/crc32_table.sh >$@
+
 $(LIBMODEL): $(call obj,$(MODEL_SRC))
 $(LIBWORKSPACE): $(call obj,$(WORKSPACE_SRC))
 $(LIBMETRICS): $(call obj,$(METRICS_SRC))
@@ -371,6 +378,8 @@ $(FUZZ_BUILD)/obj/tools/verify.o: CPPFLAGS += -I$(@D)
 $(FUZZ_BUILD)/obj/tools/verify.o: $(FUZZ_BUILD)/obj/tools/verify_torch.h
 $(FUZZ_BUILD)/obj/handler/ui.o: CPPFLAGS += -I$(@D)
 $(FUZZ_BUILD)/obj/handler/ui.o: $(FUZZ_BUILD)/obj/handler/ui_assets.h
+$(FUZZ_BUILD)/obj/model/crc32.o: CPPFLAGS += -I$(@D)
+$(FUZZ_BUILD)/obj/model/crc32.o: $(FUZZ_BUILD)/obj/model/crc32_table.h
 
 $(FUZZ_BUILD)/libmodel.a: $(call fuzz_obj,$(MODEL_SRC))
 $(FUZZ_BUILD)/libworkspace.a: $(call fuzz_obj,$(WORKSPACE_SRC))

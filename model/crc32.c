@@ -4,44 +4,30 @@
  */
 #include "model/crc32.h"
 
-#include <pthread.h>
 #include <string.h>
 
-static uint32_t table[8][256];
-static pthread_once_t table_once = PTHREAD_ONCE_INIT;
-
-static void table_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-		table[0][i] = c;
-	}
-	for (uint32_t i = 0; i < 256; i++)
-		for (int t = 1; t < 8; t++)
-			table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xFF];
-}
+/* crc32_table[8][256], made by tools/crc32_table.sh at build time: data
+ * in the program's file, not computed by every process at start-up. */
+#include "crc32_table.h"
 
 uint32_t crc32_update(uint32_t crc, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
 
-	pthread_once(&table_once, table_init);
 	crc = ~crc;
 	while (len >= 8) {
 		uint32_t lo, hi;
 		memcpy(&lo, p, 4);      /* little-endian hosts only (checked in blob.c) */
 		memcpy(&hi, p + 4, 4);
 		lo ^= crc;
-		crc = table[7][lo & 0xFF] ^ table[6][(lo >> 8) & 0xFF] ^
-		      table[5][(lo >> 16) & 0xFF] ^ table[4][lo >> 24] ^
-		      table[3][hi & 0xFF] ^ table[2][(hi >> 8) & 0xFF] ^
-		      table[1][(hi >> 16) & 0xFF] ^ table[0][hi >> 24];
+		crc = crc32_table[7][lo & 0xFF] ^ crc32_table[6][(lo >> 8) & 0xFF] ^
+		      crc32_table[5][(lo >> 16) & 0xFF] ^ crc32_table[4][lo >> 24] ^
+		      crc32_table[3][hi & 0xFF] ^ crc32_table[2][(hi >> 8) & 0xFF] ^
+		      crc32_table[1][(hi >> 16) & 0xFF] ^ crc32_table[0][hi >> 24];
 		p += 8;
 		len -= 8;
 	}
 	while (len--)
-		crc = table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+		crc = crc32_table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
 	return ~crc;
 }
