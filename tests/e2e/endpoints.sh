@@ -6,29 +6,11 @@
 . tests/e2e/lib.sh
 . tests/e2e/lib_httpd.sh
 . tests/e2e/lib_cases.sh
-SP=$BUILD/scorepoint
-W=$T/ws
-export SCOREPOINT_WORKSPACE="$W"
-EX=deploy/examples
-REQ=fixtures/test_data/images_azureml.json
+. tests/e2e/lib_ws.sh
 head -c -1 fixtures/expected/images_labels.json >"$T/labels.json"
 
 quiet() { "$@" >/dev/null 2>"$T/cli-err" || { echo "# $*: $(cat "$T/cli-err")"; return 1; }; }
-setup() {
-	for n in 1 3 4; do
-		quiet "$SP" model create --path fixtures/model --name model-online-$n --version 1 --type mlflow_model || return 1
-	done
-	quiet "$SP" model create --path fixtures/pyfunc_model --name model-online-2 --version 1 --type mlflow_model \
-		--labels fixtures/labels.txt || return 1
-	for n in 1 2 3; do
-		quiet "$SP" online-endpoint create -f $EX/endpoint_$n/cloud/endpoint.yml || return 1
-		quiet "$SP" online-deployment create -f $EX/endpoint_$n/cloud/deployment.yml --all-traffic || return 1
-	done
-	quiet "$SP" online-endpoint create -f $EX/endpoint_4/cloud/endpoint.yml &&
-	quiet "$SP" online-deployment create -f $EX/endpoint_4/cloud/deployment-blue.yml --all-traffic &&
-	quiet "$SP" online-deployment create -f $EX/endpoint_4/cloud/deployment-green.yml
-}
-setup && ok "the tutorial's four endpoints made with the CLI" || { not_ok "the tutorial's four endpoints made with the CLI"; exit 1; }
+make_tutorial_endpoints && ok "the tutorial's four endpoints made with the CLI" || { not_ok "the tutorial's four endpoints made with the CLI"; exit 1; }
 start_lighttpd "--workspace $W" 2 || { not_ok "lighttpd serves the workspace"; exit 1; }
 ok "lighttpd serves the workspace with score.fcgi --workspace"
 

@@ -390,6 +390,11 @@ for e in 1 2 3 4; do
 done
 [ $n = 4 ] && ok "make run: the four endpoints' scoring URIs, in its lines and in serve's banner" ||
 	not_ok "make run: the four endpoints' scoring URIs" "$(cat "$T/run.out")"
+studio=$(sed -n 's|^Studio: \(http://127.0.0.1:[0-9]*/_ui/\) .*|\1|p' "$T/run.out")
+[ "$studio" = "http://127.0.0.1:$P/_ui/" ] &&
+	[ "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "$studio")" = "200 text/html; charset=utf-8" ] &&
+	ok "make run prints the Studio page's URL, and it answers" ||
+	not_ok "make run prints the Studio page's URL, and it answers" "$(grep -i studio "$T/run.out")"
 PORT=$P sh -c "$readme" >"$T/readme.json" 2>"$T/readme.err"
 logits_like "$T/readme.json" "$WANT" && ok "README's curl line, with PORT=$P: torch's logits" ||
 	not_ok "README's curl line, with PORT=$P: torch's logits" "$(cat "$T/readme.json" "$T/readme.err")"

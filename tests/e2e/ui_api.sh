@@ -8,35 +8,16 @@
 # so an ETag is seen from many processes); serve runs lighttpd on a free
 # loopback port, stopped by this test.
 . tests/e2e/lib.sh
-SP=$BUILD/scorepoint
+. tests/e2e/lib_ws.sh
 FCGI=$BUILD/score.fcgi
-W=$T/ws
-export SCOREPOINT_WORKSPACE="$W"
-EX=deploy/examples
-REQ=fixtures/test_data/images_azureml.json
 PY=/usr/bin/python3
-SERVE_PID=
 trap '[ -n "$SERVE_PID" ] && stop_pid "$SERVE_PID"; rm -rf "$T"' EXIT
 trap 'exit 1' HUP INT PIPE TERM
 CSP="default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; "
 CSP="${CSP}form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
 
 quiet() { "$@" >/dev/null 2>"$T/cli-err" || { echo "# $*: $(cat "$T/cli-err")"; return 1; }; }
-setup() {
-	for n in 1 3 4; do
-		quiet "$SP" model create --path fixtures/model --name model-online-$n --version 1 --type mlflow_model || return 1
-	done
-	quiet "$SP" model create --path fixtures/pyfunc_model --name model-online-2 --version 1 --type mlflow_model \
-		--labels fixtures/labels.txt || return 1
-	for n in 1 2 3; do
-		quiet "$SP" online-endpoint create -f $EX/endpoint_$n/cloud/endpoint.yml || return 1
-		quiet "$SP" online-deployment create -f $EX/endpoint_$n/cloud/deployment.yml --all-traffic || return 1
-	done
-	quiet "$SP" online-endpoint create -f $EX/endpoint_4/cloud/endpoint.yml &&
-	quiet "$SP" online-deployment create -f $EX/endpoint_4/cloud/deployment-blue.yml --all-traffic &&
-	quiet "$SP" online-deployment create -f $EX/endpoint_4/cloud/deployment-green.yml
-}
-setup && ok "the tutorial's four endpoints made with the CLI" ||
+make_tutorial_endpoints && ok "the tutorial's four endpoints made with the CLI" ||
 	{ not_ok "the tutorial's four endpoints made with the CLI"; exit 1; }
 key() { "$SP" online-endpoint get-credentials --name "$1" --query "${2:-primaryKey}" -o tsv; }
 K1=$(key endpoint-online-1) K2=$(key endpoint-online-2) K4=$(key endpoint-online-4)
@@ -338,27 +319,7 @@ answers=$(grep -ao 'Status: [0-9]' "$T/all" | wc -l)
 	not_ok "no secret in any answer" "$n secrets" "found:$found"
 
 # ---- scorepoint serve: the list on loopback ----
-serve() { TMPDIR=$T exec "$SP" serve --port "$PORT" "$@" >"$T/serve.out" 2>"$T/serve.err" </dev/null; }
-# start ARGS...: serve on a free port (again on another if taken); 0 once GET /health answers.
-start() {
-	for _ in 1 2 3 4 5; do
-		PORT=$(free_port)
-		serve "$@" &
-		SERVE_PID=$!
-		i=0
-		while [ $i -lt 150 ] && kill -0 "$SERVE_PID" 2>/dev/null; do
-			[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$PORT/health")" = 200 ] &&
-				return 0
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -0 "$SERVE_PID" 2>/dev/null && return 1
-		grep -q "in use" "$T/serve.err" || return 1
-	done
-	return 1
-}
-stop() { stop_pid "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null; SERVE_PID=; }
-if start; then
+if serve_start; then
 	URL=http://127.0.0.1:$PORT
 	l=$(curl -s "$URL/_ui/api/endpoints")
 	curl -s -o /dev/null -D "$T/sh" "$URL/_ui/"
@@ -371,21 +332,20 @@ if start; then
 		grep -q "^the Studio page: $URL/_ui/ (endpoint names listed: on" "$T/serve.out" &&
 		ok "serve on 127.0.0.1: the Studio lists the endpoints; CSP, ETag, 304 and HEAD through lighttpd" ||
 		not_ok "serve on 127.0.0.1: the list" "$l" "$csp" "$etag $c304 $head" "$(cat "$T/serve.out")"
-	stop
+	serve_stop
 else
 	not_ok "serve on 127.0.0.1 starts" "$(cat "$T/serve.err")"
-	stop
+	serve_stop
 fi
-if start --ui-list off; then
+if serve_start --ui-list off; then
 	l=$(curl -s "http://127.0.0.1:$PORT/_ui/api/endpoints")
 	[ "$l" = '{"list": false, "endpoints": []}' ] && ok "serve --ui-list off: not listed" ||
 		not_ok "serve --ui-list off" "$l"
-	stop
+	serve_stop
 else
 	not_ok "serve --ui-list off starts" "$(cat "$T/serve.err")"
-	stop
+	serve_stop
 fi
 check_fails "serve --ui-list maybe: a usage error" "--ui-list maybe: use on or off" "$SP" serve --ui-list maybe
 out=$("$SP" serve --help)
 check_contains "serve --help: --ui-list" "--ui-list on|off" "$out"
-check_contains "make run prints the Studio's URL" 'echo "Studio: http://$host:$port/_ui/' "$(cat tools/run_demo.sh)"
