@@ -201,7 +201,7 @@ int cli_parse(struct cli *c, const struct cli_verb *v, int argc, char **argv)
 		}
 		if (f->id == O_SET) {
 			if (c->nsets >= CLI_MAX_SET)
-				return cli_usage_fail(c, "more than %d --set", CLI_MAX_SET);
+				return cli_usage_fail(c, "more than %d --%s", CLI_MAX_SET, f->lng);
 			c->sets[c->nsets++] = value;
 		}
 		c->val[f->id] = value ? value : "";

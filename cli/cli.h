@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stddef.h>
 
+#include "cli/cgi.h"
 #include "workspace/ws.h"
 #include "workspace/ws_node.h"
 
@@ -24,6 +25,9 @@ enum cli_opt {
 	O_VERSION, O_TYPE, O_LABELS, O_POSTPROCESS, O_LABEL, O_DESCRIPTION, O_MODEL_URI,
 	O_INPUT_PATH, O_CONTENT_TYPE, O_OUTPUT_PATH, O_HOST, O_PORT, O_WORKERS, O_LIGHTTPD,
 	O_ARCH, O_INPUT_SHAPE, O_ASSUME_ORDER, O_VERIFY, O_VERIFY_INPUT, O_UI_LIST,
+	O_COLLECTED, O_SOURCE_DEPLOYMENT, O_FROM, O_TO, O_REQUESTS, O_MAX, O_AGAINST, O_WORST, O_MIN_AGREEMENT,
+	O_COLLECTION, O_LIST,
+	O_RESET, O_METRICS_FILE,
 	/* on every verb */
 	O_WORKSPACE, O_WORKSPACE_NAME, O_OUTPUT, O_QUERY, O_HELP, O_IGNORED, O_IGNORED_FLAG,
 	O_COUNT
@@ -145,6 +149,32 @@ int cli_load(const struct cli *c, struct ws *w);
  * there or not executable. */
 int cli_find_handler(char *out, size_t len);
 
+/*
+ * One request to score.fcgi run as CGI (invoke, replay): `score.fcgi
+ * --cgi --workspace DIR`, POST with Content-Type application/json and
+ * Authorization: Bearer the endpoint's primary key or a token minted for
+ * each request (aml_token).  cli_cgi_open keeps handler (a path), w's
+ * directory and e (both must outlive k) and the environment common to
+ * every request; cli_cgi_post runs one request, the body read from
+ * body_fd from offset 0 (body_len bytes), with azureml-model-deployment:
+ * deployment unless NULL; its answer, NUL-terminated, into *resp (the
+ * caller frees it) and waitpid's status; cli_cgi_parse reads it.  Each
+ * returns 0, or 1 with the refusal printed.  cli_cgi_close frees what open
+ * made (also after a failed open, or none when k->env.n was set to 0).
+ */
+struct cli_cgi {
+	char handler[PATH_MAX];
+	const char *dir;
+	const struct ws_endpoint *e;
+	struct cgi_env env;
+	size_t base;          /* env's variables common to every request */
+};
+int cli_cgi_open(struct cli_cgi *k, const char *handler, const struct ws *w, const struct ws_endpoint *e);
+int cli_cgi_post(struct cli_cgi *k, const char *uri, const char *deployment, int body_fd, size_t body_len,
+		 char **resp, size_t *resp_len, int *status);
+int cli_cgi_parse(const struct cli_cgi *k, const char *resp, size_t len, int status, struct cgi_response *r);
+void cli_cgi_close(struct cli_cgi *k);
+
 /* ws_commit(), its refusal printed: 0, or 1. */
 int cli_commit(struct ws_txn *t);
 
@@ -170,12 +200,15 @@ int cli_endpoint_credentials(struct cli *c);
 int cli_endpoint_regenerate(struct cli *c);
 int cli_endpoint_delete(struct cli *c);
 int cli_endpoint_invoke(struct cli *c);
+int cli_endpoint_shadow_report(struct cli *c);
 int cli_deployment_create(struct cli *c);
 int cli_deployment_show(struct cli *c);
 int cli_deployment_list(struct cli *c);
 int cli_deployment_update(struct cli *c);
 int cli_deployment_logs(struct cli *c);
+int cli_deployment_data(struct cli *c);
 int cli_deployment_delete(struct cli *c);
+int cli_deployment_replay(struct cli *c);
 int cli_predict(struct cli *c);
 
 #endif

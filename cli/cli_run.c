@@ -25,11 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-
-#define RESPONSE_MAX ((size_t)256 << 20)
-#define ENV_MAX 4096
-
 /* The whole file into a malloc'd, NUL-terminated buffer of at most max
  * bytes; NULL after a refusal. */
 static char *read_file(const char *path, size_t max, size_t *len)
@@ -229,93 +224,69 @@ out:
 	return rc;
 }
 
+/* ---- requests to score.fcgi as CGI (invoke, replay) ---- */
+
+int cli_cgi_open(struct cli_cgi *k, const char *handler, const struct ws *w, const struct ws_endpoint *e)
+{
+	snprintf(k->handler, sizeof k->handler, "%s", handler);
+	k->dir = w->dir;
+	k->e = e;
+	if (cgi_env_inherit(&k->env) < 0)
+		return cli_fail("out of memory");
+	if (cgi_env_add(&k->env, "GATEWAY_INTERFACE", "CGI/1.1") < 0 ||
+	    cgi_env_add(&k->env, "SERVER_PROTOCOL", "HTTP/1.1") < 0 ||
+	    cgi_env_add(&k->env, "REQUEST_METHOD", "POST") < 0 || cgi_env_add(&k->env, "SCRIPT_NAME", "") < 0 ||
+	    cgi_env_add(&k->env, "CONTENT_TYPE", "application/json") < 0)
+		return cli_fail("out of memory or too many environment variables");
+	k->base = k->env.n;
+	return 0;
+}
+
+void cli_cgi_close(struct cli_cgi *k)
+{
+	cgi_env_free(&k->env);
+}
+
+int cli_cgi_post(struct cli_cgi *k, const char *uri, const char *deployment, int body_fd, size_t body_len,
+		 char **resp, size_t *resp_len, int *status)
+{
+	char cred[AUTH_TOKEN_MAX], auth[AUTH_TOKEN_MAX + 8], num[32], err[PATH_MAX + 64];
+	char *argv[] = { k->handler, "--cgi", "--workspace", (char *)k->dir, NULL };
+	const struct ws_endpoint *e = k->e;
+	int rc = 1;
+
+	if (e->auth_mode == WS_AUTH_KEY)
+		snprintf(cred, sizeof cred, "%s", e->primary_key);
+	else if (auth_token_mint(e->token_secret, e->name, (int64_t)time(NULL), 3600, cred, sizeof cred) < 0)
+		return cli_fail("endpoint \"%s\": cannot mint a token", e->name);
+	snprintf(num, sizeof num, "%zu", body_len);
+	snprintf(auth, sizeof auth, "Bearer %s", cred);
+	if (cgi_env_add(&k->env, "REQUEST_URI", uri) < 0 || cgi_env_add(&k->env, "CONTENT_LENGTH", num) < 0 ||
+	    cgi_env_add(&k->env, "HTTP_AUTHORIZATION", auth) < 0 ||
+	    (deployment && cgi_env_add(&k->env, "HTTP_AZUREML_MODEL_DEPLOYMENT", deployment) < 0))
+		cli_fail("out of memory or too many environment variables");
+	else if (lseek(body_fd, 0, SEEK_SET) < 0)
+		cli_fail("cannot read the request body: %s", strerror(errno));
+	else if (cgi_run(argv, &k->env, body_fd, resp, resp_len, status, err, sizeof err) < 0)
+		cli_fail("%s", err);
+	else
+		rc = 0;
+	memset(cred, 0, sizeof cred);
+	memset(auth, 0, sizeof auth);
+	cgi_env_cut(&k->env, k->base);
+	return rc;
+}
+
+int cli_cgi_parse(const struct cli_cgi *k, const char *resp, size_t len, int status, struct cgi_response *r)
+{
+	char err[256];
+	if (cgi_parse_response(resp, len, r, err, sizeof err) == 0)
+		return 0;
+	return cli_fail("%s answered no CGI response (%s; exit status %d)", k->handler, err,
+			WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+}
+
 /* ---- invoke ---- */
-
-/* Inherited variables a CGI request must not carry from our own environment. */
-static int request_var(const char *kv)
-{
-	static const char *const prefixes[] = { "HTTP_", "REQUEST_", "CONTENT_", "SCRIPT_", "QUERY_STRING=",
-						"PATH_INFO=", "GATEWAY_INTERFACE=", "SERVER_", "REMOTE_", "LISTEN_",
-						"SCOREPOINT_MODEL=", "SCOREPOINT_SOCKET=", NULL };
-	for (int i = 0; prefixes[i]; i++)
-		if (strncmp(kv, prefixes[i], strlen(prefixes[i])) == 0)
-			return 1;
-	return 0;
-}
-
-struct strings {
-	char *v[ENV_MAX + 1];
-	size_t n;
-};
-
-static int add(struct strings *s, const char *name, const char *value)
-{
-	size_t n = strlen(name) + strlen(value) + 2;
-	if (s->n >= ENV_MAX || !(s->v[s->n] = malloc(n)))
-		return -1;
-	snprintf(s->v[s->n++], n, "%s=%s", name, value);
-	return 0;
-}
-
-/* Run the handler with the request's environment; its stdout into *resp. */
-static int run_handler(const char *handler, const char *dir, int body_fd, struct strings *env, char **resp,
-		       size_t *resp_len, int *status)
-{
-	int p[2];
-	size_t cap = 65536, got = 0;
-	char *buf = malloc(cap + 1);
-
-	if (!buf || pipe(p) < 0) {
-		free(buf);
-		return cli_fail("cannot run %s: %s", handler, strerror(errno));
-	}
-	pid_t pid = fork();
-	if (pid == 0) {
-		char *argv[] = { (char *)handler, "--cgi", "--workspace", (char *)dir, NULL };
-		dup2(body_fd, STDIN_FILENO);
-		dup2(p[1], STDOUT_FILENO);
-		close(p[0]);
-		close(p[1]);
-		execve(handler, argv, env->v);
-		fprintf(stderr, "scorepoint: %s: %s\n", handler, strerror(errno));
-		_exit(127);
-	}
-	close(p[1]);
-	if (pid < 0) {
-		close(p[0]);
-		free(buf);
-		return cli_fail("cannot fork: %s", strerror(errno));
-	}
-	int rc = 0;
-	for (;;) {
-		if (got == cap) {
-			char *nb = cap < RESPONSE_MAX ? realloc(buf, cap * 2 + 1) : NULL;
-			if (!nb) {
-				rc = cli_fail("the response is larger than %zu bytes", RESPONSE_MAX);
-				break;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(p[0], buf + got, cap - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(p[0]);
-	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
-		;
-	if (rc) {
-		free(buf);
-		return rc;
-	}
-	buf[got] = '\0';
-	*resp = buf;
-	*resp_len = got;
-	return 0;
-}
 
 /* The "message" (Azure, MLflow) or "error" (V2) of a JSON error body. */
 static void error_message(const struct cgi_response *r, char *out, size_t len)
@@ -334,8 +305,10 @@ static void error_message(const struct cgi_response *r, char *out, size_t len)
 int cli_endpoint_invoke(struct cli *c)
 {
 	struct ws w;
-	struct strings env = { { NULL }, 0 };
-	char handler[PATH_MAX], cred[AUTH_TOKEN_MAX], uri[64], num[32], auth[AUTH_TOKEN_MAX + 8], msg[512], err[256];
+	struct cli_cgi k;
+	struct cgi_response r;
+	struct stat st;
+	char handler[PATH_MAX], uri[64], msg[512];
 	char *resp = NULL;
 	size_t resp_len = 0;
 	int status = 0, fd = -1;
@@ -346,6 +319,7 @@ int cli_endpoint_invoke(struct cli *c)
 		return rc;
 	if ((rc = cli_find_handler(handler, sizeof handler)) || (rc = cli_load(c, &w)))
 		return rc;
+	k.env.n = 0;
 	rc = 1;
 	const struct ws_endpoint *e = ws_endpoint(&w, c->val[O_NAME], strlen(c->val[O_NAME]));
 	if (!e) {
@@ -356,42 +330,15 @@ int cli_endpoint_invoke(struct cli *c)
 		cli_fail("endpoint \"%s\" has no deployment \"%s\"", e->name, c->val[O_DEPLOYMENT]);
 		goto out;
 	}
-	if (e->auth_mode == WS_AUTH_KEY)
-		snprintf(cred, sizeof cred, "%s", e->primary_key);
-	else if (auth_token_mint(e->token_secret, e->name, (int64_t)time(NULL), 3600, cred, sizeof cred) < 0) {
-		cli_fail("endpoint \"%s\": cannot mint a token", e->name);
-		goto out;
-	}
-	struct stat st;
 	if ((fd = file_open_regular(AT_FDCWD, c->val[O_REQUEST_FILE], 0, &st, msg, sizeof msg)) < 0) {
 		cli_fail("%s", msg);
 		goto out;
 	}
-	for (char **v = environ; *v; v++)
-		if (!request_var(*v) && (env.n >= ENV_MAX || !(env.v[env.n++] = strdup(*v)))) {
-			cli_fail("out of memory");
-			goto out;
-		}
 	snprintf(uri, sizeof uri, "/%s/score", e->name);
-	snprintf(num, sizeof num, "%lld", (long long)st.st_size);
-	snprintf(auth, sizeof auth, "Bearer %s", cred);
-	if (add(&env, "GATEWAY_INTERFACE", "CGI/1.1") < 0 || add(&env, "SERVER_PROTOCOL", "HTTP/1.1") < 0 ||
-	    add(&env, "REQUEST_METHOD", "POST") < 0 || add(&env, "REQUEST_URI", uri) < 0 ||
-	    add(&env, "SCRIPT_NAME", "") < 0 || add(&env, "CONTENT_TYPE", "application/json") < 0 ||
-	    add(&env, "CONTENT_LENGTH", num) < 0 || add(&env, "HTTP_AUTHORIZATION", auth) < 0 ||
-	    (c->val[O_DEPLOYMENT] && add(&env, "HTTP_AZUREML_MODEL_DEPLOYMENT", c->val[O_DEPLOYMENT]) < 0)) {
-		cli_fail("out of memory or too many environment variables");
+	if (cli_cgi_open(&k, handler, &w, e) ||
+	    cli_cgi_post(&k, uri, c->val[O_DEPLOYMENT], fd, (size_t)st.st_size, &resp, &resp_len, &status) ||
+	    cli_cgi_parse(&k, resp, resp_len, status, &r))
 		goto out;
-	}
-	if ((rc = run_handler(handler, w.dir, fd, &env, &resp, &resp_len, &status)))
-		goto out;
-	rc = 1;
-	struct cgi_response r;
-	if (cgi_parse_response(resp, resp_len, &r, err, sizeof err) < 0) {
-		cli_fail("%s answered no CGI response (%s; exit status %d)", handler, err,
-			 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-		goto out;
-	}
 	if (r.status < 200 || r.status > 299) {
 		error_message(&r, msg, sizeof msg);
 		cli_fail("invoke %s: HTTP %d: %s", e->name, r.status, msg);
@@ -402,12 +349,7 @@ int cli_endpoint_invoke(struct cli *c)
 		putchar('\n');
 	rc = fflush(stdout) == 0 ? 0 : cli_fail("cannot write the output");
 out:
-	memset(cred, 0, sizeof cred);
-	memset(auth, 0, sizeof auth);
-	for (size_t i = 0; i < env.n; i++) {
-		memset(env.v[i], 0, strlen(env.v[i]));   /* one of them holds the credential */
-		free(env.v[i]);
-	}
+	cli_cgi_close(&k);
 	if (fd >= 0)
 		close(fd);
 	free(resp);

@@ -84,6 +84,13 @@ static const struct cli_flag ep_invoke_flags[] = {
 	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
 	F_END
 };
+static const struct cli_flag ep_shadow_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  the endpoint (required)" },
+	{ "reset", 0, O_RESET, 0, " print the counts, then zero them and start again from now" },
+	{ "metrics-file", 0, O_METRICS_FILE, 1, "FILE  the server's counter file (default: score.fcgi's for this "
+	  "workspace)" },
+	F_END
+};
 static const struct cli_flag ep_delete_flags[] = {
 	{ "name", 'n', O_NAME, 1, "NAME  the endpoint (required)" },
 	{ "yes", 'y', O_YES, 0, " do not ask for confirmation" },
@@ -128,11 +135,39 @@ static const struct cli_flag dep_logs_flags[] = {
 	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
 	F_END
 };
+static const struct cli_flag dep_data_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  the deployment (required)" },
+	{ "endpoint-name", 'e', O_ENDPOINT, 1, "NAME  its endpoint (required)" },
+	{ "collection", 'c', O_COLLECTION, 1, "NAME  model_inputs or model_outputs (default: both)" },
+	{ "from", 0, O_FROM, 1, "TIME  from this UTC hour, 2026-12-07T03 (or day, or minute)" },
+	{ "to", 0, O_TO, 1, "TIME  up to this UTC hour, included" },
+	{ "list", 0, O_LIST, 0, " one JSON object per file (path, collection, hour, lines, bytes), not the lines" },
+	F_END
+};
 static const struct cli_flag dep_delete_flags[] = {
 	{ "name", 'n', O_NAME, 1, "NAME  the deployment (required)" },
 	{ "endpoint-name", 'e', O_ENDPOINT, 1, "NAME  its endpoint (required)" },
 	{ "yes", 'y', O_YES, 0, " do not ask for confirmation" },
 	{ "local", 0, O_IGNORED_FLAG, 0, " accepted for az compatibility: everything is local" },
+	F_END
+};
+
+static const struct cli_flag dep_replay_flags[] = {
+	{ "name", 'n', O_NAME, 1, "NAME  the deployment to send the requests to (required)" },
+	{ "endpoint-name", 'e', O_ENDPOINT, 1, "NAME  its endpoint (required)" },
+	{ "collected", 0, O_COLLECTED, 0, " replay the data collector's model_inputs, compared with its "
+	  "model_outputs" },
+	{ "source-deployment", 0, O_SOURCE_DEPLOYMENT, 1, "NAME  with --collected: what this deployment collected "
+	  "(default: every one)" },
+	{ "from", 0, O_FROM, 1, "TIME  with --collected: from this UTC hour, 2026-12-07T03 (or day, or minute)" },
+	{ "to", 0, O_TO, 1, "TIME  with --collected: up to this UTC hour, included" },
+	{ "requests", 0, O_REQUESTS, 1, "FILE  JSON Lines: collected lines (outputs too) or request bodies" },
+	/* Repeatable: cli_parse gathers every value of O_SET's flag into c->sets. */
+	{ "request-file", 'r', O_SET, 1, "FILE  a whole request body (repeatable, up to 32)" },
+	{ "against", 0, O_AGAINST, 1, "NAME  send each request to this deployment too; compare with its answers" },
+	{ "max", 0, O_MAX, 1, "N  at most N requests, the oldest first (default 10000)" },
+	{ "worst", 0, O_WORST, 1, "N  list the N worst rows (default 5)" },
+	{ "min-agreement", 0, O_MIN_AGREEMENT, 1, "FRACTION  exit 3 when fewer rows agree, e.g. 0.99" },
 	F_END
 };
 
@@ -174,6 +209,14 @@ static const struct cli_verb verbs[] = {
 	  "Replace a key (key mode) or the token-signing secret (aml_token mode).", ep_regen_flags },
 	{ "online-endpoint", "invoke", cli_endpoint_invoke, "Score a request file through the real handler (CGI).",
 	  ep_invoke_flags },
+	{ "online-endpoint", "shadow-report", cli_endpoint_shadow_report,
+	  "Print how the endpoint's mirror deployments agree with the live answers.\n\n"
+	  "For each (live deployment, mirror deployment) pair that mirror traffic has\n"
+	  "compared: rows compared, rows agreeing (the same argmax), disagreeing and not\n"
+	  "comparable (other output widths), the agreement rate, the worst and the mean\n"
+	  "absolute difference (null when a difference was not finite) and since when\n"
+	  "(UTC), summed over every worker of the server, from its counter file.",
+	  ep_shadow_flags },
 	{ "online-endpoint", "delete", cli_endpoint_delete, "Delete an endpoint and its deployments.", ep_delete_flags },
 	{ "online-deployment", "create", cli_deployment_create, "Create a deployment of a registered model.",
 	  dep_create_flags },
@@ -183,8 +226,21 @@ static const struct cli_verb verbs[] = {
 	  dep_update_flags },
 	{ "online-deployment", "get-logs", cli_deployment_logs, "Print a deployment's last request log lines.",
 	  dep_logs_flags },
+	{ "online-deployment", "get-data", cli_deployment_data, "Print what the data collector wrote for a "
+	  "deployment (docs/collect.md).", dep_data_flags },
 	{ "online-deployment", "delete", cli_deployment_delete, "Delete a deployment that has no live traffic.",
 	  dep_delete_flags },
+	{ "online-deployment", "replay", cli_deployment_replay,
+	  "Send real requests to a deployment through the real handler and compare the answers.\n\n"
+	  "The requests: the data collector's model_inputs (--collected), a JSON Lines file\n"
+	  "(--requests) or request files (-r); each runs score.fcgi as CGI, as invoke does,\n"
+	  "with azureml-model-deployment: NAME.  Each answer is compared with the collected\n"
+	  "model_outputs of the same correlationid, or with --against's answer: identical\n"
+	  "bodies, and per row the same class (argmax) and the largest score difference.\n"
+	  "Prints requests, rows, agreement, the worst rows, latency percentiles (ms, from\n"
+	  "the fork of score.fcgi to its answer) and failures by status.\n"
+	  "Exit status 3 (the report printed) when --min-agreement is not met.",
+	  dep_replay_flags },
 	{ NULL, "predict", cli_predict, "Score a file with a model, no server: the tutorial's `mlflow models predict`.",
 	  predict_flags },
 	{ NULL, "serve", cli_serve,

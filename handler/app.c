@@ -7,11 +7,14 @@
  */
 #include "handler/call.h"
 #include "handler/endpoint.h"
+#include "handler/scoring.h"
+#include "handler/shadow.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,11 +405,30 @@ static const char *trace_id(void)
 	return t;
 }
 
-static void log_request(const struct call *c, size_t bytes_out, uint64_t usec)
+/* A mirror copy's comparison, as the tail of its log line: `, "shadow":
+ * {...}`, the difference as the shortest text that reads back the same
+ * (null when not finite: JSON has no Inf). */
+static int shadow_tail(char *out, size_t cap, const char *live, const struct metrics_shadow_rows *v)
+{
+	char worst[32] = "null";
+
+	for (int prec = 9; isfinite(v->worst) && prec <= 17; prec++) {
+		snprintf(worst, sizeof worst, "%.*g", prec, v->worst);
+		if (strtod(worst, NULL) == v->worst)
+			break;
+	}
+	return snprintf(out, cap, ", \"shadow\": {\"live\": \"%s\", \"rows\": %llu, \"agree\": %llu, \"disagree\": "
+			"%llu, \"not_comparable\": %llu, \"worst_abs_diff\": %s}", live,
+			(unsigned long long)v->rows, (unsigned long long)v->agree,
+			(unsigned long long)(v->rows - v->agree), (unsigned long long)v->not_comparable, worst);
+}
+
+static void log_request(const struct call *c, size_t bytes_out, uint64_t usec, const char *live,
+			const struct metrics_shadow_rows *v)
 {
 	static const char *const names[MR_COUNT] = { "root", "health", "version", "swagger", "score",
 						     "invocations", "v2_infer", "metrics", "ui", "other" };
-	char line[512 + CALL_TRACE_MAX], when[32];
+	char line[768 + CALL_TRACE_MAX], when[32];
 	struct timespec ts;
 	struct tm tm;
 	const char *trace;
@@ -420,21 +442,35 @@ static void log_request(const struct call *c, size_t bytes_out, uint64_t usec)
 	int n = snprintf(line, sizeof line,
 			 "{\"time\": \"%s.%03ldZ\", \"pid\": %ld, \"request_id\": \"%s\", %s%s%s\"endpoint\": \"%s\", "
 			 "\"deployment\": \"%s\", \"route\": \"%s\", \"method\": \"%s\", \"status\": %d, "
-			 "\"rows\": %zu, \"bytes_in\": %zu, \"bytes_out\": %zu, \"us\": %llu}\n",
+			 "\"rows\": %zu, \"bytes_in\": %zu, \"bytes_out\": %zu, \"us\": %llu",
 			 when, ts.tv_nsec / 1000000, (long)getpid(), c->request_id, trace ? "\"trace_id\": \"" : "",
 			 trace ? trace : "", trace ? "\", " : "", c->endpoint ? c->endpoint : "",
 			 c->deployment ? c->deployment : "", names[c->route], c->method, c->status, c->rows,
 			 c->bytes_in, bytes_out, (unsigned long long)usec);
+	if (n > 0 && (size_t)n < sizeof line && v)
+		n += shadow_tail(line + n, sizeof line - (size_t)n, live, v);
+	if (n > 0 && (size_t)n < sizeof line - 2)
+		n += snprintf(line + n, sizeof line - (size_t)n, "}\n");
 	if (n > 0)
 		(void)!write(c->a->log_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
-void call_done(const struct call *c, size_t bytes_out)
+static void done(const struct call *c, size_t bytes_out, const char *live, const struct metrics_shadow_rows *v)
 {
 	uint64_t usec = (uint64_t)((call_now() - c->t0) * 1e6);
 
 	metrics_request(c->a->metrics, c->route, c->status, c->slot, c->rows, usec);
-	log_request(c, bytes_out, usec);
+	log_request(c, bytes_out, usec, live, v);
+}
+
+void call_done(const struct call *c, size_t bytes_out)
+{
+	done(c, bytes_out, NULL, NULL);
+}
+
+void call_done_shadow(const struct call *c, const char *live, const struct metrics_shadow_rows *v)
+{
+	done(c, 0, live, v);
 }
 
 /* ---- the request ---- */
@@ -469,6 +505,7 @@ static void begin(struct call *c, struct app *a, struct io *io)
 	c->route = MR_OTHER;
 	c->timeout_ms = a->cfg.request_timeout_ms;
 	c->slot = a->deployment;
+	scoring_forget();
 	if (a->eps) {
 		endpoints_begin(a->eps);
 	} else {
@@ -540,7 +577,9 @@ static void trim(struct app *a)
 
 void app_after(struct app *a)
 {
-	if (a->eps)
+	if (a->eps) {
+		endpoints_collect(a);
 		endpoints_mirror(a);
+	}
 	trim(a);
 }

@@ -39,6 +39,8 @@ struct app_config {
 					 logs/requests.log; "-": no log */
 	const char *metrics_path;     /* NULL: metrics_default_path(model or workspace) */
 	int metrics_off;              /* 1: GET /metrics answers 404 */
+	int collect_off;              /* 1: no deployment's data_collector writes
+					 (scorepoint online-deployment replay) */
 	int ui_off;                   /* 1: every /_ui path answers 404 */
 	int ui_list;                  /* 1: GET /_ui/api/endpoints lists the names */
 };
@@ -92,9 +94,10 @@ void app_refuse(struct io *io, const struct app_config *cfg, const char *err);
  * error response and the app is ready for the next request. */
 void app_handle(struct app *a, struct io *io);
 
-/* Work that must not delay the answer: mirror traffic, then giving back
- * the buffers a large request grew past APP_KEEP_BYTES.  Call after the
- * response of app_handle() has been sent. */
+/* Work that must not delay the answer: the data collector's lines, mirror
+ * traffic (and its shadow verdict), then giving back the buffers a large
+ * request grew past APP_KEEP_BYTES.  Call after the response of
+ * app_handle() has been sent. */
 void app_after(struct app *a);
 
 void app_free(struct app *a);

@@ -11,6 +11,7 @@
  *   ui.c        --workspace: /_ui, the Studio page's files and its routes
  *   endpoint_view.c  the Studio's data: an endpoint as JSON, its counters
  *               and its log lines (ui.h)
+ *   collect.c   --workspace: the data collector's lines (collect.h)
  *
  * Error bodies follow the caller's protocol: {"error_code", "message"} for
  * the Azure ML and MLflow routes (a superset of Azure's {"message"}), and

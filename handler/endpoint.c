@@ -1,10 +1,14 @@
 /*
  * endpoint.c - score.fcgi --workspace: the snapshot served and its blobs,
  * /NAME/... routing, credentials, the deployment choice and mirror copies.
- * With endpoint_view.c (the Studio's JSON of the same), the only file of
- * handler/ that includes a workspace/ header.
+ * With endpoint_view.c (the Studio's JSON of the same) and collect.c (the
+ * data collector's files), the only files of handler/ that include a
+ * workspace/ header.
  */
 #include "handler/endpoint.h"
+#include "handler/collect.h"
+#include "handler/scoring.h"
+#include "handler/shadow.h"
 #include "workspace/auth.h"
 #include "workspace/name.h"
 #include "workspace/traffic.h"
@@ -23,9 +27,25 @@
 struct mirror {
 	const struct ws_endpoint *endpoint;   /* NULL: nothing pending */
 	const struct ws_deployment *deployment;
+	const char *live;                     /* the deployment that answered */
 	int csv, mlflow;
 	enum metrics_route route;
 	size_t len;
+	char request_id[CALL_ID_MAX + 1];
+};
+
+/* A scoring request's lines for the data collector, written by
+ * app_after() (endpoints_collect) before the mirror copy reuses the
+ * buffers that hold its decoded rows (scoring_answered) and its answer. */
+struct pending {
+	const struct ws_endpoint *endpoint;   /* NULL: nothing pending */
+	const struct ws_deployment *deployment;
+	enum metrics_route route;
+	const float *x;
+	size_t rows, width;
+	int top_k;
+	int slot;
+	struct timespec when;
 	char request_id[CALL_ID_MAX + 1];
 };
 
@@ -36,6 +56,9 @@ struct endpoints {
 	struct app_model *models;     /* the blobs ws names */
 	size_t nmodels;
 	struct mirror mirror;
+	struct shadow shadow;         /* the live answer, kept for the mirror's verdict */
+	struct pending pending;
+	struct collector *collector;
 };
 
 /* ---- the snapshot and its blobs ---- */
@@ -140,7 +163,10 @@ struct endpoints *endpoints_load(const char *dir, char *err, size_t errlen)
 		return NULL;
 	}
 	eps->dir = realpath(dir, NULL);
-	if (!eps->dir) {
+	eps->collector = collector_new();
+	if (!eps->dir || !eps->collector) {
+		if (eps->dir)
+			errno = ENOMEM;
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		free(eps);
 		return NULL;
@@ -161,6 +187,8 @@ void endpoints_free(struct endpoints *eps)
 	free(eps->models);
 	if (eps->ws.dir)
 		ws_free(&eps->ws);
+	shadow_free(&eps->shadow);
+	collector_free(eps->collector);
 	free(eps->dir);
 	free(eps);
 }
@@ -191,6 +219,7 @@ void endpoints_begin(struct endpoints *eps)
 	char err[PATH_MAX + 256];
 
 	eps->mirror.endpoint = NULL;
+	eps->pending.endpoint = NULL;
 	if (ws_stat(eps->dir, &st) < 0 || ws_stamp_equal(&st, &eps->ws.stamp) || ws_stamp_equal(&st, &eps->refused))
 		return;
 	if (load_workspace(eps, err, sizeof err) < 0) {
@@ -314,10 +343,12 @@ static int choose(struct call *c, const struct ws_endpoint *e)
 /* ---- routing ---- */
 
 /* A mirror copy is of a scoring request that was answered 200; its body
- * stays in a->body until app_after(). */
+ * stays in a->body until app_after(), and the answer's values are copied
+ * for its verdict (the mirror pass reuses their buffer). */
 static void keep_mirror(struct endpoints *eps, const struct call *c)
 {
 	struct mirror *mi = &eps->mirror;
+	const struct scoring_answer *ans = scoring_answered();
 
 	if (!mi->endpoint)
 		return;
@@ -325,11 +356,40 @@ static void keep_mirror(struct endpoints *eps, const struct call *c)
 		mi->endpoint = NULL;
 		return;
 	}
+	if (!ans || shadow_keep(&eps->shadow, ans->y, ans->rows, ans->out_width) < 0)
+		eps->shadow.rows = 0;
+	mi->live = c->deployment;
 	mi->csv = c->csv;
 	mi->mlflow = c->proto == P_MLFLOW;
 	mi->route = c->route;
 	mi->len = c->bytes_in;
 	memcpy(mi->request_id, c->request_id, sizeof mi->request_id);
+}
+
+/* A scoring request answered 200 by a deployment that collects, when the
+ * one draw of its sampling_rate picks it: what endpoints_collect() will
+ * need.  Never a mirror copy (that goes through endpoints_mirror()). */
+static void keep_collect(struct endpoints *eps, const struct call *c, const struct ws_endpoint *e)
+{
+	const struct ws_deployment *d = c->deployment ? ws_deployment(e, c->deployment, strlen(c->deployment)) : NULL;
+	const struct scoring_answer *ans = scoring_answered();
+	struct pending *p = &eps->pending;
+
+	if (!d || !ans || c->status != 200 || (c->route != MR_SCORE && c->route != MR_INVOCATIONS) ||
+	    !(d->collect_inputs || d->collect_outputs) || c->a->cfg.collect_off)
+		return;
+	if (d->sampling_rate < 1.0 && (double)(call_rand64() >> 11) * 0x1p-53 >= d->sampling_rate)
+		return;
+	p->endpoint = e;
+	p->deployment = d;
+	p->route = c->route;
+	p->x = ans->x;
+	p->rows = ans->rows;
+	p->width = ans->in_width;
+	p->top_k = ans->top_k;
+	p->slot = c->slot;
+	clock_gettime(CLOCK_REALTIME, &p->when);
+	memcpy(p->request_id, c->request_id, sizeof p->request_id);
 }
 
 /*
@@ -360,14 +420,62 @@ void endpoint_route(struct call *c, const char *path)
 		return;
 	}
 	route_run(c, r, p + n);
+	keep_collect(eps, c, e);
 	keep_mirror(eps, c);
+}
+
+/* The data collector's lines of the request just answered: its rows are
+ * still where the decoder left them and its answer is a->out. */
+void endpoints_collect(struct app *a)
+{
+	struct pending *p = &a->eps->pending;
+	struct collect_item it;
+
+	if (!p->endpoint)
+		return;
+	memset(&it, 0, sizeof it);
+	it.w = &a->eps->ws;
+	it.endpoint = p->endpoint->name;
+	it.deployment = p->deployment->name;
+	it.inputs = p->deployment->collect_inputs;
+	it.outputs = p->deployment->collect_outputs;
+	it.rolling = p->deployment->rolling_rate;
+	it.route = p->route == MR_INVOCATIONS ? "invocations" : "score";
+	it.request_id = p->request_id;
+	it.when = p->when;
+	it.x = p->x;
+	it.rows = p->rows;
+	it.width = p->width;
+	it.top_k = p->top_k;
+	it.answer = a->out.p;
+	it.answer_len = a->out.len;
+	it.metrics = a->metrics;
+	it.slot = p->slot;
+	p->endpoint = NULL;
+	collector_write(a->eps->collector, &it);
+}
+
+/* The mirror's verdict: its values against the live answer's, counted
+ * under (endpoint, live, mirror) and logged on its line. */
+static void judge(struct endpoints *eps, const struct call *c, const char *live)
+{
+	const struct scoring_answer *ans = scoring_answered();
+	struct metrics_shadow_rows v;
+
+	if (c->status != 200 || !ans || !eps->shadow.rows) {
+		call_done(c, 0);
+		return;
+	}
+	shadow_compare(&eps->shadow, ans->y, ans->rows, ans->out_width, &v);
+	metrics_shadow_add(c->a->metrics, metrics_shadow(c->a->metrics, c->endpoint, live, c->deployment), &v);
+	call_done_shadow(c, live, &v);
 }
 
 /*
  * Mirror traffic: the body the client sent, scored again by the mirror
  * deployment after the answer is out, within the mirror deployment's own
  * request_timeout_ms; only its log line and counters show it (Azure
- * discards a mirror's response the same way).
+ * discards a mirror's response the same way), with its verdict (shadow.h).
  */
 void endpoints_mirror(struct app *a)
 {
@@ -387,7 +495,9 @@ void endpoints_mirror(struct app *a)
 	c.bytes_in = mi->len;
 	memcpy(c.request_id, mi->request_id, sizeof mi->request_id);
 	use_deployment(&c, mi->deployment);
+	const char *live = mi->live;
 	mi->endpoint = NULL;
 	scoring_replay(&c);
-	call_done(&c, 0);
+	judge(a->eps, &c, live);
+	shadow_trim(&a->eps->shadow);
 }

@@ -1,6 +1,7 @@
 /*
- * endpoint.h - score.fcgi --workspace: with endpoint_view.c (ui.h), the
- * only file of handler/ that talks to workspace/.  It serves a snapshot of
+ * endpoint.h - score.fcgi --workspace: with endpoint_view.c (ui.h) and
+ * collect.c (the data collector's writer), the only files of handler/ that
+ * talk to workspace/.  It serves a snapshot of
  * the workspace's state file and the blobs it names, follows the CLI's
  * commits, routes /NAME/... to an endpoint, checks the credentials and
  * chooses the deployment (the azureml-model-deployment header, else a
@@ -57,6 +58,11 @@ void endpoints_begin(struct endpoints *eps);
 /* The route of every path not the server's own: /NAME/score,
  * /NAME/invocations, /NAME/swagger.json, /NAME/v2/...; path is c->path. */
 route_fn endpoint_route;
+
+/* After the answer (app_after), first: the data collector's lines of the
+ * request answered, if its deployment collects and the draw of its
+ * sampling_rate picked it (handler/collect.h, docs/collect.md). */
+void endpoints_collect(struct app *a);
 
 /* After the answer (app_after): score the pending mirror copy, if any,
  * counted and logged under the mirror deployment. */

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE   /* ppoll */
 #include "handler/app.h"
 #include "handler/call.h"
+#include "handler/collect.h"
 #include "handler/lambda.h"
 
 #include <errno.h>
@@ -61,12 +62,24 @@ static const char usage[] =
 	"                           [SCOREPOINT_IDLE_EXIT]\n"
 	"  --metrics on|off         answer GET /metrics (default on; it needs no\n"
 	"                           credentials) [SCOREPOINT_METRICS]\n"
+	"  --collect on|off         the deployments' data_collector (default on;\n"
+	"                           off: nothing collected, as replay runs it)\n"
+	"                           [SCOREPOINT_COLLECT]\n"
 	"  --ui on|off              the Studio page at /_ui/ with --workspace\n"
 	"                           (default on; its data needs each endpoint's\n"
 	"                           key or token) [SCOREPOINT_UI]\n"
 	"  --ui-list on|off         let GET /_ui/api/endpoints list the endpoints'\n"
 	"                           names (default off; `scorepoint serve` turns it\n"
 	"                           on on a loopback address) [SCOREPOINT_UI_LIST]\n"
+	"  --collect-max-file-bytes BYTES  largest file of the data collector\n"
+	"                           (one collection, one period; default\n"
+	"                           268435456): lines past it are lost, counted\n"
+	"                           [SCOREPOINT_COLLECT_MAX_FILE_BYTES]\n"
+	"  --collect-max-bytes BYTES  what the collected files under\n"
+	"                           DIR/data/modelDataCollector may hold together\n"
+	"                           (default 1073741824): the oldest periods go\n"
+	"                           first (docs/collect.md)\n"
+	"                           [SCOREPOINT_COLLECT_MAX_BYTES]\n"
 	"  -h, --help               this text\n"
 	"\n"
 	"With AWS_LAMBDA_RUNTIME_API set, it runs as an AWS Lambda custom runtime\n"
@@ -124,6 +137,8 @@ struct options {
 	const char *socket;
 	int cgi;
 	unsigned idle_exit;         /* seconds; 0: never */
+	size_t collect_max_file;    /* bytes; 0: COLLECT_DEFAULT_MAX_FILE_BYTES */
+	size_t collect_max;         /* bytes; 0: COLLECT_DEFAULT_MAX_BYTES */
 };
 
 struct opt {
@@ -143,6 +158,7 @@ static const struct opt opts[] = {
 	{ "socket", "SCOREPOINT_SOCKET", O_TEXT, S(socket), 0 },
 	{ "cgi", NULL, O_FLAG, S(cgi), 0 },
 	{ "metrics", "SCOREPOINT_METRICS", O_ONOFF, C(metrics_off), 0 },
+	{ "collect", "SCOREPOINT_COLLECT", O_ONOFF, C(collect_off), 0 },
 	{ "ui", "SCOREPOINT_UI", O_ONOFF, C(ui_off), 0 },
 	{ "ui-list", "SCOREPOINT_UI_LIST", O_OFFON, C(ui_list), 0 },
 	{ "max-body", "SCOREPOINT_MAX_BODY", O_SIZE, C(max_body), (unsigned long long)1 << 40 },
@@ -151,6 +167,9 @@ static const struct opt opts[] = {
 	{ "log", "SCOREPOINT_LOG", O_TEXT, C(log_path), 0 },
 	{ "metrics-file", "SCOREPOINT_METRICS_FILE", O_TEXT, C(metrics_path), 0 },
 	{ "idle-exit", "SCOREPOINT_IDLE_EXIT", O_UINT, S(idle_exit), 86400 },
+	{ "collect-max-file-bytes", "SCOREPOINT_COLLECT_MAX_FILE_BYTES", O_SIZE, S(collect_max_file),
+	  (unsigned long long)1 << 40 },
+	{ "collect-max-bytes", "SCOREPOINT_COLLECT_MAX_BYTES", O_SIZE, S(collect_max), (unsigned long long)1 << 50 },
 	{ "help", NULL, O_HELP, 0, 0 },
 };
 
@@ -465,6 +484,10 @@ int main(int argc, char **argv)
 
 	if (rc >= 0)
 		return rc;
+	/* A data collector's write past RLIMIT_FSIZE fails with EFBIG, counted,
+	 * instead of killing the worker. */
+	signal(SIGXFSZ, SIG_IGN);
+	collect_set_limits(o.collect_max_file, o.collect_max);
 	if (lambda_wanted())
 		return lambda_main(&o.cfg);
 	if (FCGX_Init() != 0) {

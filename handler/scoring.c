@@ -4,6 +4,7 @@
  * Every failure is the caller's JSON error; the process goes on serving.
  */
 #include "handler/call.h"
+#include "handler/scoring.h"
 #include "model/v2.h"
 
 #include <stdio.h>
@@ -164,6 +165,35 @@ static int read_body(struct call *c)
 	return 0;
 }
 
+/* ---- what was scored ---- */
+
+/* One per process, like struct app: the last 200 for app_after's work. */
+static struct scoring_answer answered;
+static int have_answer;
+
+const struct scoring_answer *scoring_answered(void)
+{
+	return have_answer ? &answered : NULL;
+}
+
+void scoring_forget(void)
+{
+	have_answer = 0;
+}
+
+static void remember(const struct call *c, const struct req_result *r, const float *y)
+{
+	const struct blob_model *m = &c->m->map.model;
+
+	answered.x = r->x;
+	answered.y = y;
+	answered.rows = r->rows;
+	answered.in_width = m->input_width;
+	answered.out_width = m->output_width;
+	answered.top_k = r->top_k;
+	have_answer = 1;
+}
+
 /* ---- scoring routes ---- */
 
 static const char *req_code(const struct req_error *e)
@@ -292,8 +322,10 @@ void scoring_score(struct call *c, const char *rest)
 		return;
 	}
 	float *y = run_model(c, r.x, r.rows);
-	if (y && encode(c, &r, y) == 0)
+	if (y && encode(c, &r, y) == 0) {
+		remember(c, &r, y);
 		call_send(c, 200, "application/json");
+	}
 }
 
 void scoring_v2_infer(struct call *c, const char *rest)
@@ -329,19 +361,25 @@ void scoring_v2_infer(struct call *c, const char *rest)
 	call_send(c, 200, "application/json");
 }
 
+/* The scores of a copy are post-processed as its answer would have been,
+ * for the shadow comparison (scoring_answered). */
 void scoring_replay(struct call *c)
 {
 	struct req_result r;
 	struct req_error e;
+	float *y = NULL;
 
 	if (!c->m)
 		c->status = 500;
 	else if (decode(c, &r, &e) < 0)
 		c->status = e.status;
-	else if (!fwd_run(&c->m->map.model, r.x, r.rows, &c->a->fwd))
+	else if (!(y = fwd_run(&c->m->map.model, r.x, r.rows, &c->a->fwd)))
 		c->status = 413;
 	else {
 		c->status = 200;
 		c->rows = r.rows;
+		if (c->m->map.model.postprocess == BLOB_POST_PROBABILITIES)
+			fwd_softmax_rows(y, r.rows, c->m->map.model.output_width);
+		remember(c, &r, y);
 	}
 }

@@ -16,22 +16,33 @@
  * No slot is reserved for a server without deployments: it passes -1, which
  * counts in a column of its own and renders without a deployment label.
  * Looking up a registered name (or a full table) takes no lock.
+ *
+ * Shadow slots: one per (endpoint, live deployment, mirror deployment)
+ * triple, registered on first use like the deployment names, with no
+ * "other": a comparison past a full table is not counted.  Their
+ * differences are doubles kept as their bits in uint64 cells: the largest
+ * is a lock-free compare-and-swap maximum (non-negative doubles, +Inf
+ * included, order as their bits do), the sum a compare-and-swap add.
  */
 #include "metrics/metrics.h"
 #include "model/err.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LAYOUT_MAGIC "SPMETRIC"
-#define LAYOUT_VERSION 3u   /* 3: MR_UI, and each deployment's errors and durations */
+#define LAYOUT_VERSION 4u   /* 3: MR_UI, and each deployment's errors and durations;
+			       4: collection lines and shadow verdicts */
 
 /* The statuses counted apart; anything else counts as "other". */
 static const int tracked_status[] = {
@@ -60,6 +71,17 @@ static const char *const bucket_le[NBUCKETS] = {
 	"0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
 	"0.25", "0.5", "1", "2.5", "5", "10", "+Inf",
 };
+
+/* Upper bounds of the shadow difference buckets; the last (+Inf) takes the
+ * rest, NaN included. */
+static const double shadow_bound[] = { 0, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10 };
+#define NSHADOW_BOUNDS ((int)(sizeof shadow_bound / sizeof shadow_bound[0]))
+_Static_assert(NSHADOW_BOUNDS + 1 == METRICS_SHADOW_NBUCKETS, "metrics.h's METRICS_SHADOW_NBUCKETS");
+static const char *const shadow_le[METRICS_SHADOW_NBUCKETS] = {
+	"0", "1e-07", "1e-06", "1e-05", "0.0001", "0.001", "0.01", "0.1", "1", "10", "+Inf",
+};
+
+static const char *const collection_label[METRICS_NCOLLECTIONS] = { "model_inputs", "model_outputs" };
 
 static const char *const route_label[MR_COUNT] = {
 	"root", "health", "version", "swagger", "score", "invocations",
@@ -92,6 +114,17 @@ struct metrics_file {
 	uint64_t errors[NCOLS];                    /* answers >= 400 */
 	uint64_t dep_duration_bucket[NCOLS][NBUCKETS];
 	uint64_t dep_duration_sum_usec[NCOLS];
+	uint64_t collect[2][NCOLS][METRICS_NCOLLECTIONS];   /* [0] lines written, [1] lost */
+	/* Like dep_ready: set under the registration lock once names are in. */
+	uint32_t shadow_ready[METRICS_MAX_SHADOWS];
+	struct shadow_slot {
+		char endpoint[METRICS_SHADOW_NAME_MAX], live[METRICS_SHADOW_NAME_MAX],
+		     mirror[METRICS_SHADOW_NAME_MAX];
+		int64_t since_ms;                  /* when counting began, or the last reset */
+		uint64_t rows, agree, not_comparable;
+		uint64_t bucket[METRICS_SHADOW_NBUCKETS];
+		uint64_t sum_bits, worst_bits;     /* doubles */
+	} shadow[METRICS_MAX_SHADOWS];
 };
 
 _Static_assert(__atomic_always_lock_free(sizeof(uint64_t), 0),
@@ -199,7 +232,33 @@ static struct metrics_file *map_layout(int fd, const char *path, off_t size, cha
 	return f;
 }
 
-struct metrics *metrics_open(const char *path, char *err, size_t errlen)
+/* Under the lock, for metrics_attach(): map the file as it is, or refuse it. */
+static struct metrics_file *map_existing(int fd, const char *path, off_t size, char *err, size_t errlen)
+{
+	struct { char magic[8]; uint32_t version, reserved; uint64_t size; } head;
+
+	_Static_assert(offsetof(struct metrics_file, size) == 16, "the header read below");
+	if (size < (off_t)sizeof head || pread(fd, &head, sizeof head, 0) != (ssize_t)sizeof head ||
+	    memcmp(head.magic, LAYOUT_MAGIC, 8) != 0) {
+		err_set(err, errlen, "metrics file %s holds no counters yet", path);
+		return NULL;
+	}
+	if (head.version != LAYOUT_VERSION || head.size != sizeof(struct metrics_file) ||
+	    size < (off_t)sizeof(struct metrics_file)) {
+		err_set(err, errlen, "metrics file %s is of layout version %u, this build reads %u (a server of "
+			"another build?)", path, (unsigned)head.version, LAYOUT_VERSION);
+		return NULL;
+	}
+	void *p = mmap(NULL, sizeof(struct metrics_file), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		err_set(err, errlen, "metrics file %s: mmap: %s", path, strerror(errno));
+		return NULL;
+	}
+	return p;
+}
+
+/* metrics_open(), or metrics_attach() when attach. */
+static struct metrics *open_file(const char *path, int attach, char *err, size_t errlen)
 {
 	struct metrics *m = NULL;
 	struct metrics_file *f = NULL;
@@ -208,9 +267,12 @@ struct metrics *metrics_open(const char *path, char *err, size_t errlen)
 
 	/* O_NONBLOCK: POSIX lets open() of a FIFO for O_RDWR block (Linux does
 	 * not); check_owner() then refuses anything but a regular file. */
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
+	int fd = open(path, O_RDWR | (attach ? 0 : O_CREAT) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0600);
 	if (fd < 0) {
-		if (errno == ELOOP)
+		if (errno == ENOENT && attach)
+			err_set(err, errlen, "metrics file %s does not exist (has the server answered a request "
+				"since it started?)", path);
+		else if (errno == ELOOP)
 			err_set(err, errlen, "metrics file %s is a symlink; refusing it", path);
 		else if (errno == EACCES)
 			err_set(err, errlen, "metrics file %s: open: %s (another user's file?)", path,
@@ -229,7 +291,7 @@ struct metrics *metrics_open(const char *path, char *err, size_t errlen)
 	/* The size again: a sibling may have initialised it while we waited. */
 	if (check_owner(fd, path, &size, err, errlen) < 0)
 		goto out;
-	f = map_layout(fd, path, size, err, errlen);
+	f = attach ? map_existing(fd, path, size, err, errlen) : map_layout(fd, path, size, err, errlen);
 	if (!f)
 		goto out;
 	m = malloc(sizeof *m);
@@ -248,6 +310,16 @@ out:
 		close(fd);
 	}
 	return m;
+}
+
+struct metrics *metrics_open(const char *path, char *err, size_t errlen)
+{
+	return open_file(path, 0, err, errlen);
+}
+
+struct metrics *metrics_attach(const char *path, char *err, size_t errlen)
+{
+	return open_file(path, 1, err, errlen);
 }
 
 void metrics_close(struct metrics *m)
@@ -409,6 +481,195 @@ void metrics_request(struct metrics *m, enum metrics_route route, int status,
 	add_u64(&f->dep_duration_sum_usec[col], usec);
 }
 
+void metrics_collect(struct metrics *m, int deployment, int collection, int ok)
+{
+	if (!m || collection < 0 || collection >= METRICS_NCOLLECTIONS)
+		return;
+	add_u64(&m->f->collect[!ok][column(deployment)][collection], 1);
+}
+
+/* --- shadow verdicts ------------------------------------------------- */
+
+static uint64_t double_bits(double v)
+{
+	uint64_t b;
+	memcpy(&b, &v, sizeof b);
+	return b;
+}
+
+static double bits_double(uint64_t b)
+{
+	double v;
+	memcpy(&v, &b, sizeof v);
+	return v;
+}
+
+/* *cell = max(*cell, v) for non-negative doubles (their bits order alike). */
+static void max_double(uint64_t *cell, double v)
+{
+	uint64_t bits = double_bits(v), cur = load_u64(cell);
+
+	while (bits > cur && !__atomic_compare_exchange_n(cell, &cur, bits, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+static void add_double(uint64_t *cell, double v)
+{
+	uint64_t cur = load_u64(cell);
+
+	while (!__atomic_compare_exchange_n(cell, &cur, double_bits(bits_double(cur) + v), 1, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
+}
+
+void metrics_shadow_row(struct metrics_shadow_rows *r, double diff, int agree)
+{
+	int b = 0;
+
+	if (!(diff >= 0))   /* NaN */
+		diff = INFINITY;
+	while (b < NSHADOW_BOUNDS && diff > shadow_bound[b])
+		b++;
+	r->rows++;
+	r->agree += agree != 0;
+	r->bucket[b]++;
+	r->sum += diff;
+	if (diff > r->worst)
+		r->worst = diff;
+}
+
+const char *metrics_shadow_le(int b)
+{
+	return b >= 0 && b < NSHADOW_BOUNDS ? shadow_le[b] : NULL;
+}
+
+static int shadow_name_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	return n > 0 && n < METRICS_SHADOW_NAME_MAX && utf8_valid((const unsigned char *)s, n);
+}
+
+static int same_triple(const struct shadow_slot *t, const char *e, const char *l, const char *mi)
+{
+	return strcmp(t->endpoint, e) == 0 && strcmp(t->live, l) == 0 && strcmp(t->mirror, mi) == 0;
+}
+
+/* The slot of the triple, or -1; *nready as find_name()'s. */
+static int find_shadow(const struct metrics_file *f, const char *e, const char *l, const char *mi, int *nready)
+{
+	int i;
+
+	for (i = 0; i < METRICS_MAX_SHADOWS; i++) {
+		if (!__atomic_load_n(&f->shadow_ready[i], __ATOMIC_ACQUIRE))
+			break;
+		if (same_triple(&f->shadow[i], e, l, mi))
+			return i;
+	}
+	*nready = i;
+	return -1;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int register_shadow(struct metrics *m, const char *e, const char *l, const char *mi)
+{
+	struct metrics_file *f = m->f;
+	int nready;
+
+	if (lock_file(m->fd, LOCK_EX) < 0)
+		return -1;
+	int slot = find_shadow(f, e, l, mi, &nready);
+	if (slot < 0 && nready < METRICS_MAX_SHADOWS) {
+		struct shadow_slot *t = &f->shadow[slot = nready];
+		snprintf(t->endpoint, sizeof t->endpoint, "%s", e);
+		snprintf(t->live, sizeof t->live, "%s", l);
+		snprintf(t->mirror, sizeof t->mirror, "%s", mi);
+		__atomic_store_n(&t->since_ms, now_ms(), __ATOMIC_RELAXED);
+		__atomic_store_n(&f->shadow_ready[slot], 1, __ATOMIC_RELEASE);
+	}
+	lock_file(m->fd, LOCK_UN);
+	return slot;
+}
+
+int metrics_shadow(struct metrics *m, const char *endpoint, const char *live, const char *mirror)
+{
+	int nready;
+
+	if (!m || !shadow_name_ok(endpoint) || !shadow_name_ok(live) || !shadow_name_ok(mirror))
+		return -1;
+	int slot = find_shadow(m->f, endpoint, live, mirror, &nready);
+	if (slot >= 0)
+		return slot;
+	return nready < METRICS_MAX_SHADOWS ? register_shadow(m, endpoint, live, mirror) : -1;
+}
+
+void metrics_shadow_add(struct metrics *m, int slot, const struct metrics_shadow_rows *r)
+{
+	if (!m || slot < 0 || slot >= METRICS_MAX_SHADOWS)
+		return;
+	struct shadow_slot *t = &m->f->shadow[slot];
+	if (r->rows) {
+		add_u64(&t->rows, r->rows);
+		add_u64(&t->agree, r->agree);
+		for (int b = 0; b < METRICS_SHADOW_NBUCKETS; b++)
+			if (r->bucket[b])
+				add_u64(&t->bucket[b], r->bucket[b]);
+		add_double(&t->sum_bits, r->sum);
+		max_double(&t->worst_bits, r->worst);
+	}
+	if (r->not_comparable)
+		add_u64(&t->not_comparable, r->not_comparable);
+}
+
+int metrics_shadow_stats(struct metrics *m, int i, struct metrics_shadow_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	if (!m || i < 0 || i >= METRICS_MAX_SHADOWS || !__atomic_load_n(&m->f->shadow_ready[i], __ATOMIC_ACQUIRE))
+		return -1;
+	const struct shadow_slot *t = &m->f->shadow[i];
+	memcpy(st->endpoint, t->endpoint, sizeof st->endpoint);
+	memcpy(st->live, t->live, sizeof st->live);
+	memcpy(st->mirror, t->mirror, sizeof st->mirror);
+	st->endpoint[sizeof st->endpoint - 1] = st->live[sizeof st->live - 1] = st->mirror[sizeof st->mirror - 1] = 0;
+	st->rows = load_u64(&t->rows);
+	st->agree = load_u64(&t->agree);
+	st->not_comparable = load_u64(&t->not_comparable);
+	uint64_t cumulative = 0;
+	for (int b = 0; b < METRICS_SHADOW_NBUCKETS; b++)
+		st->le[b] = cumulative += load_u64(&t->bucket[b]);
+	st->sum = bits_double(load_u64(&t->sum_bits));
+	st->worst = bits_double(load_u64(&t->worst_bits));
+	st->since_ms = __atomic_load_n(&t->since_ms, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int metrics_shadow_reset(struct metrics *m, const char *endpoint, int64_t now)
+{
+	int n = 0;
+
+	for (int i = 0; m && endpoint && i < METRICS_MAX_SHADOWS; i++) {
+		if (!__atomic_load_n(&m->f->shadow_ready[i], __ATOMIC_ACQUIRE))
+			break;
+		struct shadow_slot *t = &m->f->shadow[i];
+		if (strcmp(t->endpoint, endpoint) != 0)
+			continue;
+		uint64_t *cells[] = { &t->rows, &t->agree, &t->not_comparable, &t->sum_bits, &t->worst_bits };
+		for (size_t k = 0; k < sizeof cells / sizeof cells[0]; k++)
+			__atomic_store_n(cells[k], 0, __ATOMIC_RELAXED);
+		for (int b = 0; b < METRICS_SHADOW_NBUCKETS; b++)
+			__atomic_store_n(&t->bucket[b], 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&t->since_ms, now, __ATOMIC_RELAXED);
+		n++;
+	}
+	return n;
+}
+
 /* --- one deployment, for handler/ ------------------------------------ */
 
 int metrics_status(int i)
@@ -508,6 +769,30 @@ static void put_seconds(struct out *o, uint64_t usec)
 	while (frac[n - 1] == '0')
 		n--;
 	put(o, frac, n);
+}
+
+/* A double as the shortest text that reads back as the same value. */
+static void put_double(struct out *o, double v)
+{
+	char buf[32];
+	int n = 0;
+
+	if (isnan(v) || isinf(v)) {
+		put_str(o, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf");
+		return;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		n = snprintf(buf, sizeof buf, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	put(o, buf, (size_t)n);
+}
+
+/* Milliseconds since the epoch as seconds: "1765078020.123". */
+static void put_millis(struct out *o, int64_t ms)
+{
+	put_seconds(o, (uint64_t)(ms < 0 ? 0 : ms) * 1000);
 }
 
 /* A label value, escaped as the text format wants: \\, \" and \n. */
@@ -688,6 +973,100 @@ static void render_deployment_durations(struct out *o, const struct metrics_file
 	}
 }
 
+/* One collection family, only when something counts in it. */
+static void render_collect(struct out *o, const struct metrics_file *f, const char *const label[NCOLS], int lost)
+{
+	const char *name = lost ? "scorepoint_collect_errors_total" : "scorepoint_collect_lines_total";
+	int any = 0;
+
+	for (int c = 0; c < NCOLS; c++) {
+		for (int k = 0; k < METRICS_NCOLLECTIONS; k++) {
+			uint64_t v = load_u64(&f->collect[lost][c][k]);
+			if (!v || (label[c] && !label[c][0]))
+				continue;
+			if (!any++)
+				put_family(o, name, "counter", lost ? "Collected lines lost (a write failed), by deployment "
+					   "and collection." : "Collected lines written, by deployment and collection.");
+			put_str(o, name);
+			put_deployment(o, label[c], 1);
+			put_str(o, label[c] ? ",collection=\"" : "{collection=\"");
+			put_str(o, collection_label[k]);
+			put_str(o, "\"} ");
+			put_u64(o, v);
+			put(o, "\n", 1);
+		}
+	}
+}
+
+/* name{endpoint="E",live="L",mirror="M" and the closing "} " unless open. */
+static void put_triple(struct out *o, const char *name, const struct metrics_shadow_stats *st, int open)
+{
+	put_str(o, name);
+	put_str(o, "{endpoint=\"");
+	put_label(o, st->endpoint);
+	put_str(o, "\",live=\"");
+	put_label(o, st->live);
+	put_str(o, "\",mirror=\"");
+	put_label(o, st->mirror);
+	put_str(o, open ? "\"" : "\"} ");
+}
+
+/* Families of the shadow slots, each only when a slot is registered. */
+static void render_shadows(struct out *o, struct metrics *m)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+		{ "scorepoint_shadow_rows_total", "counter", "Rows of mirror copies compared with the live answer." },
+		{ "scorepoint_shadow_agree_rows_total", "counter", "Compared rows whose argmax agreed." },
+		{ "scorepoint_shadow_not_comparable_rows_total", "counter",
+		  "Rows of mirror copies whose output width differed from the live answer's." },
+		{ "scorepoint_shadow_abs_diff", "histogram",
+		  "Each compared row's largest absolute difference from the live answer." },
+		{ "scorepoint_shadow_worst_abs_diff", "gauge", "The largest absolute difference of any compared row." },
+		{ "scorepoint_shadow_start_time_seconds", "gauge",
+		  "When these shadow counters began (or were last reset), in seconds since the epoch." },
+	};
+	struct metrics_shadow_stats st;
+	char bucket[64], sum[64], count[64];
+
+	if (metrics_shadow_stats(m, 0, &st) < 0)
+		return;
+	snprintf(bucket, sizeof bucket, "%s_bucket", fam[3].name);
+	snprintf(sum, sizeof sum, "%s_sum", fam[3].name);
+	snprintf(count, sizeof count, "%s_count", fam[3].name);
+	for (size_t k = 0; k < sizeof fam / sizeof fam[0]; k++) {
+		put_family(o, fam[k].name, fam[k].type, fam[k].help);
+		for (int i = 0; metrics_shadow_stats(m, i, &st) == 0; i++) {
+			if (k == 3) {
+				for (int b = 0; b < METRICS_SHADOW_NBUCKETS; b++) {
+					put_triple(o, bucket, &st, 1);
+					put_str(o, ",le=\"");
+					put_str(o, shadow_le[b]);
+					put_str(o, "\"} ");
+					put_u64(o, st.le[b]);
+					put(o, "\n", 1);
+				}
+				put_triple(o, sum, &st, 0);
+				put_double(o, st.sum);
+				put(o, "\n", 1);
+				put_triple(o, count, &st, 0);
+				put_u64(o, st.le[METRICS_SHADOW_NBUCKETS - 1]);
+				put(o, "\n", 1);
+				continue;
+			}
+			put_triple(o, fam[k].name, &st, 0);
+			if (k == 4)
+				put_double(o, st.worst);
+			else if (k == 5)
+				put_millis(o, st.since_ms);
+			else
+				put_u64(o, k == 0 ? st.rows : k == 1 ? st.agree : st.not_comparable);
+			put(o, "\n", 1);
+		}
+	}
+}
+
 size_t metrics_render(struct metrics *m, const char *model_name, const char *model_version,
 		      const char *model_digest, char *out, size_t cap)
 {
@@ -708,6 +1087,9 @@ size_t metrics_render(struct metrics *m, const char *model_name, const char *mod
 	put_str(&o, "scorepoint_requests_in_flight ");
 	put_i64(&o, __atomic_load_n(&f->in_flight, __ATOMIC_RELAXED));
 	put(&o, "\n", 1);
+	render_collect(&o, f, label, 0);
+	render_collect(&o, f, label, 1);
+	render_shadows(&o, m);
 	if (model_name) {
 		put_family(&o, "scorepoint_model_info", "gauge", "The model served; the value is always 1.");
 		put_str(&o, "scorepoint_model_info{name=\"");

@@ -180,15 +180,27 @@ static int part_ok(const char *p)
 	return *p && !strchr(p, '/') && strcmp(p, ".") != 0 && strcmp(p, "..") != 0;
 }
 
+/* mkdir at/name 0700 unless it exists; a folder made here and now (never
+ * one found) is given to `give` when that is not us.  0, or -1 with errno. */
+static int made(int at, const char *name, uid_t give)
+{
+	if (mkdirat(at, name, 0700) < 0)
+		return errno == EEXIST ? 0 : -1;
+	if (give != geteuid())
+		(void)!fchownat(at, name, give, (gid_t)-1, AT_SYMLINK_NOFOLLOW);   /* the file's check sees it */
+	return 0;
+}
+
 /*
  * dirfd/parts[0]/.../parts[n - 1] as an O_PATH fd, each component opened
  * from the one before with O_NOFOLLOW; the missing ones made 0700 when
- * create.  shown is dirfd's path, target what the caller is reaching (named
- * in a strerror message, as open() of the whole path would).  The fd, or
- * -1 with err and errno.
+ * create, and given to `give` when that is not us (root serving another
+ * user's workspace).  shown is dirfd's path, target what the caller is
+ * reaching (named in a strerror message, as open() of the whole path
+ * would).  The fd, or -1 with err and errno.
  */
-static int walk(int dirfd, const char *shown, const char *const *parts, size_t n, int create, const char *target,
-		char *err, size_t errlen)
+static int walk(int dirfd, const char *shown, const char *const *parts, size_t n, int create, uid_t give,
+		const char *target, char *err, size_t errlen)
 {
 	char path[PATH_MAX];
 	size_t len = (size_t)snprintf(path, sizeof path, "%s", shown);
@@ -201,7 +213,7 @@ static int walk(int dirfd, const char *shown, const char *const *parts, size_t n
 		if (len >= sizeof path || !part_ok(parts[i])) {
 			e = len >= sizeof path ? ENAMETOOLONG : EINVAL;
 			err_set(err, errlen, "%s: %s", target, strerror(e));
-		} else if (create && mkdirat(at, parts[i], 0700) < 0 && errno != EEXIST) {
+		} else if (create && made(at, parts[i], give) < 0) {
 			e = errno;
 			err_set(err, errlen, "%s: cannot create it: %s", path, strerror(e));
 		} else if ((fd = openat(at, parts[i], DIR_FLAGS)) < 0) {
@@ -228,7 +240,7 @@ int ws_open_model_dir(const struct ws *w, const char *name, const char *version,
 		return err_set(err, errlen, "%s: path too long", w->dir);
 	if (w->dirfd < 0)
 		return err_set(err, errlen, "%s: %s", target, strerror(ENOENT));
-	return walk(w->dirfd, w->dir, parts, 3, create, target, err, errlen);
+	return walk(w->dirfd, w->dir, parts, 3, create, w->owner, target, err, errlen);
 }
 
 int ws_open_blob(const struct ws *w, const struct ws_model *m, char *err, size_t errlen)
@@ -240,7 +252,7 @@ int ws_open_blob(const struct ws *w, const struct ws_model *m, char *err, size_t
 
 	if (w->dirfd < 0)
 		return err_set(err, errlen, "%s: %s", m->blob, strerror(ENOENT));
-	if ((dfd = walk(w->dirfd, w->dir, parts, 3, 0, m->blob, err, errlen)) < 0)
+	if ((dfd = walk(w->dirfd, w->dir, parts, 3, 0, w->owner, m->blob, err, errlen)) < 0)
 		return -1;
 	fd = file_open_regular(dfd, BLOB_NAME, FILE_NOFOLLOW, &st, why, sizeof why);
 	close(dfd);
@@ -253,8 +265,11 @@ int ws_open_blob(const struct ws *w, const struct ws_model *m, char *err, size_t
 	return fd;
 }
 
-/* Open the log in the folder dfd (DIR/logs) as ws_open_log() says. */
-static int open_log_in(const struct ws *w, int dfd, int append, const char *path, char *err, size_t errlen)
+/* Open the file name (shown as path) in the folder dfd as ws_open_log()
+ * opens the log: created with mode when append, fix the mode a refusal
+ * suggests. */
+static int open_in(const struct ws *w, int dfd, const char *name, int append, mode_t mode, const char *fix,
+		   const char *path, char *err, size_t errlen)
 {
 	int fd, e, flags = O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
 	struct stat st;
@@ -262,7 +277,7 @@ static int open_log_in(const struct ws *w, int dfd, int append, const char *path
 	if (append) {
 		/* Only a file made here and now is given away (by root): never
 		 * one found, which may be a hard link to anything. */
-		fd = openat(dfd, LOG_NAME, flags | O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0640);
+		fd = openat(dfd, name, flags | O_WRONLY | O_APPEND | O_CREAT | O_EXCL, mode);
 		if (fd >= 0 && w->owner != geteuid() && fchown(fd, w->owner, (gid_t)-1) < 0) {
 			e = errno;
 			close(fd);
@@ -270,17 +285,17 @@ static int open_log_in(const struct ws *w, int dfd, int append, const char *path
 				       strerror(e));
 		}
 		if (fd < 0 && errno == EEXIST)
-			fd = openat(dfd, LOG_NAME, flags | O_WRONLY | O_APPEND);
+			fd = openat(dfd, name, flags | O_WRONLY | O_APPEND);
 	} else {
-		fd = openat(dfd, LOG_NAME, flags | O_RDONLY);
+		fd = openat(dfd, name, flags | O_RDONLY);
 	}
 	if (fd < 0)
-		return refuse_open(dfd, LOG_NAME, path, path, errno, S_IFREG, err, errlen);
+		return refuse_open(dfd, name, path, path, errno, S_IFREG, err, errlen);
 	if (fstat(fd, &st) < 0 || fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
 		err_set(err, errlen, "%s: %s", path, strerror(errno));
 	else if (!S_ISREG(st.st_mode))
 		err_set(err, errlen, "%s: not a regular file (%s)", path, file_kind(st.st_mode));
-	else if (check_safe(&st, path, w->dir, w->owner, "640", err, errlen) == 0)
+	else if (check_safe(&st, path, w->dir, w->owner, fix, err, errlen) == 0)
 		return fd;
 	close(fd);
 	errno = EINVAL;
@@ -302,16 +317,42 @@ int ws_open_log(const struct ws *w, int append, char *err, size_t errlen)
 	}
 	if (append && mkdirat(w->dirfd, LOGS_DIR, 0700) == 0 && w->owner != geteuid())
 		(void)!fchownat(w->dirfd, LOGS_DIR, w->owner, (gid_t)-1, AT_SYMLINK_NOFOLLOW);   /* checked below */
-	if ((dfd = walk(w->dirfd, w->dir, parts, 1, 0, path, err, errlen)) < 0)
+	if ((dfd = walk(w->dirfd, w->dir, parts, 1, 0, w->owner, path, err, errlen)) < 0)
 		return -1;
 	if (fstat(dfd, &st) < 0 || check_safe(&st, dir, w->dir, w->owner, "700", err, errlen) < 0) {
 		close(dfd);
 		errno = EACCES;
 		return -1;
 	}
-	fd = open_log_in(w, dfd, append, path, err, errlen);
+	fd = open_in(w, dfd, LOG_NAME, append, 0640, "640", path, err, errlen);
 	int e = errno;
 	close(dfd);
+	errno = e;
+	return fd;
+}
+
+int ws_open_file(const struct ws *w, const char *const *parts, size_t n, int append, mode_t mode, char *err,
+		 size_t errlen)
+{
+	char path[PATH_MAX], fix[8];
+	size_t len = (size_t)snprintf(path, sizeof path, "%s", w->dir);
+	int dfd, fd, e;
+
+	for (size_t i = 0; i < n && len < sizeof path; i++)
+		len += (size_t)snprintf(path + len, sizeof path - len, "/%s", parts[i]);
+	if (n == 0 || len >= sizeof path || !part_ok(parts[n - 1]))
+		return err_set(err, errlen, "%s: path too long or not a file name", w->dir);
+	if (w->dirfd < 0) {
+		err_set(err, errlen, "%s: %s", path, strerror(ENOENT));
+		return errno = ENOENT, -1;
+	}
+	if ((dfd = walk(w->dirfd, w->dir, parts, n - 1, append, w->owner, path, err, errlen)) < 0)
+		return -1;
+	snprintf(fix, sizeof fix, "%o", (unsigned)(mode & 0755));
+	fd = open_in(w, dfd, parts[n - 1], append, mode, fix, path, err, errlen);
+	e = errno;
+	if (dfd != w->dirfd)
+		close(dfd);
 	errno = e;
 	return fd;
 }
@@ -675,8 +716,7 @@ int ws_load(const char *dir, struct ws *w, char *err, size_t errlen)
 
 /* ---- changes ---- */
 
-/* A listing of the folder at/name, not followed; NULL when it cannot be read. */
-static DIR *listing(int at, const char *name)
+DIR *ws_listdir(int at, const char *name)
 {
 	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -726,12 +766,12 @@ void ws_remove_model(const struct ws *w, const char *name, const char *version)
 static void clean_models(const struct ws *w)
 {
 	int mfd = openat(w->dirfd, MODELS_DIR, DIR_FLAGS);
-	DIR *d = mfd >= 0 ? listing(mfd, ".") : NULL;
+	DIR *d = mfd >= 0 ? ws_listdir(mfd, ".") : NULL;
 	struct dirent *e, *v;
 
 	while (d && (e = readdir(d)) != NULL) {
 		int nfd = e->d_name[0] == '.' ? -1 : openat(mfd, e->d_name, DIR_FLAGS);
-		DIR *dn = nfd >= 0 ? listing(nfd, ".") : NULL;
+		DIR *dn = nfd >= 0 ? ws_listdir(nfd, ".") : NULL;
 		while (dn && (v = readdir(dn)) != NULL)
 			if (v->d_name[0] != '.' && !ws_model(w, e->d_name, v->d_name))
 				remove_version(nfd, v->d_name);

@@ -41,6 +41,7 @@
 #ifndef SCOREPOINT_WS_H
 #define SCOREPOINT_WS_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -67,6 +68,10 @@
 #define WS_MAX_TIMEOUT_MS 180000
 
 enum ws_auth { WS_AUTH_KEY = 0, WS_AUTH_AML_TOKEN = 1 };
+
+/* data_collector.rolling_rate: a collected file per minute, hour or day
+ * (workspace/mdc.h, docs/collect.md). */
+enum ws_rolling { WS_ROLL_MINUTE = 0, WS_ROLL_HOUR = 1, WS_ROLL_DAY = 2 };
 
 /* Every const char * below points into the snapshot (w->root or memory
  * owned by w) and lives until ws_free(w). */
@@ -97,6 +102,12 @@ struct ws_deployment {
 	unsigned max_concurrent_requests_per_instance;   /* default 1 */
 	unsigned max_queue_wait_ms;               /* deprecated by Azure; default 500 */
 	unsigned instance_count;                  /* default 1 */
+	/* data_collector (docs/collect.md): collections.model_inputs.enabled,
+	 * collections.model_outputs.enabled (default off), sampling_rate
+	 * (0..1, default 1) and rolling_rate (enum ws_rolling, default hour). */
+	int collect_inputs, collect_outputs;
+	double sampling_rate;
+	int rolling_rate;
 	size_t nenv;
 	const struct ws_env *env;                 /* environment_variables */
 	const struct ws_node *node;               /* the record in w->root */
@@ -190,6 +201,23 @@ int ws_path_log(const char *dir, char *out, size_t len);
  * (the caller's), or -1 with one line in err.
  */
 int ws_open_log(const struct ws *w, int append, char *err, size_t errlen);
+
+/*
+ * The regular file DIR/parts[0]/.../parts[n - 1], reached as the log is
+ * (each folder opened from the one before, O_NOFOLLOW, a link or a FIFO
+ * refused in one line): for appending (append 1: the missing folders made
+ * 0700 and the file created with `mode`, each given to w->owner when root
+ * makes them), or for reading (append 0: -1 with errno ENOENT when it is
+ * not there).  A file owned by another user than w->owner, or writable by
+ * group or others, is refused.  The fd (the caller's), or -1 with err.
+ */
+int ws_open_file(const struct ws *w, const char *const *parts, size_t n, int append, mode_t mode, char *err,
+		 size_t errlen);
+
+/* A listing (for readdir) of the folder at/name, where at is a folder of
+ * the workspace opened without following links; name is not followed
+ * either.  NULL, with errno, when it is not a folder or cannot be read. */
+DIR *ws_listdir(int at, const char *name);
 
 /* DIR/models/NAME/VERSION into out[len]; 0 or -1 when too long. */
 int ws_path_model(const char *dir, const char *name, const char *version, char *out, size_t len);

@@ -8,6 +8,7 @@
 #include "workspace/auth.h"
 #include "model/blob.h"
 #include "model/err.h"
+#include "model/num.h"
 #include "workspace/name.h"
 
 #include <errno.h>
@@ -26,7 +27,8 @@ enum ktype {
 	K_VERSION,   /* a model version (ws_version_valid) */
 	K_ENUM,      /* one of sub[] (any case); stored as its index */
 	K_INT,       /* a whole number in [min, max] */
-	K_BOOL,
+	K_FRACTION,  /* a number from 0 to 1, into a double; absent: 1 */
+	K_BOOL,      /* true/false (any case, also as strings: 'True'), into an int; absent: def */
 	K_STRMAP,    /* a map of scalars, kept as strings */
 	K_ENVMAP,    /* K_STRMAP whose keys are environment variable names */
 	K_TRAFFIC,   /* deployment name -> whole percent; stored as struct traffic */
@@ -49,10 +51,11 @@ struct key {
 	long min, max, def;    /* K_INT bounds and default; K_ENUM default index */
 	const void *sub;       /* K_TABLE: const struct key[]; K_ENUM: const char *const[] */
 	unsigned flags;
-	const char *sdef;      /* K_STR default */
+	const char *sdef;      /* K_STR default; in a table's END row, what an unknown key is told */
 };
 
 #define END { NULL, K_ANY, NOOFF, 0, 0, 0, NULL, 0, NULL }
+#define END_HINT(text) { NULL, K_ANY, NOOFF, 0, 0, 0, NULL, 0, text }
 #define D(field) offsetof(struct ws_deployment, field)
 #define E(field) offsetof(struct ws_endpoint, field)
 #define M(field) offsetof(struct ws_model, field)
@@ -62,6 +65,7 @@ static const char *const auth_modes[] = { "key", "aml_token", NULL };
 static const char *const access[] = { "enabled", "disabled", NULL };
 static const char *const model_types[] = { "custom_model", "mlflow_model", NULL };
 static const char *const posts[] = { "logits", "probabilities", "labels", NULL };
+static const char *const rollings[] = { "minute", "hour", "day", NULL };   /* enum ws_rolling */
 
 static const struct key secrets_keys[] = {
 	{ "primary_key", K_SECRET, E(primary_key), 0, 0, 0, NULL, F_REQ, NULL },
@@ -111,6 +115,54 @@ static const struct key code_keys[] = {
 	END
 };
 
+/*
+ * data_collector, Azure ML's schema (docs/collect.md): the two collections
+ * the server writes itself; a collection's `data` (the Azure data asset to
+ * register) and `client_id` are kept, not acted on, and so is
+ * request_logging.  Payload logging ("request", "response") and custom
+ * collections need Azure's SDK in a scoring script: refused by name.
+ */
+static const struct key data_asset_keys[] = {
+	{ "name", K_STR, NOOFF, 0, 0, 0, NULL, 0, NULL },
+	{ "path", K_STR, NOOFF, 0, 0, 0, NULL, 0, NULL },
+	{ "version", K_STR, NOOFF, 0, 0, 0, NULL, 0, NULL },
+	END
+};
+
+static const struct key inputs_keys[] = {
+	{ "enabled", K_BOOL, D(collect_inputs), 0, 0, 0, NULL, F_SHOW, NULL },
+	{ "data", K_TABLE, NOOFF, 0, 0, 0, data_asset_keys, 0, NULL },
+	{ "client_id", K_STR, NOOFF, 0, 0, 0, NULL, 0, NULL },
+	END
+};
+
+static const struct key outputs_keys[] = {
+	{ "enabled", K_BOOL, D(collect_outputs), 0, 0, 0, NULL, F_SHOW, NULL },
+	{ "data", K_TABLE, NOOFF, 0, 0, 0, data_asset_keys, 0, NULL },
+	{ "client_id", K_STR, NOOFF, 0, 0, 0, NULL, 0, NULL },
+	END
+};
+
+static const struct key collections_keys[] = {
+	{ "model_inputs", K_TABLE, NOOFF, 0, 0, 0, inputs_keys, F_SHOW, NULL },
+	{ "model_outputs", K_TABLE, NOOFF, 0, 0, 0, outputs_keys, F_SHOW, NULL },
+	END_HINT("scorepoint collects model_inputs and model_outputs; payload logging (request, response) and "
+		 "custom collections are not available (docs/collect.md)"),
+};
+
+static const struct key request_logging_keys[] = {
+	{ "capture_headers", K_STRSEQ, NOOFF, 0, 0, 0, NULL, 0, NULL },
+	END
+};
+
+static const struct key collector_keys[] = {
+	{ "collections", K_TABLE, NOOFF, 0, 0, 0, collections_keys, F_SHOW, NULL },
+	{ "sampling_rate", K_FRACTION, D(sampling_rate), 0, 0, 0, NULL, F_SHOW, NULL },
+	{ "rolling_rate", K_ENUM, D(rolling_rate), 0, 0, WS_ROLL_HOUR, rollings, F_SHOW, NULL },
+	{ "request_logging", K_TABLE, NOOFF, 0, 0, 0, request_logging_keys, 0, NULL },
+	END
+};
+
 static const struct key deployment_keys[] = {
 	{ "$schema", K_STR, NOOFF, 0, 0, 0, NULL, 0, NULL },
 	{ "name", K_NAME, D(name), 0, 0, 0, NULL, F_REQ, NULL },
@@ -130,7 +182,7 @@ static const struct key deployment_keys[] = {
 	{ "liveness_probe", K_TABLE, NOOFF, 0, 0, 0, probe_keys, F_SHOW, NULL },
 	{ "readiness_probe", K_TABLE, NOOFF, 0, 0, 0, probe_keys, F_SHOW, NULL },
 	{ "egress_public_network_access", K_ENUM, NOOFF, 0, 0, 0, access, 0, NULL },
-	{ "data_collector", K_ANY, NOOFF, 0, 0, 0, NULL, 0, NULL },
+	{ "data_collector", K_TABLE, NOOFF, 0, 0, 0, collector_keys, 0, NULL },
 	{ "private_network_connection", K_BOOL, NOOFF, 0, 0, 0, NULL, 0, NULL },
 	{ "properties", K_STRMAP, NOOFF, 0, 0, 0, NULL, 0, NULL },
 	END
@@ -312,6 +364,19 @@ static int parse_int(const char *s, long *out)
 	return errno || *end ? -1 : 0;
 }
 
+/* v becomes the number whose canonical text is canon.  0, or -1 (failed). */
+static int set_number(const struct ctx *c, struct ws_node *v, const char *canon)
+{
+	char *s = strdup(canon);
+
+	if (!s)
+		return fail(c, v->line, "out of memory");
+	free(v->s);
+	v->s = s;
+	v->type = WS_NUM;
+	return 0;
+}
+
 static int check_int(const struct ctx *c, const char *path, const struct key *k, struct ws_node *v,
 		     unsigned *out)
 {
@@ -322,14 +387,31 @@ static int check_int(const struct ctx *c, const char *path, const struct key *k,
 			    k->min, k->max, t ? "\"" : "", t ? t : type_name(v->type), t ? "\"" : "");
 	char canon[32];
 	snprintf(canon, sizeof canon, "%ld", n);
-	char *s = strdup(canon);
-	if (!s)
-		return fail(c, v->line, "out of memory");
-	free(v->s);
-	v->s = s;
-	v->type = WS_NUM;
+	if (set_number(c, v, canon) < 0)
+		return -1;
 	if (out)
 		*out = (unsigned)n;
+	return 0;
+}
+
+/* A number from 0 to 1 (YAML's forms: 0.1, .5, 1, 1e-2, '0.1'), kept as
+ * repr() prints it. */
+static int check_fraction(const struct ctx *c, const char *path, struct ws_node *v, double *out)
+{
+	double d = -1;
+	const char *t = ws_node_text(v);
+	char canon[NUM_FORMAT_MAX];
+
+	if (t && v->type != WS_NULL && v->type != WS_BOOL)
+		(void)num_parse(t, t + strlen(t), NUM_CSV, &d);
+	if (!(d >= 0 && d <= 1))
+		return fail(c, v->line, "%s: expected a number from 0.0 to 1.0, got %s%.60s%s", path,
+			    t ? "\"" : "", t ? t : type_name(v->type), t ? "\"" : "");
+	num_format(d + 0.0, canon);   /* + 0.0: -0 prints as 0.0 */
+	if (set_number(c, v, canon) < 0)
+		return -1;
+	if (out)
+		*out = d + 0.0;
 	return 0;
 }
 
@@ -410,6 +492,10 @@ static void defaults(const struct key *table, void *out)
 			defaults(k->sub, out);
 		else if (p && k->type == K_INT)
 			*(unsigned *)p = (unsigned)k->def;
+		else if (p && k->type == K_BOOL)
+			*(int *)p = k->def != 0;
+		else if (p && k->type == K_FRACTION)
+			*(double *)p = 1.0;
 		else if (p && k->type == K_ENUM)
 			*(int *)p = (int)k->def;
 		else if (p && k->type == K_STR)
@@ -459,6 +545,8 @@ static int check_value(const struct ctx *c, const struct key *k, const char *pat
 		return check_enum(c, path, k, v, p);
 	case K_INT:
 		return check_int(c, path, k, v, p);
+	case K_FRACTION:
+		return check_fraction(c, path, v, p);
 	case K_BOOL:
 		if (v->type == WS_STR && (strcasecmp(v->s, "true") == 0 || strcasecmp(v->s, "false") == 0)) {
 			v->type = WS_BOOL;   /* same word, same length: lower-case it in place */
@@ -468,6 +556,8 @@ static int check_value(const struct ctx *c, const struct key *k, const char *pat
 		if (v->type != WS_BOOL)
 			return fail(c, v->line, "%s: expected true or false, got \"%.60s\"", path,
 				    v->s ? v->s : type_name(v->type));
+		if (p)
+			*(int *)p = strcmp(v->s, "true") == 0;
 		return 0;
 	case K_STRMAP:
 	case K_ENVMAP:
@@ -531,15 +621,17 @@ static const struct key *find_key(const struct key *table, const char *name, int
 static int unknown(const struct ctx *c, const struct key *table, const char *prefix, const char *key,
 		   unsigned line)
 {
-	const struct key *best = NULL;
+	const struct key *best = NULL, *k;
 	int bd = 3;
-	for (const struct key *k = table; k->name; k++) {
+	for (k = table; k->name; k++) {
 		int d = distance(key, k->name);
 		if (d < bd && (c->state || !(k->flags & F_STATE))) {
 			bd = d;
 			best = k;
 		}
 	}
+	if (k->sdef)   /* the table's END row says what is there instead */
+		return fail(c, line, "%s%s%.60s: %s", prefix, *prefix ? "." : "", key, k->sdef);
 	if (best)
 		return fail(c, line, "unknown key \"%s%s%.60s\" (did you mean \"%s\"?)", prefix, *prefix ? "." : "",
 			    key, best->name);
@@ -596,7 +688,8 @@ static struct ws_node *default_node(const struct key *k)
 	case K_INT: return ws_node_int(k->def);
 	case K_ENUM: return ws_node_str(((const char *const *)k->sub)[k->def]);
 	case K_STR: return k->sdef ? ws_node_str(k->sdef) : NULL;
-	case K_BOOL: return ws_node_new(WS_BOOL, "false");
+	case K_BOOL: return ws_node_new(WS_BOOL, k->def ? "true" : "false");
+	case K_FRACTION: return ws_node_new(WS_NUM, "1.0");
 	case K_STRMAP:
 	case K_ENVMAP:
 	case K_TRAFFIC:

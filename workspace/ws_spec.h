@@ -6,8 +6,9 @@
  * the state file.
  *
  * Keys without a local meaning (identity, environment, scale_settings,
- * data_collector, ...) are accepted and kept as written; a key in no table
- * is an error naming the file, the line and the key.
+ * ...) are accepted and kept as written; a key in no table is an error
+ * naming the file, the line and the key.  data_collector is typed
+ * (docs/collect.md): its fields land in struct ws_deployment.
  */
 #ifndef SCOREPOINT_WS_SPEC_H
 #define SCOREPOINT_WS_SPEC_H

@@ -728,6 +728,27 @@ static void test_worst_case_size(void)
 					metrics_request(m, (enum metrics_route)r, status[s], d,
 							UINT64_MAX / 4096, usec[k]);
 	metrics_inflight(m, -1000000);
+	for (int d = -1; d < METRICS_MAX_DEPLOYMENTS; d++)
+		for (int k = 0; k < METRICS_NCOLLECTIONS; k++) {
+			metrics_collect(m, d, k, 1);
+			metrics_collect(m, d, k, 0);
+		}
+	char sname[3][METRICS_SHADOW_NAME_MAX];
+	struct metrics_shadow_rows sr;
+	memset(&sr, 0, sizeof sr);
+	for (int b = 0; b < METRICS_SHADOW_NBUCKETS; b++)
+		metrics_shadow_row(&sr, b == METRICS_SHADOW_NBUCKETS - 1 ? 1e300 : 1.0 / 3 * (b + 1), b % 2);
+	sr.not_comparable = UINT64_MAX / 4096;
+	for (int i = 0; i < METRICS_MAX_SHADOWS; i++) {
+		for (int k = 0; k < 3; k++) {
+			memset(sname[k], '"', sizeof sname[k] - 1);
+			sname[k][sizeof sname[k] - 3] = (char)('a' + i / 10);
+			sname[k][sizeof sname[k] - 2] = (char)('a' + i % 10);
+			sname[k][sizeof sname[k] - 1] = '\0';
+		}
+		CHECK_INT(metrics_shadow(m, sname[0], sname[1], sname[2]), i);
+		metrics_shadow_add(m, i, &sr);
+	}
 	memset(name, '"', sizeof name - 1);
 	name[sizeof name - 1] = '\0';
 	size_t n = metrics_render(m, name, name, name, big, sizeof big);
@@ -746,6 +767,11 @@ static void test_worst_case_size(void)
 	snprintf(other, sizeof other, "scorepoint_deployment_request_duration_seconds_count{deployment=\"other\"} %d\n",
 		 MR_COUNT * 14 * 15);
 	CHECK_INT(count_prefix_in(big, other), 1);
+	CHECK_INT(count_prefix_in(big, "scorepoint_collect_lines_total{"), 2 * (METRICS_MAX_DEPLOYMENTS + 1));
+	CHECK_INT(count_prefix_in(big, "scorepoint_collect_errors_total{"), 2 * (METRICS_MAX_DEPLOYMENTS + 1));
+	CHECK_INT(count_prefix_in(big, "scorepoint_shadow_abs_diff_bucket{"),
+		  METRICS_MAX_SHADOWS * METRICS_SHADOW_NBUCKETS);
+	CHECK_INT(count_prefix_in(big, "scorepoint_shadow_worst_abs_diff{"), METRICS_MAX_SHADOWS);
 	CHECK(n < (size_t)768 << 10);   /* route.c's METRICS_TEXT_MAX */
 	printf("# worst-case render: %zu bytes\n", n);
 	metrics_close(m);
@@ -818,6 +844,243 @@ static void test_without_metrics(void)
 	metrics_close(NULL);
 }
 
+/* Collected lines, written and lost, per deployment and collection; no
+ * family at all until something counts. */
+static void test_collect_counts(void)
+{
+	struct metrics *m = open_in_dir("collect");
+	if (!m)
+		return;
+	render(m);
+	CHECK(strstr(text, "scorepoint_collect_") == NULL);
+	int blue = metrics_deployment(m, "ep/blue");
+	for (int i = 0; i < 3; i++)
+		metrics_collect(m, blue, METRICS_MODEL_INPUTS, 1);
+	metrics_collect(m, blue, METRICS_MODEL_OUTPUTS, 1);
+	metrics_collect(m, blue, METRICS_MODEL_OUTPUTS, 0);
+	metrics_collect(m, -1, METRICS_MODEL_INPUTS, 0);
+	metrics_collect(m, blue, 2, 1);    /* ignored */
+	metrics_collect(m, blue, -1, 0);   /* ignored */
+	metrics_collect(NULL, blue, 0, 1);
+	render(m);
+	CHECK_LINE("# TYPE scorepoint_collect_lines_total counter");
+	CHECK_LINE("# TYPE scorepoint_collect_errors_total counter");
+	CHECK_LINE("scorepoint_collect_lines_total{deployment=\"ep/blue\",collection=\"model_inputs\"} 3");
+	CHECK_LINE("scorepoint_collect_lines_total{deployment=\"ep/blue\",collection=\"model_outputs\"} 1");
+	CHECK_LINE("scorepoint_collect_errors_total{deployment=\"ep/blue\",collection=\"model_outputs\"} 1");
+	CHECK_LINE("scorepoint_collect_errors_total{collection=\"model_inputs\"} 1");
+	CHECK_INT(count_prefix("scorepoint_collect_lines_total{"), 2);
+	CHECK_INT(count_prefix("scorepoint_collect_errors_total{"), 2);
+	CHECK(strstr(text, "scorepoint_shadow_") == NULL);
+	metrics_close(m);
+}
+
+static void shadow_rows(struct metrics_shadow_rows *r, const double *diff, const int *agree, int n)
+{
+	memset(r, 0, sizeof *r);
+	for (int i = 0; i < n; i++)
+		metrics_shadow_row(r, diff[i], agree[i]);
+}
+
+/* Rows compared and agreeing, the difference histogram (le inclusive, NaN
+ * as +Inf), the worst and since when, per (endpoint, live, mirror). */
+static void test_shadow_counts(void)
+{
+	static const double diff[] = { 0, 1e-7, 2e-7, 0.25, 0.25, 11, NAN };
+	static const int agree[] = { 1, 1, 1, 0, 1, 0, 0 };
+	struct metrics_shadow_rows r;
+	struct metrics_shadow_stats st;
+	struct timespec t0;
+
+	clock_gettime(CLOCK_REALTIME, &t0);
+	struct metrics *m = open_in_dir("shadow");
+	if (!m)
+		return;
+	shadow_rows(&r, diff, agree, 7);
+	CHECK_INT(r.rows, 7);
+	CHECK_INT(r.agree, 4);
+	CHECK(isinf(r.worst));
+	CHECK_INT(r.bucket[0], 1);    /* 0 */
+	CHECK_INT(r.bucket[1], 1);    /* 1e-07 */
+	CHECK_INT(r.bucket[2], 1);    /* 1e-06 */
+	CHECK_INT(r.bucket[7], 0);
+	CHECK_INT(r.bucket[8], 2);    /* 0.1 < 0.25 <= 1 */
+	CHECK_INT(r.bucket[METRICS_SHADOW_NBUCKETS - 1], 2);
+	CHECK_INT(metrics_shadow_stats(m, 0, &st), -1);
+	int s = metrics_shadow(m, "ep", "blue", "green");
+	CHECK_INT(s, 0);
+	CHECK_INT(metrics_shadow(m, "ep", "blue", "green"), 0);
+	CHECK_INT(metrics_shadow(m, "ep", "green", "blue"), 1);
+	shadow_rows(&r, diff, agree, 5);   /* finite: worst 0.25 */
+	metrics_shadow_add(m, s, &r);
+	metrics_shadow_add(m, s, &r);
+	memset(&r, 0, sizeof r);
+	r.not_comparable = 3;
+	metrics_shadow_add(m, s, &r);
+	metrics_shadow_add(m, -1, &r);
+	metrics_shadow_add(m, METRICS_MAX_SHADOWS, &r);
+	CHECK_INT(metrics_shadow_stats(m, 0, &st), 0);
+	CHECK_STR(st.endpoint, "ep");
+	CHECK_STR(st.live, "blue");
+	CHECK_STR(st.mirror, "green");
+	CHECK_INT(st.rows, 10);
+	CHECK_INT(st.agree, 8);
+	CHECK_INT(st.not_comparable, 3);
+	CHECK(st.worst == 0.25);
+	CHECK(fabs(st.sum - 2 * (3e-7 + 0.5)) < 1e-15);
+	static const uint64_t le[METRICS_SHADOW_NBUCKETS] = { 2, 4, 6, 6, 6, 6, 6, 6, 10, 10, 10 };
+	for (int b = 0; b < METRICS_SHADOW_NBUCKETS; b++)
+		CHECKF(st.le[b] == le[b], "le %s: %llu", metrics_shadow_le(b) ? metrics_shadow_le(b) : "+Inf",
+		       (unsigned long long)st.le[b]);
+	CHECK(st.since_ms >= (int64_t)t0.tv_sec * 1000 && st.since_ms < ((int64_t)t0.tv_sec + 60) * 1000);
+	render(m);
+	CHECK_LINE("# TYPE scorepoint_shadow_abs_diff histogram");
+	CHECK_LINE("scorepoint_shadow_rows_total{endpoint=\"ep\",live=\"blue\",mirror=\"green\"} 10");
+	CHECK_LINE("scorepoint_shadow_agree_rows_total{endpoint=\"ep\",live=\"blue\",mirror=\"green\"} 8");
+	CHECK_LINE("scorepoint_shadow_not_comparable_rows_total{endpoint=\"ep\",live=\"blue\",mirror=\"green\"} 3");
+	CHECK_LINE("scorepoint_shadow_abs_diff_bucket{endpoint=\"ep\",live=\"blue\",mirror=\"green\",le=\"0\"} 2");
+	CHECK_LINE("scorepoint_shadow_abs_diff_bucket{endpoint=\"ep\",live=\"blue\",mirror=\"green\",le=\"1e-07\"} 4");
+	CHECK_LINE("scorepoint_shadow_abs_diff_bucket{endpoint=\"ep\",live=\"blue\",mirror=\"green\",le=\"1\"} 10");
+	CHECK_LINE("scorepoint_shadow_abs_diff_bucket{endpoint=\"ep\",live=\"blue\",mirror=\"green\",le=\"+Inf\"} 10");
+	CHECK_LINE("scorepoint_shadow_abs_diff_sum{endpoint=\"ep\",live=\"blue\",mirror=\"green\"} 1.0000006");
+	CHECK_LINE("scorepoint_shadow_abs_diff_count{endpoint=\"ep\",live=\"blue\",mirror=\"green\"} 10");
+	CHECK_LINE("scorepoint_shadow_worst_abs_diff{endpoint=\"ep\",live=\"blue\",mirror=\"green\"} 0.25");
+	CHECK_LINE("scorepoint_shadow_rows_total{endpoint=\"ep\",live=\"green\",mirror=\"blue\"} 0");
+	CHECK_LINE("scorepoint_shadow_worst_abs_diff{endpoint=\"ep\",live=\"green\",mirror=\"blue\"} 0");
+	CHECK_INT(count_prefix("scorepoint_shadow_abs_diff_bucket{"), 2 * METRICS_SHADOW_NBUCKETS);
+	CHECK_INT(count_prefix("scorepoint_shadow_start_time_seconds{"), 2);
+	CHECK(strstr(text, "scorepoint_collect_") == NULL);
+	metrics_close(m);
+}
+
+/* Bad names are not counted; a full table counts nothing more; reset
+ * zeroes one endpoint's triples and restarts their clock. */
+static void test_shadow_table_and_reset(void)
+{
+	static const double diff[] = { 0.5 };
+	static const int agree[] = { 0 };
+	struct metrics_shadow_rows r;
+	struct metrics_shadow_stats st;
+	char name[METRICS_SHADOW_NAME_MAX + 1];
+
+	struct metrics *m = open_in_dir("shadow-table");
+	if (!m)
+		return;
+	memset(name, 'a', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	CHECK_INT(metrics_shadow(m, name, "blue", "green"), -1);
+	CHECK_INT(metrics_shadow(m, "ep", "", "green"), -1);
+	CHECK_INT(metrics_shadow(m, "ep", "blue", "\xff"), -1);
+	CHECK_INT(metrics_shadow(m, "ep", NULL, "green"), -1);
+	CHECK_INT(metrics_shadow(NULL, "ep", "blue", "green"), -1);
+	for (int i = 0; i < METRICS_MAX_SHADOWS; i++) {
+		snprintf(name, sizeof name, "m%d", i);
+		CHECK_INT(metrics_shadow(m, i % 2 ? "ep1" : "ep2", "blue", name), i);
+	}
+	CHECK_INT(metrics_shadow(m, "ep1", "blue", "late"), -1);
+	CHECK_INT(metrics_shadow(m, "ep1", "blue", "m1"), 1);
+	shadow_rows(&r, diff, agree, 1);
+	for (int i = 0; i < METRICS_MAX_SHADOWS; i++)
+		metrics_shadow_add(m, i, &r);
+	CHECK_INT(metrics_shadow_reset(m, "ep1", 1234567), METRICS_MAX_SHADOWS / 2);
+	CHECK_INT(metrics_shadow_reset(m, "nope", 1), 0);
+	for (int i = 0; i < METRICS_MAX_SHADOWS; i++) {
+		CHECK_INT(metrics_shadow_stats(m, i, &st), 0);
+		CHECK_INT(st.rows, i % 2 ? 0 : 1);
+		CHECK_INT(st.le[METRICS_SHADOW_NBUCKETS - 1], i % 2 ? 0 : 1);
+		CHECK(st.worst == (i % 2 ? 0 : 0.5));
+		CHECK(st.sum == (i % 2 ? 0 : 0.5));
+		if (i % 2)
+			CHECK_INT(st.since_ms, 1234567);
+		else
+			CHECK(st.since_ms > 1234567);
+	}
+	CHECK_INT(metrics_shadow_stats(m, METRICS_MAX_SHADOWS, &st), -1);
+	render(m);
+	CHECK_LINE("scorepoint_shadow_start_time_seconds{endpoint=\"ep1\",live=\"blue\",mirror=\"m1\"} 1234.567");
+	metrics_close(m);
+}
+
+static void add_worst(int who)
+{
+	struct metrics_shadow_rows r;
+	struct metrics *m = open_in_dir("shadow-race");
+	if (!m)
+		return;
+	int s = metrics_shadow(m, "ep", "blue", "green");
+	wait_go();
+	for (int i = 1; i <= 20000; i++) {
+		memset(&r, 0, sizeof r);
+		metrics_shadow_row(&r, (double)(2 * i + who) / 1024, who);
+		metrics_shadow_add(m, s, &r);
+	}
+	metrics_close(m);
+}
+
+/* Two processes registering the same triple and adding at once: one slot,
+ * no lost rows, the largest difference of both, an exact sum. */
+static void test_shadow_two_processes(void)
+{
+	struct metrics_shadow_stats st;
+
+	in_two_processes(add_worst);
+	struct metrics *m = open_in_dir("shadow-race");
+	if (!m)
+		return;
+	CHECK_INT(metrics_shadow_stats(m, 0, &st), 0);
+	CHECK_INT(metrics_shadow_stats(m, 1, &st), -1);
+	CHECK_INT(metrics_shadow_stats(m, 0, &st), 0);
+	CHECK_INT(st.rows, 40000);
+	CHECK_INT(st.agree, 20000);
+	CHECK(st.worst == 40001.0 / 1024);
+	CHECK(st.sum == (2.0 * 20000 * 20001 + 20000) / 1024);   /* sums of multiples of 2^-10: exact */
+	metrics_close(m);
+}
+
+/* metrics_attach reads a server's file as it is: never creates one, never
+ * re-initialises one of another layout. */
+static void test_attach(void)
+{
+	char path[256], err[256] = "";
+	struct metrics_shadow_stats st;
+	struct stat sb;
+
+	path_in_dir(path, sizeof path, "attach");
+	CHECK(metrics_attach(path, err, sizeof err) == NULL);
+	CHECK_CONTAINS(err, "does not exist");
+	CHECK(stat(path, &sb) < 0);
+	struct metrics *m = open_in_dir("attach");
+	if (!m)
+		return;
+	metrics_shadow(m, "ep", "blue", "green");
+	struct metrics *r = metrics_attach(path, err, sizeof err);
+	CHECKF(r != NULL, "%s", err);
+	if (r) {
+		CHECK_INT(metrics_shadow_stats(r, 0, &st), 0);
+		CHECK_STR(st.mirror, "green");
+		CHECK_INT(metrics_shadow_reset(r, "ep", 42), 1);
+		metrics_close(r);
+	}
+	CHECK_INT(metrics_shadow_stats(m, 0, &st), 0);
+	CHECK_INT(st.since_ms, 42);
+	metrics_close(m);
+
+	uint32_t v = 3;
+	int fd = open(path, O_WRONLY);
+	CHECK(fd >= 0 && pwrite(fd, &v, 4, 8) == 4);
+	close(fd);
+	err[0] = '\0';
+	CHECK(metrics_attach(path, err, sizeof err) == NULL);
+	CHECK_CONTAINS(err, "layout version 3");
+	fd = open(path, O_RDONLY);
+	CHECK(fd >= 0 && pread(fd, &v, 4, 8) == 4 && v == 3);   /* left as it was */
+	close(fd);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	close(fd);
+	CHECK(metrics_attach(path, err, sizeof err) == NULL);
+	CHECK_CONTAINS(err, "holds no counters yet");
+}
+
 static void cleanup(void)
 {
 	DIR *d = opendir(dir);
@@ -860,6 +1123,11 @@ int main(void)
 	RUN(test_worst_case_size);
 	RUN(test_deployment_stats);
 	RUN(test_without_metrics);
+	RUN(test_collect_counts);
+	RUN(test_shadow_counts);
+	RUN(test_shadow_table_and_reset);
+	RUN(test_shadow_two_processes);
+	RUN(test_attach);
 	cleanup();
 	return unit_done();
 }
