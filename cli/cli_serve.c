@@ -153,7 +153,7 @@ int serve_conf_write(FILE *f, const struct serve_conf *sc, char *err, size_t err
 		"server.feature-flags += ( \"server.graceful-shutdown-timeout\" => 5 )\n"
 		"fastcgi.server = ( \"/\" => ((\n"
 		"\t\"socket\" => \"%s/" SOCKET_NAME "\",\n"
-		"\t\"bin-path\" => \"%s --workspace %s\",\n"
+		"\t\"bin-path\" => \"%s --workspace %s --metrics-file %s/metrics\",\n"
 		"\t\"bin-environment\" => ( \"OPENBLAS_NUM_THREADS\" => \"1\" ),\n"
 		"\t\"max-procs\" => %u,\n"
 		"\t\"min-procs\" => %u,\n"
@@ -161,7 +161,7 @@ int serve_conf_write(FILE *f, const struct serve_conf *sc, char *err, size_t err
 		")) )\n",
 		sc->workspace, v6 ? "[" : "", a->text, v6 ? "]" : "", a->port, sc->dir, sc->dir,
 		SERVE_MAX_REQUEST_KB, SERVE_MAX_CONNECTIONS, SERVE_READ_IDLE_S, SERVE_WRITE_IDLE_S,
-		SERVE_KEEP_ALIVE_IDLE_S, sc->dir, sc->handler, sc->workspace, sc->workers, sc->workers);
+		SERVE_KEEP_ALIVE_IDLE_S, sc->dir, sc->handler, sc->workspace, sc->dir, sc->workers, sc->workers);
 	if (ferror(f))
 		return err_set(err, errlen, "cannot write lighttpd's configuration");
 	return 0;
@@ -683,7 +683,7 @@ static int serve_loop(const struct cli *c, struct run *r, struct conf_file *cf, 
 /* ---- the verb ---- */
 
 /* A private directory for lighttpd: its configuration, the workers'
- * sockets and its temporary files (upload-dirs: request
+ * sockets, the metrics file, and its temporary files (upload-dirs: request
  * bodies are streamed, but a large answer a slow client has not taken yet
  * is kept there).  0 or a refusal. */
 static int make_private(char *dir, size_t len)

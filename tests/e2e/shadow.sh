@@ -65,6 +65,8 @@ for i in range(n):
 EOF
 serve_start --workers 2 || { not_ok "serve" "$(cat "$T/serve.err")"; exit 1; }
 URL=http://127.0.0.1:$PORT/shadow-ep/score
+# serve's workers count into a file of its private directory.
+MFILE=$(ls "$T"/serve-tmp/scorepoint-serve-*/metrics 2>/dev/null | head -n 1)
 seq 0 $((N - 1)) | S_DIR=$T/r S_URL=$URL S_KEY=$KEY xargs -P 4 -n 1 sh -c '
 	curl -s --max-time 20 -o "$S_DIR/$1.out" -w "%{http_code}\n" -H "Authorization: Bearer $S_KEY" \
 		-H "Content-Type: application/json" -H "x-request-id: sh-$1" --data-binary @"$S_DIR/$1.json" \
@@ -139,7 +141,7 @@ n=$(grep -c '"shadow": ' "$T/ep.log")
 	ok "only the mirror lines carry \"shadow\"" || not_ok "only the mirror lines carry \"shadow\"" "$(head -3 "$T/ep.log")"
 
 # ---- shadow-report and /metrics: the same numbers ----
-"$SP" online-endpoint shadow-report --name shadow-ep >"$T/report.json" 2>"$T/report.err" ||
+"$SP" online-endpoint shadow-report --metrics-file "$MFILE" --name shadow-ep >"$T/report.json" 2>"$T/report.err" ||
 	not_ok "shadow-report" "$(cat "$T/report.err")"
 out=$($PY - "$T/report.json" "$rows" "$agree" "$delta" <<'EOF'
 import json, sys
@@ -168,12 +170,12 @@ check_contains "/metrics: the histogram counts every row" "scorepoint_shadow_abs
 w=$(printf '%s\n' "$m" | grep "^scorepoint_shadow_worst_abs_diff{$L} " | cut -d' ' -f2)
 $PY -c "import sys; sys.exit(abs(float('$w') - $delta) > 1e-6)" 2>/dev/null &&
 	ok "/metrics: scorepoint_shadow_worst_abs_diff $w" || not_ok "/metrics: worst" "$w" "$m"
-q=$("$SP" online-endpoint shadow-report --name shadow-ep --query "[].rows_compared" -o tsv)
+q=$("$SP" online-endpoint shadow-report --metrics-file "$MFILE" --name shadow-ep --query "[].rows_compared" -o tsv)
 [ "$q" = "$rows" ] && ok "shadow-report --query -o tsv" || not_ok "shadow-report --query -o tsv" "$q"
 
 # ---- --reset, and endpoints without pairs ----
-"$SP" online-endpoint shadow-report --name shadow-ep --reset >"$T/reset.json" &&
-	"$SP" online-endpoint shadow-report --name shadow-ep >"$T/after.json"
+"$SP" online-endpoint shadow-report --metrics-file "$MFILE" --name shadow-ep --reset >"$T/reset.json" &&
+	"$SP" online-endpoint shadow-report --metrics-file "$MFILE" --name shadow-ep >"$T/after.json"
 out=$($PY - "$T/report.json" "$T/reset.json" "$T/after.json" <<'EOF'
 import json, sys
 before, reset, after = (json.load(open(f))[0] for f in sys.argv[1:])
@@ -184,10 +186,10 @@ print("ok")
 EOF
 )
 [ "$out" = ok ] && ok "--reset prints the counts, then zeroes them from now" || not_ok "--reset" "$out"
-out=$("$SP" online-endpoint shadow-report --name plain-ep)
+out=$("$SP" online-endpoint shadow-report --metrics-file "$MFILE" --name plain-ep)
 [ "$out" = "[]" ] && ok "an endpoint without mirror traffic: []" || not_ok "an endpoint without mirror traffic: []" "$out"
 check_fails "an unknown endpoint is refused" 'endpoint "nope-ep" does not exist' \
-	"$SP" online-endpoint shadow-report --name nope-ep
+	"$SP" online-endpoint shadow-report --metrics-file "$MFILE" --name nope-ep
 check_fails "no counter file: refused, naming it" "does not exist" \
 	"$SP" online-endpoint shadow-report --name shadow-ep --metrics-file "$T/none"
 serve_stop

@@ -110,9 +110,8 @@ static void test_conf(void)
 		CHECK_CONTAINS(t, "server.max-write-idle = 60\n");
 		CHECK_CONTAINS(t, "server.max-keep-alive-idle = 5\n");
 		CHECK_CONTAINS(t, "\"socket\" => \"/tmp/scorepoint-serve-abc/fcgi.sock\"");
-		/* The workspace's own counter file (metrics_default_path), which
-		 * the CLI's shadow-report reads too. */
-		CHECK_CONTAINS(t, "\"bin-path\" => \"/opt/sp/score.fcgi --workspace /srv/ws\",");
+		CHECK_CONTAINS(t, "\"bin-path\" => \"/opt/sp/score.fcgi --workspace /srv/ws --metrics-file "
+				  "/tmp/scorepoint-serve-abc/metrics\"");
 		CHECK_CONTAINS(t, "\"bin-environment\" => ( \"OPENBLAS_NUM_THREADS\" => \"1\" )");
 		CHECK_CONTAINS(t, "\"max-procs\" => 3,");
 		CHECK_CONTAINS(t, "\"min-procs\" => 3,");
