@@ -45,7 +45,7 @@ struct call {
 	enum proto proto;
 	int status;
 	size_t rows, bytes_in;
-	int csv;                 /* the body scored was CSV */
+	int csv;                 /* the body scored: 0 JSON, 1 CSV, 2 raw float32 (octet-stream) */
 	char request_id[CALL_ID_MAX + 1];
 	char client_id[CALL_CLIENT_ID_MAX + 1];
 	const char *allow;       /* Allow header of a 405 */

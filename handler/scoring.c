@@ -14,6 +14,9 @@
 
 /* ---- the body ---- */
 
+/* c->csv: what the body of /score or /invocations is (a mirror copy keeps it). */
+enum { BODY_JSON, BODY_CSV, BODY_F32 };
+
 /* Split Content-Type into its media type; 0 ok, -1 charset not UTF-8, -2
  * another parameter. */
 static int media_type(const char *ct, char *type, size_t len)
@@ -228,16 +231,18 @@ static float *run_model(struct call *c, const float *x, size_t rows)
 	return y;
 }
 
-/* Decode a->body for c->m: JSON (MLflow's stricter rules on /invocations)
- * or CSV, giving up at the deadline.  Shared by the answered request and
- * its mirror copy. */
+/* Decode a->body for c->m: JSON (MLflow's stricter rules on /invocations),
+ * CSV or raw float32, giving up at the deadline.  Shared by the answered
+ * request and its mirror copy. */
 static int decode(struct call *c, struct req_result *r, struct req_error *e)
 {
 	struct app *a = c->a;
 	struct app_model *m = c->m;
 
 	a->req.deadline = deadline(c);
-	return c->csv ? req_decode_csv(&a->req, &m->schema, a->body, c->bytes_in, r, e) :
+	if (c->csv == BODY_F32)
+		return req_decode_f32(&a->req, &m->schema, a->body, c->bytes_in, r, e);
+	return c->csv == BODY_CSV ? req_decode_csv(&a->req, &m->schema, a->body, c->bytes_in, r, e) :
 			req_decode_json(&a->req, &m->schema, a->body, c->bytes_in,
 					c->proto == P_MLFLOW ? REQ_MLFLOW : 0, r, e);
 }
@@ -251,8 +256,9 @@ static void decode_failed(struct call *c, const struct req_error *e)
 		call_fail(c, e->status, req_code(e), "%s", e->msg);
 }
 
-/* Content-Type: JSON (also when absent, but not on /invocations) or CSV
- * (c->csv).  -1 with the 415 sent. */
+/* Content-Type: JSON (also when absent, but not on /invocations), CSV, or
+ * on /score application/octet-stream, raw little-endian float32 (c->csv).
+ * -1 with the 415 sent. */
 static int body_type(struct call *c)
 {
 	const char *ct = c->io->param(c->io, "CONTENT_TYPE");
@@ -264,13 +270,14 @@ static int body_type(struct call *c)
 			call_fail(c, 415, "UNSUPPORTED_MEDIA_TYPE", "The scoring server only supports UTF-8");
 			return -1;
 		}
-		if (mt == -2 || (strcmp(type, "application/json") != 0 && strcmp(type, "text/csv") != 0)) {
+		int raw = c->proto != P_MLFLOW && strcmp(type, "application/octet-stream") == 0;
+		if (mt == -2 || (!raw && strcmp(type, "application/json") != 0 && strcmp(type, "text/csv") != 0)) {
 			call_fail(c, 415, "UNSUPPORTED_MEDIA_TYPE",
 				  "This predictor only supports the following content types: Types: ['text/csv', "
 				  "'application/json']. Got '%.60s'.", ct);
 			return -1;
 		}
-		c->csv = strcmp(type, "text/csv") == 0;
+		c->csv = raw ? BODY_F32 : strcmp(type, "text/csv") == 0 ? BODY_CSV : BODY_JSON;
 	} else if (c->proto == P_MLFLOW) {
 		call_fail(c, 415, "UNSUPPORTED_MEDIA_TYPE", "This predictor only supports the following content "
 			  "types: Types: ['text/csv', 'application/json']. Got ''.");
@@ -328,18 +335,47 @@ void scoring_score(struct call *c, const char *rest)
 	}
 }
 
+/* The JSON header's length of a body in the binary data extension
+ * (Inference-Header-Content-Length), or the whole body; -1 with the 400
+ * sent. */
+static int v2_header_len(struct call *c, size_t *len)
+{
+	const char *h = c->io->param(c->io, "HTTP_INFERENCE_HEADER_CONTENT_LENGTH");
+
+	*len = c->bytes_in;
+	if (!h)
+		return 0;
+	if (!*h || strspn(h, "0123456789") != strlen(h) || strlen(h) > 15) {
+		call_fail(c, 400, "BAD_REQUEST", "Inference-Header-Content-Length '%.20s' is not a byte count", h);
+		return -1;
+	}
+	*len = (size_t)strtoull(h, NULL, 10);
+	return 0;
+}
+
+/* The binary answer's Inference-Header-Content-Length line (c->headers). */
+static char v2_binary_header[64];
+
 void scoring_v2_infer(struct call *c, const char *rest)
 {
 	struct app *a = c->a;
 	const struct blob_model *m = &c->m->map.model;
 	struct v2_request r;
 	struct req_error e;
+	size_t header_len;
 
 	(void)rest;
-	if (read_body(c) < 0)
+	if (read_body(c) < 0 || v2_header_len(c, &header_len) < 0)
 		return;
 	a->req.deadline = deadline(c);
-	if (v2_decode(&a->req, &c->m->schema, a->body, c->bytes_in, &r, &e) < 0) {
+	if (v2_decode_binary(&a->req, &c->m->schema, a->body, c->bytes_in, header_len, &r, &e) < 0) {
+		size_t n = strlen(e.msg);
+		if (e.code == REQ_E_JSON && header_len < c->bytes_in)
+			snprintf(e.msg + n, sizeof e.msg - n, " (the JSON header is the body's first %zu bytes, as "
+				 "Inference-Header-Content-Length says)", header_len);
+		else if (e.code == REQ_E_JSON && strstr(a->body, "binary_data_size"))
+			snprintf(e.msg + n, sizeof e.msg - n, " (binary data after the JSON needs the "
+				 "Inference-Header-Content-Length header)");
 		decode_failed(c, &e);
 		return;
 	}
@@ -352,13 +388,22 @@ void scoring_v2_infer(struct call *c, const char *rest)
 	if (m->postprocess == BLOB_POST_PROBABILITIES)
 		fwd_softmax_rows(y, r.rows, m->output_width);
 	enc_reset(&a->out);
-	v2_encode(&a->out, m->name, m->version, r.id, y, r.rows, m->output_width, r.classification, m->labels);
+	int binary = r.binary_out && r.classification == 0;
+	if (binary)
+		header_len = v2_encode_binary(&a->out, m->name, m->version, r.id, y, r.rows, m->output_width);
+	else
+		v2_encode(&a->out, m->name, m->version, r.id, y, r.rows, m->output_width, r.classification, m->labels);
 	if (enc_status(&a->out) != ENC_OK) {
 		call_fail(c, enc_status(&a->out) == ENC_NONFINITE ? 400 : 500, "INTERNAL_ERROR",
 			  "the model's output could not be encoded (not finite, or too large)");
 		return;
 	}
-	call_send(c, 200, "application/json");
+	if (binary) {
+		snprintf(v2_binary_header, sizeof v2_binary_header, "Inference-Header-Content-Length: %zu\r\n",
+			 header_len);
+		c->headers = v2_binary_header;
+	}
+	call_send(c, 200, binary ? "application/octet-stream" : "application/json");
 }
 
 /* The scores of a copy are post-processed as its answer would have been,

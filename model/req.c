@@ -860,3 +860,50 @@ int req_decode_json(struct req_ctx *c, const struct req_schema *s, const char *b
 	r->key = key;
 	return 0;
 }
+
+/* ---- raw float32 ---- */
+
+/* Value k of a little-endian float32 array at p, whatever p's alignment. */
+static float le_f32(const unsigned char *p, size_t k)
+{
+	const unsigned char *q = p + 4 * k;
+	uint32_t u = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
+	float f;
+	memcpy(&f, &u, sizeof f);
+	return f;
+}
+
+int req_decode_f32(struct req_ctx *c, const struct req_schema *s, const char *body, size_t len,
+		   struct req_result *r, struct req_error *e)
+{
+	size_t row_bytes = (size_t)s->width * 4;
+
+	memset(r, 0, sizeof *r);
+	r->key = REQ_KEY_RAW;
+	r->shape = REQ_SHAPE_RAW;
+	if (req_start(c, len, e) < 0)
+		return -1;
+	if (len == 0 || len % row_bytes)
+		return req_fail(e, REQ_E_SHAPE, "the body has %zu bytes, not a whole number of rows of %u "
+			     "little-endian float32 values (%zu bytes each)", len, s->width, row_bytes);
+	size_t rows = len / row_bytes, n = len / 4;
+	if (rows > c->lim.max_rows)
+		return req_fail(e, REQ_E_LIMIT, "%zu rows; the limit is %zu", rows, c->lim.max_rows);
+	if (rows > c->lim.max_values / s->width)
+		return req_fail(e, REQ_E_LIMIT, "%zu rows of %u values exceed the limit of %zu values",
+			     rows, s->width, c->lim.max_values);
+	if (req_reserve(&c->x, &c->x_cap, n, sizeof *c->x) < 0)
+		return req_fail(e, REQ_E_NOMEM, "out of memory for %zu rows", rows);
+	const unsigned char *p = (const unsigned char *)body;
+	for (size_t k = 0; k < n; k++) {
+		float f = le_f32(p, k);
+		if (!isfinite(f))
+			return req_fail(e, REQ_E_TYPE, "row %zu, column %zu: %s is not a value the model reads "
+				     "(send finite numbers)", k / s->width, k % s->width,
+				     isnan(f) ? "NaN" : "an infinity");
+		c->x[k] = f;
+	}
+	r->x = c->x;
+	r->rows = rows;
+	return 0;
+}

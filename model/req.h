@@ -63,6 +63,7 @@ enum req_key {         /* the top-level key that carried the data */
 	REQ_KEY_DATAFRAME_RECORDS,
 	REQ_KEY_INSTANCES,
 	REQ_KEY_INPUTS,
+	REQ_KEY_RAW,           /* no key: a raw float32 body (req_decode_f32) */
 };
 
 enum req_shape {
@@ -72,6 +73,7 @@ enum req_shape {
 	REQ_SHAPE_RECORDS,     /* [{"col": v, ...}, ...] */
 	REQ_SHAPE_COLUMNS,     /* {"col": [...], ...} */
 	REQ_SHAPE_TENSOR,      /* {"name": [[...], ...]}: one named 2-D tensor */
+	REQ_SHAPE_RAW,         /* rows x width little-endian float32 */
 };
 
 enum req_errcode {
@@ -156,5 +158,12 @@ int req_decode_json(struct req_ctx *c, const struct req_schema *s, const char *b
 		    size_t len, unsigned flags, struct req_result *r, struct req_error *e);
 int req_decode_csv(struct req_ctx *c, const struct req_schema *s, const char *body,
 		   size_t len, struct req_result *r, struct req_error *e);
+/* A raw tensor body (application/octet-stream; the V2 binary extension's
+ * input): rows x s->width little-endian float32 values, any alignment,
+ * rows = len / (4 * width).  An empty body, a length that is not a whole
+ * number of rows (REQ_E_SHAPE) and a NaN or infinity (REQ_E_TYPE, naming
+ * its row and column) are refused; the row and value caps apply. */
+int req_decode_f32(struct req_ctx *c, const struct req_schema *s, const char *body, size_t len,
+		   struct req_result *r, struct req_error *e);
 
 #endif

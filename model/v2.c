@@ -64,6 +64,8 @@ struct v2w {
 	size_t idx[V2_MAX_DIMS];   /* where in "data" the walk is, for messages */
 	size_t width;              /* values per row */
 	float *x;
+	const char *bin;           /* the binary extension's bytes after the JSON header */
+	size_t bin_len, bin_used;
 };
 
 /* ---- messages ---- */
@@ -321,6 +323,53 @@ static int data(struct v2w *w, int i, struct v2_request *r)
 	return 0;
 }
 
+/* ---- the binary data extension ---- */
+
+/* A JSON boolean at token i into *out; -1 with e naming `what` if not. */
+static int boolean(struct v2w *w, int i, const char *what, int *out)
+{
+	const jsmntok_t *t = &w->t[i];
+	char c = w->js[t->start];
+
+	if (t->type != JSMN_PRIMITIVE || (c != 't' && c != 'f'))
+		return req_fail(w->e, REQ_E_SHAPE, "%s must be true or false, not %s", what, req_kind_name(w->js, t));
+	*out = c == 't';
+	return 0;
+}
+
+/* inputs[0] with "parameters": {"binary_data_size": B}: B bytes of the
+ * binary section, little-endian FP32 in row-major order, exactly the shape. */
+static int binary_data(struct v2w *w, int i, struct v2_request *r)
+{
+	char sb[200];
+	size_t rows = w->dims[0], want = rows * w->width * 4;
+	size_t size = positive(w->js, &w->t[i], 9007199254740992.0);
+	struct req_result rr;
+
+	if (!size)
+		return req_fail(w->e, REQ_E_SHAPE, "inputs[0].parameters.binary_data_size must be a positive "
+			     "whole number");
+	if (w->dt != &dtypes[0])
+		return req_fail(w->e, REQ_E_TYPE, "inputs[0].datatype %s with binary_data_size: binary inputs are FP32 "
+			     "only", w->dt->name);
+	if (size != want)
+		return req_fail(w->e, REQ_E_SHAPE, "inputs[0].parameters.binary_data_size is %zu; shape %s of FP32 "
+			     "takes %zu bytes", size, shape_text(w, sb, sizeof sb), want);
+	if (size > w->bin_len - w->bin_used)
+		return req_fail(w->e, REQ_E_SHAPE, "inputs[0].parameters.binary_data_size is %zu, but %zu bytes follow "
+			     "the JSON header (Inference-Header-Content-Length)", size, w->bin_len - w->bin_used);
+	if (req_decode_f32(w->c, &(struct req_schema){ .width = (uint32_t)w->width }, w->bin + w->bin_used, size,
+			   &rr, w->e) < 0) {
+		char m[sizeof w->e->msg];
+		snprintf(m, sizeof m, "%s", w->e->msg);
+		return req_fail(w->e, w->e->code, "inputs[0] binary data: %s", m);
+	}
+	w->bin_used += size;
+	r->x = rr.x;
+	r->rows = rr.rows;
+	return 0;
+}
+
 /* ---- the envelope ---- */
 
 /* "id": a string of at most V2_ID_MAX bytes once decoded; null is absent. */
@@ -362,6 +411,9 @@ static int outputs(struct v2w *w, int i, struct v2_request *r)
 		return 0;
 	if (w->t[p].type != JSMN_OBJECT)
 		return req_fail(w->e, REQ_E_SHAPE, "outputs[0].parameters must be an object");
+	int bd = json_get(w->js, w->t, p, "binary_data");
+	if (bd >= 0 && boolean(w, bd, "outputs[0].parameters.binary_data", &r->binary_out) < 0)
+		return -1;
 	int k = json_get(w->js, w->t, p, "classification");
 	if (k < 0)
 		return 0;
@@ -383,18 +435,43 @@ static int tensor(struct v2w *w, const struct req_schema *s, int in, struct v2_r
 	int dt = json_get(w->js, t, in, "datatype");
 	int sh = json_get(w->js, t, in, "shape");
 	int dat = json_get(w->js, t, in, "data");
-	if (name < 0 || dt < 0 || sh < 0 || dat < 0)
+	int par = json_get(w->js, t, in, "parameters");
+	int bsz = par >= 0 && t[par].type == JSMN_OBJECT ? json_get(w->js, t, par, "binary_data_size") : -1;
+	if (name < 0 || dt < 0 || sh < 0 || (dat < 0 && bsz < 0))
 		return req_fail(w->e, REQ_E_SHAPE, "inputs[0] has no \"%s\"", name < 0 ? "name" : dt < 0 ? "datatype" :
 			     sh < 0 ? "shape" : "data");
+	/* Without binary data after the header, "data" wins, as before the
+	 * extension was read. */
+	if (dat >= 0 && bsz >= 0 && w->bin_len)
+		return req_fail(w->e, REQ_E_SHAPE, "inputs[0] has both \"data\" and parameters.binary_data_size: "
+			     "send one");
+	if (dat >= 0)
+		bsz = -1;
 	if (t[name].type != JSMN_STRING)
 		return req_fail(w->e, REQ_E_SHAPE, "inputs[0].name must be a string, not %s", req_kind_name(w->js, &t[name]));
 	if (datatype(w, dt) < 0 || shape(w, s, sh) < 0)
 		return -1;
-	return data(w, dat, r);
+	return bsz >= 0 ? binary_data(w, bsz, r) : data(w, dat, r);
+}
+
+/* The request-level "parameters": {"binary_data_output": true} asks for
+ * every output as binary; an output's own binary_data overrides it. */
+static int request_params(struct v2w *w, int i, struct v2_request *r)
+{
+	if (w->t[i].type != JSMN_OBJECT)
+		return 0;   /* as before the extension: other parameters are not read */
+	int b = json_get(w->js, w->t, i, "binary_data_output");
+	return b >= 0 ? boolean(w, b, "parameters.binary_data_output", &r->binary_out) : 0;
 }
 
 int v2_decode(struct req_ctx *ctx, const struct req_schema *s, const char *body, size_t len,
 	      struct v2_request *r, struct req_error *e)
+{
+	return v2_decode_binary(ctx, s, body, len, len, r, e);
+}
+
+int v2_decode_binary(struct req_ctx *ctx, const struct req_schema *s, const char *body, size_t len,
+		     size_t header_len, struct v2_request *r, struct req_error *e)
 {
 	size_t bad;
 	const char *why;
@@ -402,6 +479,12 @@ int v2_decode(struct req_ctx *ctx, const struct req_schema *s, const char *body,
 	memset(r, 0, sizeof *r);
 	if (req_start(ctx, len, e) < 0)
 		return -1;
+	if (header_len > len)
+		return req_fail(e, REQ_E_SHAPE, "Inference-Header-Content-Length %zu is not within the body's "
+				"%zu bytes", header_len, len);
+	const char *bin = body + header_len;
+	size_t bin_len = len - header_len;
+	len = header_len;
 	/* jsmn closes a container by walking up its parents: quadratic in the
 	 * depth, so deep text is refused before it runs. */
 	if (!json_depth_ok(body, len))
@@ -416,12 +499,15 @@ int v2_decode(struct req_ctx *ctx, const struct req_schema *s, const char *body,
 
 	if (req_deadline(ctx, e) < 0)
 		return -1;
-	struct v2w w = { .c = ctx, .js = body, .t = ctx->tok, .e = e };
+	struct v2w w = { .c = ctx, .js = body, .t = ctx->tok, .e = e, .bin = bin, .bin_len = bin_len };
 	if (w.t[0].type != JSMN_OBJECT)
 		return req_fail(e, REQ_E_SHAPE, "expected a JSON object such as {\"inputs\": [{\"name\": \"input-0\", "
 			     "\"shape\": [1, %u], \"datatype\": \"FP32\", \"data\": [...]}]}", s->width);
 	int id = json_get(body, w.t, 0, "id");
 	if (id >= 0 && request_id(&w, id, r) < 0)
+		return -1;
+	int par = json_get(body, w.t, 0, "parameters");
+	if (par >= 0 && request_params(&w, par, r) < 0)
 		return -1;
 	int out = json_get(body, w.t, 0, "outputs");
 	if (out >= 0 && outputs(&w, out, r) < 0)
@@ -433,7 +519,10 @@ int v2_decode(struct req_ctx *ctx, const struct req_schema *s, const char *body,
 		return req_fail(e, REQ_E_SHAPE, "\"inputs\" must be a list of tensors, not %s", req_kind_name(body, &w.t[in]));
 	if (w.t[in].size != 1)
 		return req_fail(e, REQ_E_SHAPE, "\"inputs\" has %d tensors; the model reads exactly one", w.t[in].size);
-	if (tensor(&w, s, in + 1, r) < 0) {
+	if (tensor(&w, s, in + 1, r) < 0 ||
+	    (w.bin_used != bin_len && req_fail(e, REQ_E_SHAPE, "%zu bytes follow the JSON header "
+					       "(Inference-Header-Content-Length) that no input's binary_data_size "
+					       "takes", bin_len - w.bin_used) < 0)) {
 		r->x = NULL;
 		r->rows = 0;
 		return -1;
@@ -467,13 +556,10 @@ static void top_k_flat(struct enc_buf *b, const float *y, size_t rows, size_t w,
 	enc_raw(b, "]", 1);
 }
 
-void v2_encode(struct enc_buf *b, const char *model_name, const char *model_version,
-	       const char *id, const float *y, size_t rows, size_t w, int classification,
-	       const char *const *labels)
+/* An answer's {"model_name", "model_version" (when there is one), "id"
+ * (when the request gave one), up to its outputs. */
+static void answer_head(struct enc_buf *b, const char *model_name, const char *model_version, const char *id)
 {
-	size_t k = classification > 0 ? ((size_t)classification < w ? (size_t)classification : w) : w;
-	char tmp[96];
-
 	enc_cstr(b, "{\"model_name\": ");
 	enc_string(b, model_name ? model_name : "");
 	if (model_version && *model_version) {
@@ -484,6 +570,16 @@ void v2_encode(struct enc_buf *b, const char *model_name, const char *model_vers
 		enc_cstr(b, ", \"id\": ");
 		enc_string(b, id);
 	}
+}
+
+void v2_encode(struct enc_buf *b, const char *model_name, const char *model_version,
+	       const char *id, const float *y, size_t rows, size_t w, int classification,
+	       const char *const *labels)
+{
+	size_t k = classification > 0 ? ((size_t)classification < w ? (size_t)classification : w) : w;
+	char tmp[96];
+
+	answer_head(b, model_name, model_version, id);
 	snprintf(tmp, sizeof tmp, ", \"outputs\": [{\"name\": \"output-0\", \"shape\": [%zu, %zu], ", rows, k);
 	enc_cstr(b, tmp);
 	if (classification > 0) {
@@ -497,4 +593,38 @@ void v2_encode(struct enc_buf *b, const char *model_name, const char *model_vers
 			b->bad_row /= w;   /* enc_flat counts values; bad_row is a row */
 	}
 	enc_cstr(b, "}]}");
+}
+
+/* y[k] as 4 little-endian bytes at p. */
+static void put_le_f32(unsigned char *p, float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, sizeof u);
+	p[0] = (unsigned char)u;
+	p[1] = (unsigned char)(u >> 8);
+	p[2] = (unsigned char)(u >> 16);
+	p[3] = (unsigned char)(u >> 24);
+}
+
+size_t v2_encode_binary(struct enc_buf *b, const char *model_name, const char *model_version,
+			const char *id, const float *y, size_t rows, size_t w)
+{
+	size_t n = rows * w;
+	unsigned char q[4];
+	char tmp[160];
+
+	answer_head(b, model_name, model_version, id);
+	snprintf(tmp, sizeof tmp, ", \"outputs\": [{\"name\": \"output-0\", \"shape\": [%zu, %zu], \"datatype\": "
+		 "\"FP32\", \"parameters\": {\"binary_data_size\": %zu}}]}", rows, w, n * 4);
+	enc_cstr(b, tmp);
+	size_t header = b->len;
+	for (size_t k = 0; k < n && !b->full; k++) {
+		if (!isfinite(y[k]) && !b->nonfinite) {
+			b->nonfinite = 1;
+			b->bad_row = w ? k / w : 0;
+		}
+		put_le_f32(q, y[k]);
+		enc_raw(b, (const char *)q, 4);
+	}
+	return header;
 }

@@ -21,7 +21,7 @@ failed=0
 # The dictionary of a target: its input language.
 dict_of() {
 	case $1 in
-	fuzz_req|fuzz_v2|fuzz_json|fuzz_auth|fuzz_lambda) echo tests/fuzz/json.dict ;;
+	fuzz_req|fuzz_v2|fuzz_v2_binary|fuzz_json|fuzz_auth|fuzz_lambda) echo tests/fuzz/json.dict ;;
 	fuzz_ws_yaml|fuzz_mlmodel) echo tests/fuzz/yaml.dict ;;
 	fuzz_pickle|fuzz_pth) echo tests/fuzz/pickle.dict ;;
 	esac
