@@ -7,6 +7,7 @@
  */
 #include "handler/call.h"
 #include "handler/endpoint.h"
+#include "handler/log.h"
 #include "handler/scoring.h"
 #include "handler/shadow.h"
 
@@ -168,6 +169,7 @@ void app_free(struct app *a)
 {
 	if (a->metrics)
 		metrics_close(a->metrics);
+	log_buffer(-1);   /* what is buffered goes out first */
 	if (a->log_fd > STDERR_FILENO)
 		close(a->log_fd);
 	free(a->body);
@@ -428,31 +430,34 @@ static void log_request(const struct call *c, size_t bytes_out, uint64_t usec, c
 {
 	static const char *const names[MR_COUNT] = { "root", "health", "version", "swagger", "score",
 						     "invocations", "v2_infer", "metrics", "ui", "other" };
-	char line[768 + CALL_TRACE_MAX], when[32];
-	struct timespec ts;
-	struct tm tm;
-	const char *trace;
+	char line[768 + CALL_TRACE_MAX];
+	struct log_out o = { line, sizeof line, 0 };
+	struct log_fields f;
 
 	if (c->a->log_fd < 0)
 		return;
-	trace = trace_id();
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-	int n = snprintf(line, sizeof line,
-			 "{\"time\": \"%s.%03ldZ\", \"pid\": %ld, \"request_id\": \"%s\", %s%s%s\"endpoint\": \"%s\", "
-			 "\"deployment\": \"%s\", \"route\": \"%s\", \"method\": \"%s\", \"status\": %d, "
-			 "\"rows\": %zu, \"bytes_in\": %zu, \"bytes_out\": %zu, \"us\": %llu",
-			 when, ts.tv_nsec / 1000000, (long)getpid(), c->request_id, trace ? "\"trace_id\": \"" : "",
-			 trace ? trace : "", trace ? "\", " : "", c->endpoint ? c->endpoint : "",
-			 c->deployment ? c->deployment : "", names[c->route], c->method, c->status, c->rows,
-			 c->bytes_in, bytes_out, (unsigned long long)usec);
-	if (n > 0 && (size_t)n < sizeof line && v)
-		n += shadow_tail(line + n, sizeof line - (size_t)n, live, v);
-	if (n > 0 && (size_t)n < sizeof line - 2)
-		n += snprintf(line + n, sizeof line - (size_t)n, "}\n");
-	if (n > 0)
-		(void)!write(c->a->log_fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+	clock_gettime(CLOCK_REALTIME, &f.when);
+	f.pid = (long)getpid();
+	f.request_id = c->request_id;
+	f.trace = trace_id();
+	f.endpoint = c->endpoint ? c->endpoint : "";
+	f.deployment = c->deployment ? c->deployment : "";
+	f.route = names[c->route];
+	f.method = c->method;
+	f.status = c->status;
+	f.rows = c->rows;
+	f.bytes_in = c->bytes_in;
+	f.bytes_out = bytes_out;
+	f.usec = (unsigned long long)usec;
+	log_head(&o, &f);   /* what snprintf made, cut at the same place */
+	size_t n = o.n;
+	if (n < sizeof line && v)
+		n += (size_t)shadow_tail(line + n, sizeof line - n, live, v);
+	if (n < sizeof line - 2) {
+		memcpy(line + n, "}\n", 3);
+		n += 2;
+	}
+	log_put(c->a->log_fd, line, n < sizeof line ? n : sizeof line - 1);
 }
 
 static void done(const struct call *c, size_t bytes_out, const char *live, const struct metrics_shadow_rows *v)

@@ -15,6 +15,7 @@
 #include "handler/call.h"
 #include "handler/collect.h"
 #include "handler/lambda.h"
+#include "handler/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -335,6 +336,14 @@ static int wait_request(int fd, int kept, double until)
 	return stopping ? -1 : r != 0;
 }
 
+/* When wait_request must wake: the idle time's end (until; 0: never) or
+ * the buffered log's, whichever comes first. */
+static double wake_at(double until)
+{
+	double due = log_due();
+	return due > 0 && (until <= 0 || due < until) ? due : until;
+}
+
 /* fd non-blocking for wait_request; Linux's accept() does not pass the
  * flag on, so libfcgi reads each connection blocking, as before. */
 static int set_nonblock(int fd)
@@ -351,6 +360,9 @@ static int serve_fcgi(struct app *a, int fd, unsigned idle_exit)
 	 * earlier activation's) makes this worker wait too, for ever. */
 	int wait = idle_exit > 0;
 	double until = idle_exit ? call_now() + idle_exit : 0;
+	/* A buffered log (log.h) is flushed by a timer: the worker then waits
+	 * in wait_request too, but only once accept() found nothing. */
+	int buffered = log_buffer(a->log_fd);
 
 	if (FCGX_InitRequest(&req, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		fprintf(stderr, "score.fcgi: FCGX_InitRequest failed\n");
@@ -360,9 +372,18 @@ static int serve_fcgi(struct app *a, int fd, unsigned idle_exit)
 		fprintf(stderr, "score.fcgi: --idle-exit: cannot make the socket non-blocking: %s\n", strerror(errno));
 		return 1;
 	}
+	if (buffered && !idle_exit && set_nonblock(fd) < 0)
+		buffered = log_buffer(-1);   /* lines out at once, as before */
 	while (!stopping) {
-		if (wait && wait_request(fd, req.ipcFd, until) <= 0)
+		int w = wait ? wait_request(fd, req.ipcFd, wake_at(until)) : 1;
+		if (w < 0)
 			break;
+		if (w == 0) {
+			log_flush();   /* the oldest line's second is up, or the idle time */
+			if (until > 0 && call_now() >= until)
+				break;
+			continue;
+		}
 		int rc = FCGX_Accept_r(&req);
 		if (rc < 0) {
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK) {
@@ -380,7 +401,10 @@ static int serve_fcgi(struct app *a, int fd, unsigned idle_exit)
 		app_after(a);
 		if (idle_exit)
 			until = call_now() + idle_exit;
+		if (buffered)
+			wait = idle_exit > 0;   /* accept() first: EAGAIN brings it back to wait */
 	}
+	log_flush();
 	FCGX_Free(&req, 1);
 	return 0;
 }
