@@ -163,12 +163,15 @@ struct endpoints *endpoints_load(const char *dir, char *err, size_t errlen)
 		return NULL;
 	}
 	eps->dir = realpath(dir, NULL);
-	eps->collector = collector_new();
-	if (!eps->dir || !eps->collector) {
-		if (eps->dir)
-			errno = ENOMEM;
+	if (!eps->dir) {
 		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
 		free(eps);
+		return NULL;
+	}
+	eps->collector = collector_new();
+	if (!eps->collector) {
+		snprintf(err, errlen, "out of memory");
+		endpoints_free(eps);
 		return NULL;
 	}
 	if (load_workspace(eps, err, errlen) < 0) {
