@@ -9,9 +9,10 @@
  * Buffering (docs/security.md): a FastCGI worker whose log is a regular
  * file keeps its lines in a fixed LOG_BUF_BYTES buffer and writes them with
  * one write(2) of whole lines (O_APPEND, so concurrent workers never tear
- * a line): when the next line would not fit, when the oldest buffered line
- * is LOG_FLUSH_SECONDS old (checked at each line and by the accept loop
- * while it waits), before the worker exits (SIGTERM, --idle-exit).  A
+ * a line): whenever the worker is about to wait for a connection (so an
+ * idle server's log is always whole), when the next line would not fit,
+ * when the oldest buffered line is LOG_FLUSH_SECONDS old (under steady
+ * load), before the worker exits (SIGTERM, --idle-exit).  A
  * worker killed by SIGKILL loses at most the last LOG_FLUSH_SECONDS of
  * lines.  stderr, a pipe, plain CGI and Lambda write each line at once.
  */

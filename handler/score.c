@@ -360,8 +360,10 @@ static int serve_fcgi(struct app *a, int fd, unsigned idle_exit)
 	 * earlier activation's) makes this worker wait too, for ever. */
 	int wait = idle_exit > 0;
 	double until = idle_exit ? call_now() + idle_exit : 0;
-	/* A buffered log (log.h) is flushed by a timer: the worker then waits
-	 * in wait_request too, but only once accept() found nothing. */
+	/* A buffered log (log.h) is flushed whenever the worker is about to
+	 * wait (accept() found nothing), and by a timer under steady load: the
+	 * worker then waits in wait_request too, but only once accept() found
+	 * nothing. */
 	int buffered = log_buffer(a->log_fd);
 
 	if (FCGX_InitRequest(&req, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
@@ -375,7 +377,14 @@ static int serve_fcgi(struct app *a, int fd, unsigned idle_exit)
 	if (buffered && !idle_exit && set_nonblock(fd) < 0)
 		buffered = log_buffer(-1);   /* lines out at once, as before */
 	while (!stopping) {
-		int w = wait ? wait_request(fd, req.ipcFd, wake_at(until)) : 1;
+		int w = 1;
+		if (wait) {
+			/* Nothing accepted is waiting: the worker may idle, so its
+			 * buffered lines go out now.  Under load (accept() finding the
+			 * next connection at once) they go out together. */
+			log_flush();
+			w = wait_request(fd, req.ipcFd, wake_at(until));
+		}
 		if (w < 0)
 			break;
 		if (w == 0) {
