@@ -146,7 +146,7 @@ trap cleanup EXIT INT TERM
 # score.fcgi children), READY_MS (start to the first /health answer).
 start_entrypoint() {
 	for try in 1 2 3 4 5 6 7 8; do
-		PORT=$((($(od -An -N2 -tu2 /dev/urandom) % 20000) + 30000))
+		PORT=$(free_port)
 		URL="http://127.0.0.1:$PORT"
 		: >"$T/ep.log"
 		start_ns=$(date +%s%N)

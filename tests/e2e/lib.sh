@@ -11,13 +11,23 @@ trap 'rm -rf "$T"' EXIT INT TERM
 
 ok() { echo "ok - $1"; }
 
-# free_port: a loopback port for a server to try, at random in 30000-49999,
-# one where nothing answers a connection (curl's exit 7) if ten draws find
-# one.  Every server of the tests and of bench/ takes its port from here;
-# one bound in between makes the server exit, and its starter tries again.
+# free_port: a loopback port for a server to try, at random below the
+# kernel's ephemeral range (ip_local_port_range: 32768 by default), so that
+# no client's outgoing connection holds it (SO_REUSEADDR does not help
+# against one), and one where nothing answers a connection (curl's exit 7)
+# if ten draws find one.  Every server of the tests and of bench/ takes its
+# port from here; one bound in between makes the server exit, and its
+# starter tries again.
 free_port() {
+	read -r fp_low fp_high </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || fp_low= fp_high=
+	case $fp_low$fp_high in '' | *[!0-9]*) fp_low=32768 fp_high=60999 ;; esac
+	if [ "$fp_low" -ge 12000 ]; then
+		fp_base=10000 fp_span=$((fp_low - 10000))
+	else   # a range that starts low: draw above it
+		fp_base=$((fp_high + 1)) fp_span=$((65536 - fp_high - 1))
+	fi
 	for fp_try in 1 2 3 4 5 6 7 8 9 10; do
-		fp_port=$(( ($(od -An -N2 -tu2 /dev/urandom) % 20000) + 30000 ))
+		fp_port=$(( ($(od -An -N2 -tu2 /dev/urandom) % fp_span) + fp_base ))
 		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$fp_port/" || [ $? -ne 7 ] || break
 	done
 	echo "$fp_port"

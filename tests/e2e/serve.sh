@@ -23,16 +23,6 @@ trap 'exit 1' HUP INT PIPE TERM
 
 quiet() { "$@" >/dev/null 2>"$T/cli-err" || { echo "# $*: $(cat "$T/cli-err")"; return 1; }; }
 
-# free_port: a loopback port nobody listens on (curl: connection refused).
-free_port() {
-	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		p=$(( ($(od -An -N2 -tu2 /dev/urandom) % 20000) + 30000 ))
-		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/"
-		[ $? -eq 7 ] && { echo "$p"; return 0; }
-	done
-	return 1
-}
-
 # running PID: PID is alive (not gone, not a zombie).
 running() { ps -o stat= -p "$1" | grep -qv '^Z'; }
 
