@@ -131,6 +131,7 @@ static int init(struct app *a, const struct app_config *cfg, char *err, size_t e
 	if (!a->cfg.request_timeout_ms)
 		a->cfg.request_timeout_ms = APP_DEFAULT_TIMEOUT_MS;
 	a->log_fd = -1;
+	a->pid = (long)getpid();   /* nothing forks after this */
 	err[0] = '\0';
 	if (!cfg->model_path == !cfg->workspace) {
 		snprintf(err, errlen, cfg->model_path ? "give --model or --workspace, not both" :
@@ -437,7 +438,7 @@ static void log_request(const struct call *c, size_t bytes_out, uint64_t usec, c
 	if (c->a->log_fd < 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &f.when);
-	f.pid = (long)getpid();
+	f.pid = c->a->pid;
 	f.request_id = c->request_id;
 	f.trace = trace_id();
 	f.endpoint = c->endpoint ? c->endpoint : "";

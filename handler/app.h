@@ -73,6 +73,7 @@ struct app {
 	struct metrics *metrics;
 	int deployment;               /* metrics slot of --model's "default" */
 	int log_fd;                   /* -1: none */
+	long pid;                     /* for the log line: getpid() is a system call */
 };
 
 /* Map the model and set everything up before the first request.  0, or -1
