@@ -98,7 +98,8 @@ struct req_error {
 			  * dataframe_records, instances, inputs */
 
 struct req_result {
-	const float *x;      /* [rows][width], valid until the next decode with ctx */
+	const float *x;      /* [rows][width], valid until the next decode with ctx
+			      * and (req_decode_f32) while the body is */
 	size_t rows;
 	enum req_key key;
 	enum req_shape shape;
@@ -162,7 +163,8 @@ int req_decode_csv(struct req_ctx *c, const struct req_schema *s, const char *bo
  * input): rows x s->width little-endian float32 values, any alignment,
  * rows = len / (4 * width).  An empty body, a length that is not a whole
  * number of rows (REQ_E_SHAPE) and a NaN or infinity (REQ_E_TYPE, naming
- * its row and column) are refused; the row and value caps apply. */
+ * its row and column) are refused; the row and value caps apply.  On a
+ * little-endian machine an aligned body is the result's x itself. */
 int req_decode_f32(struct req_ctx *c, const struct req_schema *s, const char *body, size_t len,
 		   struct req_result *r, struct req_error *e);
 
