@@ -249,9 +249,10 @@ int main(int argc, char **argv)
 	static const size_t sizes[] = { 1, 2, 200, 10000 };
 	FILE *js = argc > 2 ? fopen(argv[2], "w") : NULL;
 
-	printf("| rows | body (KB) | decode (ms) | forward (ms) | encode (ms) | total (ms) | MB/s | rows/s "
-	       "| baseline (ms) | baseline MB/s | speed-up |\n");
-	printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	printf("| rows | body (KB) | decode (ms) | decode MB/s | forward (ms) | encode (ms) | total (ms) | MB/s "
+	       "| rows/s | baseline (ms) | baseline MB/s | speed-up |\n");
+	printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+	double decode200 = 0;
 	if (js)
 		fprintf(js, "{\n");
 	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
@@ -261,9 +262,12 @@ int main(int argc, char **argv)
 		struct timing t;
 		measure(m, &s, &nm, body, len, reps, &t);
 		double mbs = (double)len / t.total / 1e6, nmbs = (double)len / t.naive / 1e6;
-		printf("| %zu | %.1f | %.3f | %.3f | %.3f | %.3f | %.0f | %.0f | %.3f | %.0f | %.1fx |\n",
-		       sizes[k], (double)len / 1024, t.decode * 1e3, t.forward * 1e3, t.encode * 1e3, t.total * 1e3,
-		       mbs, (double)sizes[k] / t.total, t.naive * 1e3, nmbs, t.naive / t.total);
+		printf("| %zu | %.1f | %.3f | %.0f | %.3f | %.3f | %.3f | %.0f | %.0f | %.3f | %.0f | %.1fx |\n",
+		       sizes[k], (double)len / 1024, t.decode * 1e3, (double)len / t.decode / 1e6, t.forward * 1e3,
+		       t.encode * 1e3, t.total * 1e3, mbs, (double)sizes[k] / t.total, t.naive * 1e3, nmbs,
+		       t.naive / t.total);
+		if (sizes[k] == 200)
+			decode200 = (double)len / t.decode / 1e6;
 		if (js)
 			fprintf(js, "%s  \"inproc_%zu_rows_ms\": %.4f,\n  \"inproc_%zu_rows_MBps\": %.1f,\n"
 				"  \"inproc_%zu_rows_decode_MBps\": %.1f,\n  \"naive_%zu_rows_ms\": %.4f,\n"
@@ -272,6 +276,8 @@ int main(int argc, char **argv)
 				(double)len / t.decode / 1e6, sizes[k], t.naive * 1e3, sizes[k], t.naive / t.total);
 		free(body);
 	}
+	printf("\nThe 200-row request decoded at %.0f MB/s on one core (goal: >= 2000 MB/s): %s\n", decode200,
+	       decode200 >= 2000 ? "met" : "not met");
 	double rot = rotating_decode(&s, b200);
 	printf("\n2-row decode with 100 different bodies in turn (so that branch predictors cannot learn "
 	       "one): %.3f ms (best of 5 rounds of 2,000)\n", rot * 1e3);

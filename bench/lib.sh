@@ -3,7 +3,8 @@
 # `secs` (seconds per wrk run) set.  It makes the temporary folder $T
 # (removed on exit, with the server in $pid stopped), the tutorial's blob
 # $T/m.blob, and the request bodies $T/rows1.json, rows2.json and
-# rows200.json; then defines
+# rows200.json, and rows200.f32 (the 200 rows as raw little-endian float32,
+# for /score's application/octet-stream); then defines
 #   serve PROGRAM [NAME]  lighttpd (mod_fastcgi, 2 processes of PROGRAM) on
 #                  a free loopback port, the tests' configuration
 #                  (lighttpd_up of tests/e2e/lib_httpd.sh): sets URL and pid;
@@ -12,8 +13,8 @@
 #                  which cleanup stops)
 #   stop           stops the server in $pid
 #   ticks PID...   their CPU time (user + system, in clock ticks)
-#   run PROGRAM BODY CONCURRENCY   wrk posting BODY to $URL/score for $secs
-#                  seconds: "rps p50 p99 non2xx worker_us front_us errors",
+#   run PROGRAM BODY CONCURRENCY   wrk posting BODY (as $CONTENT_TYPE, if
+#                  set) to $URL/score for $secs seconds: "rps p50 p99 non2xx worker_us front_us errors",
 #                  the last three being the CPU time per request of the
 #                  server's child processes and of the server process itself
 #                  and wrk's socket errors (timeouts included).  $WRK_TIMEOUT,
@@ -31,6 +32,10 @@ trap cleanup EXIT INT TERM
 sed 's/"index":\[0,1\]/"index":[0]/; s/\],\[[^]]*\]\]}}$/]]}}/' fixtures/test_data/images_azureml.json >"$T/rows1.json"
 cp fixtures/test_data/images_azureml.json "$T/rows2.json"
 cp fixtures/test_data/batch200_azureml_split.json "$T/rows200.json"
+python3 -c 'import array, json, sys
+a = array.array("f", [v for row in json.load(open(sys.argv[1]))["input_data"]["data"] for v in row])
+if sys.byteorder != "little": a.byteswap()
+open(sys.argv[2], "wb").write(a.tobytes())' "$T/rows200.json" "$T/rows200.f32"
 hz=$(getconf CLK_TCK)
 
 serve() {   # serve PROGRAM [NAME]: lighttpd on a free loopback port; sets URL and pid
@@ -48,7 +53,7 @@ ticks() { for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | aw
 run() {
 	workers=$(pgrep -P "$pid" | tr '\n' ' ')
 	w0=$(ticks $workers) l0=$(ticks "$pid")
-	r=$(BODY=$2 wrk -t$([ "$3" -gt 1 ] && echo 2 || echo 1) -c"$3" -d"${secs}s" ${WRK_TIMEOUT:+--timeout "$WRK_TIMEOUT"} \
+	r=$(BODY=$2 CONTENT_TYPE=${CONTENT_TYPE:-application/json} wrk -t$([ "$3" -gt 1 ] && echo 2 || echo 1) -c"$3" -d"${secs}s" ${WRK_TIMEOUT:+--timeout "$WRK_TIMEOUT"} \
 		-s bench/post.lua "$URL/score" | sed -n 's/^RESULT //p')
 	w1=$(ticks $workers) l1=$(ticks "$pid")
 	echo "$r" | awk -v w=$((w1 - w0)) -v l=$((l1 - l0)) -v hz="$hz" -v s="$secs" '{

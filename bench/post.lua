@@ -1,10 +1,11 @@
--- wrk script: POST one body file (BODY env var) as JSON, and print the
--- figures bench/http.sh reads: requests/s, p50 and p99 latency, non-2xx.
+-- wrk script: POST one body file (BODY env var) as JSON (or as CONTENT_TYPE,
+-- when set), and print the figures bench/http.sh reads: requests/s, p50 and
+-- p99 latency, non-2xx.
 local f = assert(io.open(os.getenv("BODY"), "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Content-Type"] = os.getenv("CONTENT_TYPE") or "application/json"
 
 function done(summary, latency, requests)
 	local secs = summary.duration / 1e6
