@@ -12,6 +12,10 @@
 #include "model/req_int.h"
 #include "model/num.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -611,18 +615,30 @@ static float le_f32(const unsigned char *p, size_t k)
 #endif
 
 /* The index of the first of x's n values that is a NaN or an infinity (all
- * exponent bits set), or n: a pass without a branch per value, which the
- * compiler vectorises, then a look for the culprit only when there is one. */
+ * exponent bits set), or n: a pass without a branch per value (SSE2: 16
+ * values per step, four compares or'ed together), then a look for the
+ * culprit only when there is one. */
 static size_t first_nonfinite(const float *x, size_t n)
 {
 	const uint32_t *u = (const uint32_t *)(const void *)x;
 	uint32_t any = 0;
+	size_t k = 0;
 
-	for (size_t k = 0; k < n; k++)
+#if defined(__SSE2__)
+	const __m128i exp = _mm_set1_epi32(0x7F800000);
+	__m128i acc = _mm_setzero_si128();
+	for (; n - k >= 16; k += 16)
+		for (unsigned q = 0; q < 4; q++) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + k + 4 * q));
+			acc = _mm_or_si128(acc, _mm_cmpeq_epi32(_mm_and_si128(v, exp), exp));
+		}
+	any = (uint32_t)_mm_movemask_epi8(acc);
+#endif
+	for (; k < n; k++)
 		any |= (u[k] & 0x7F800000u) == 0x7F800000u;
 	if (!any)
 		return n;
-	for (size_t k = 0; k < n; k++)
+	for (k = 0; k < n; k++)
 		if (!isfinite(x[k]))
 			return k;
 	return n;

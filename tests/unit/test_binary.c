@@ -239,6 +239,22 @@ static void test_raw_errors(void)
 	b = le_bytes(v, 6);
 	raw_error(b, 24, REQ_DEFAULT_MAX_ROWS, REQ_E_TYPE, "row 1, column 1: an infinity");
 	free(b);
+	/* In the vector loop's blocks (16 values) and in its tail, at every
+	 * place: the first one is named. */
+	float w[3 * 37] = { 0 };
+	char msg[64];
+	for (size_t k = 0; k < 3 * 37; k++) {
+		w[k] = k % 2 ? NAN : INFINITY;
+		if (k + 5 < 3 * 37)
+			w[k + 5] = NAN;   /* a later one does not hide it */
+		b = le_bytes(w, 3 * 37);
+		snprintf(msg, sizeof msg, "row %zu, column %zu: %s", k / 3, k % 3, k % 2 ? "NaN" : "an infinity");
+		raw_error(b, sizeof w, REQ_DEFAULT_MAX_ROWS, REQ_E_TYPE, msg);
+		free(b);
+		w[k] = 0;
+		if (k + 5 < 3 * 37)
+			w[k + 5] = 0;
+	}
 
 	struct answer a = post("/score", "application/octet-stream", NULL, "abcde", 5);
 	CHECKF(status_is(&a, "Status: 400") && strstr(a.body, "784 little-endian float32"), "%.300s", a.out);
