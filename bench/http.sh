@@ -61,27 +61,29 @@ done
 # each, and the median of the ratios of the pairs, each pair measured
 # seconds apart.  score.fcgi logs every request to a file, as it does by
 # default (the goals are set with the request log on).  A line is "LABEL
-# BODY CONTENT-TYPE CONCURRENCY GOAL": the tutorial's 2-row request at 8
-# and 32, the 200-row one as split-orient JSON, and the same 200 rows as
-# raw float32 (application/octet-stream), which noop.fcgi reads too: the
-# same body size for both.
+# BODY CONTENT-TYPE PATH EXTRA-HEADER CONCURRENCY GOAL" ('|' between): the
+# tutorial's 2-row request at 8 and 32; the 200-row one as split-orient
+# JSON; the same 200 rows as binary tensors, the V2 binary extension (in
+# and out, as tritonclient sends them by default) and as a raw float32
+# body on /score (answered in JSON).  noop.fcgi gets the same body.
 rounds=${BENCH_ROUNDS:-7}
 gsecs=${BENCH_GOAL_SECONDS:-3}
-goals="2-row|$T/rows2.json|application/json|8|0.9
-2-row|$T/rows2.json|application/json|32|0.9
-200-row-JSON|$T/rows200.json|application/json|8|0.5
-200-row-float32|$T/rows200.f32|application/octet-stream|8|0.8"
+goals="2-row|$T/rows2.json|application/json|/score||8|0.9
+2-row|$T/rows2.json|application/json|/score||32|0.9
+200-row-JSON|$T/rows200.json|application/json|/score||8|0.5
+200-row-V2-binary|$T/rows200.v2bin|application/octet-stream|/v2/models/m/infer|Inference-Header-Content-Length: $V2BIN_HEADER|8|0.8
+200-row-float32|$T/rows200.f32|application/octet-stream|/score||8|0.8"
 serve "$PWD/$build/bench/noop.fcgi" noop
 npid=$pid nurl=$URL pid2=$pid
 serve "$PWD/$build/score.fcgi --model $T/m.blob --log $T/requests-goal.log --metrics-file $T/metrics-goal" score
 spid=$pid surl=$URL
 : >"$T/goal"
-echo "$goals" | while IFS='|' read -r label body ctype c goal; do
+echo "$goals" | while IFS='|' read -r label body ctype path extra c goal; do
 	for r in $(seq "$rounds"); do
 		pid=$npid URL=$nurl
-		n=$(CONTENT_TYPE=$ctype secs=$gsecs run noop "$body" "$c" </dev/null)
+		n=$(CONTENT_TYPE=$ctype REQ_PATH=$path EXTRA_HEADER=$extra secs=$gsecs run noop "$body" "$c" </dev/null)
 		pid=$spid URL=$surl
-		s=$(CONTENT_TYPE=$ctype secs=$gsecs run score "$body" "$c" </dev/null)
+		s=$(CONTENT_TYPE=$ctype REQ_PATH=$path EXTRA_HEADER=$extra secs=$gsecs run score "$body" "$c" </dev/null)
 		echo "$label $c $goal $n $s" >>"$T/goal"
 	done
 	# The workers' peak RSS once the tutorial's request has loaded them.
@@ -100,11 +102,11 @@ if awk '$7 != 0 || $10 != 0 || $14 != 0 || $17 != 0 { bad = 1 } END { exit !bad 
 fi
 med() { sort -g | awk '{ v[NR] = $1 } END { printf "%s", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo
-echo "The goals: score.fcgi against noop.fcgi, both served at once, $rounds alternating pairs of ${gsecs} s runs per line (the 200 rows as float32 are posted to both as application/octet-stream):"
+echo "The goals: score.fcgi against noop.fcgi, both served at once, $rounds alternating pairs of ${gsecs} s runs per line, each program given the same body (the binary ones as application/octet-stream; the V2 one asks for binary outputs, the raw float32 one on /score is answered in JSON):"
 echo
 echo "| request | concurrency | noop.fcgi requests/s (median) | score.fcgi requests/s (median) | score.fcgi p50 / p99 (ms, medians) | score / noop (median of pairs) | pairs' range | worker CPU noop / score (us/req, medians) | extra worker CPU (us/req) | goal |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-echo "$goals" | while IFS='|' read -r label body ctype c goal; do
+echo "$goals" | while IFS='|' read -r label body ctype path extra c goal; do
 	awk -v l="$label" -v c="$c" '$1 == l && $2 == c { print $4, $11, $12, $13, $11 / $4, $8, $15 }' "$T/goal" >"$T/g"
 	nr=$(cut -d' ' -f1 "$T/g" | med)
 	sr=$(cut -d' ' -f2 "$T/g" | med)

@@ -4,7 +4,9 @@
 # (removed on exit, with the server in $pid stopped), the tutorial's blob
 # $T/m.blob, and the request bodies $T/rows1.json, rows2.json and
 # rows200.json, and rows200.f32 (the 200 rows as raw little-endian float32,
-# for /score's application/octet-stream); then defines
+# for /score's application/octet-stream) and rows200.v2bin (the same values
+# after a V2 JSON header asking for binary outputs, as tritonclient sends
+# them; the header's length in $V2BIN_HEADER); then defines
 #   serve PROGRAM [NAME]  lighttpd (mod_fastcgi, 2 processes of PROGRAM) on
 #                  a free loopback port, the tests' configuration
 #                  (lighttpd_up of tests/e2e/lib_httpd.sh): sets URL and pid;
@@ -14,7 +16,8 @@
 #   stop           stops the server in $pid
 #   ticks PID...   their CPU time (user + system, in clock ticks)
 #   run PROGRAM BODY CONCURRENCY   wrk posting BODY (as $CONTENT_TYPE, if
-#                  set) to $URL/score for $secs seconds: "rps p50 p99 non2xx worker_us front_us errors",
+#                  set, with $EXTRA_HEADER) to $URL$REQ_PATH (default
+#                  /score) for $secs seconds: "rps p50 p99 non2xx worker_us front_us errors",
 #                  the last three being the CPU time per request of the
 #                  server's child processes and of the server process itself
 #                  and wrk's socket errors (timeouts included).  $WRK_TIMEOUT,
@@ -35,7 +38,13 @@ cp fixtures/test_data/batch200_azureml_split.json "$T/rows200.json"
 python3 -c 'import array, json, sys
 a = array.array("f", [v for row in json.load(open(sys.argv[1]))["input_data"]["data"] for v in row])
 if sys.byteorder != "little": a.byteswap()
-open(sys.argv[2], "wb").write(a.tobytes())' "$T/rows200.json" "$T/rows200.f32"
+open(sys.argv[2], "wb").write(a.tobytes())
+h = json.dumps({"inputs": [{"name": "input-0", "shape": [200, 784], "datatype": "FP32",
+                            "parameters": {"binary_data_size": len(a) * 4}}],
+                "parameters": {"binary_data_output": True}}).encode()
+open(sys.argv[3], "wb").write(h + a.tobytes())
+print(len(h))' "$T/rows200.json" "$T/rows200.f32" "$T/rows200.v2bin" >"$T/v2bin.len"
+V2BIN_HEADER=$(cat "$T/v2bin.len")
 hz=$(getconf CLK_TCK)
 
 serve() {   # serve PROGRAM [NAME]: lighttpd on a free loopback port; sets URL and pid
@@ -53,8 +62,8 @@ ticks() { for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat"; done | aw
 run() {
 	workers=$(pgrep -P "$pid" | tr '\n' ' ')
 	w0=$(ticks $workers) l0=$(ticks "$pid")
-	r=$(BODY=$2 CONTENT_TYPE=${CONTENT_TYPE:-application/json} wrk -t$([ "$3" -gt 1 ] && echo 2 || echo 1) -c"$3" -d"${secs}s" ${WRK_TIMEOUT:+--timeout "$WRK_TIMEOUT"} \
-		-s bench/post.lua "$URL/score" | sed -n 's/^RESULT //p')
+	r=$(BODY=$2 CONTENT_TYPE=${CONTENT_TYPE:-application/json} EXTRA_HEADER=${EXTRA_HEADER:-} wrk -t$([ "$3" -gt 1 ] && echo 2 || echo 1) -c"$3" -d"${secs}s" ${WRK_TIMEOUT:+--timeout "$WRK_TIMEOUT"} \
+		-s bench/post.lua "$URL${REQ_PATH:-/score}" | sed -n 's/^RESULT //p')
 	w1=$(ticks $workers) l1=$(ticks "$pid")
 	echo "$r" | awk -v w=$((w1 - w0)) -v l=$((l1 - l0)) -v hz="$hz" -v s="$secs" '{
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }

@@ -1,11 +1,18 @@
 -- wrk script: POST one body file (BODY env var) as JSON (or as CONTENT_TYPE,
--- when set), and print the figures bench/http.sh reads: requests/s, p50 and
+-- when set) to the URL wrk is given, and print the figures bench/http.sh reads: requests/s, p50 and
 -- p99 latency, non-2xx.
 local f = assert(io.open(os.getenv("BODY"), "rb"))
 wrk.method = "POST"
 wrk.body = f:read("*a")
 f:close()
 wrk.headers["Content-Type"] = os.getenv("CONTENT_TYPE") or "application/json"
+-- EXTRA_HEADER, "Name: value": one more header (the V2 binary extension's
+-- Inference-Header-Content-Length).
+local extra = os.getenv("EXTRA_HEADER")
+if extra and extra ~= "" then
+	local name, value = extra:match("^([^:]+):%s*(.*)$")
+	wrk.headers[name] = value
+end
 
 function done(summary, latency, requests)
 	local secs = summary.duration / 1e6
