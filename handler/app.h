@@ -68,8 +68,8 @@ struct app {
 	struct req_ctx req;
 	struct fwd_scratch fwd;
 	struct enc_buf head, out;
-	char *body;
-	size_t body_cap;
+	char *body;                   /* the request body is at body + body_at */
+	size_t body_cap, body_at;     /* body_at < 4: a V2 binary tensor 4-aligned */
 	struct metrics *metrics;
 	int deployment;               /* metrics slot of --model's "default" */
 	int log_fd;                   /* -1: none */

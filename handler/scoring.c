@@ -7,6 +7,7 @@
 #include "handler/scoring.h"
 #include "model/v2.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,30 +115,36 @@ static int grow_body(struct call *c, size_t need)
 }
 
 /*
- * Read the body into a->body (NUL-terminated); 0, or -1 with the answer
- * sent.  The request's deadline bounds the reading: the carrier stops
- * waiting for bytes at it (see io.c), and it is looked at between reads of
- * at most READ_CHUNK bytes, so a slow client gets its 408 on time and the
- * rest of its body is abandoned.
+ * Read the body into a->body at a->body_at (NUL-terminated); 0, or -1 with
+ * the answer sent.  body_at (0 to 3) makes the body's byte tensor_at land
+ * 4-aligned, so that a V2 binary tensor after a JSON header of any length
+ * is read in place (req_decode_f32); tensor_at 0 for the others.  The
+ * request's deadline bounds the reading: the carrier stops waiting for
+ * bytes at it (see io.c), and it is looked at between reads of at most
+ * READ_CHUNK bytes, so a slow client gets its 408 on time and the rest of
+ * its body is abandoned.
  */
 #define READ_CHUNK ((size_t)1 << 20)
 
-static int read_body(struct call *c)
+static int read_body(struct call *c, size_t tensor_at)
 {
 	struct app *a = c->a;
 	const char *cl = c->io->param(c->io, "CONTENT_LENGTH");
-	size_t want, got = 0;
+	size_t want, got = 0, at = (4 - tensor_at % 4) % 4;
 	int known = cl && *cl;
 
 	if (body_wanted(c, cl, &want) < 0)
 		return -1;
-	size_t need = (known || !c->io->fastcgi ? want : 65536) + 1;
+	a->body_at = at;
+	size_t need = at + (known || !c->io->fastcgi ? want : 65536) + 1;
 	c->io->deadline = deadline(c);
 	for (;;) {
 		if (grow_body(c, need) < 0)
 			return -1;
-		size_t ask = a->body_cap - 1 - got < want - got ? a->body_cap - 1 - got : want - got;
-		long r = got < want ? c->io->read(c->io, a->body + got, ask < READ_CHUNK ? ask : READ_CHUNK) : 0;
+		char *body = a->body + at;
+		size_t room = a->body_cap - at - 1 - got;
+		size_t ask = room < want - got ? room : want - got;
+		long r = got < want ? c->io->read(c->io, body + got, ask < READ_CHUNK ? ask : READ_CHUNK) : 0;
 		if (r == IO_LATE || late(c)) {
 			call_fail(c, 408, "DEADLINE_EXCEEDED", "reading the body took longer than request_timeout_ms "
 				  "(%u ms)", c->timeout_ms);
@@ -155,7 +162,7 @@ static int read_body(struct call *c)
 				  a->cfg.max_body);
 			return -1;
 		}
-		if (got + 1 >= a->body_cap)
+		if (at + got + 1 >= a->body_cap)
 			need = a->body_cap * 2;
 	}
 	if (known && got < want) {
@@ -163,7 +170,7 @@ static int read_body(struct call *c)
 			  got, want);
 		return -1;
 	}
-	a->body[got] = '\0';
+	a->body[at + got] = '\0';
 	c->bytes_in = got;
 	return 0;
 }
@@ -239,11 +246,13 @@ static int decode(struct call *c, struct req_result *r, struct req_error *e)
 	struct app *a = c->a;
 	struct app_model *m = c->m;
 
+	const char *body = a->body + a->body_at;
+
 	a->req.deadline = deadline(c);
 	if (c->csv == BODY_F32)
-		return req_decode_f32(&a->req, &m->schema, a->body, c->bytes_in, r, e);
-	return c->csv == BODY_CSV ? req_decode_csv(&a->req, &m->schema, a->body, c->bytes_in, r, e) :
-			req_decode_json(&a->req, &m->schema, a->body, c->bytes_in,
+		return req_decode_f32(&a->req, &m->schema, body, c->bytes_in, r, e);
+	return c->csv == BODY_CSV ? req_decode_csv(&a->req, &m->schema, body, c->bytes_in, r, e) :
+			req_decode_json(&a->req, &m->schema, body, c->bytes_in,
 					c->proto == P_MLFLOW ? REQ_MLFLOW : 0, r, e);
 }
 
@@ -322,7 +331,7 @@ void scoring_score(struct call *c, const char *rest)
 	struct req_error e;
 
 	(void)rest;
-	if (body_type(c) < 0 || read_body(c) < 0)
+	if (body_type(c) < 0 || read_body(c, 0) < 0)
 		return;
 	if (decode(c, &r, &e) < 0) {
 		decode_failed(c, &e);
@@ -336,13 +345,13 @@ void scoring_score(struct call *c, const char *rest)
 }
 
 /* The JSON header's length of a body in the binary data extension
- * (Inference-Header-Content-Length), or the whole body; -1 with the 400
- * sent. */
+ * (Inference-Header-Content-Length) in *len, or SIZE_MAX without one (the
+ * whole body is JSON); -1 with the 400 sent. */
 static int v2_header_len(struct call *c, size_t *len)
 {
 	const char *h = c->io->param(c->io, "HTTP_INFERENCE_HEADER_CONTENT_LENGTH");
 
-	*len = c->bytes_in;
+	*len = SIZE_MAX;
 	if (!h)
 		return 0;
 	if (!*h || strspn(h, "0123456789") != strlen(h) || strlen(h) > 15) {
@@ -365,15 +374,20 @@ void scoring_v2_infer(struct call *c, const char *rest)
 	size_t header_len;
 
 	(void)rest;
-	if (read_body(c) < 0 || v2_header_len(c, &header_len) < 0)
+	/* The header's length first, so that the tensor after it is read
+	 * 4-aligned. */
+	if (v2_header_len(c, &header_len) < 0 || read_body(c, header_len == SIZE_MAX ? 0 : header_len) < 0)
 		return;
+	if (header_len == SIZE_MAX)
+		header_len = c->bytes_in;
+	const char *body = a->body + a->body_at;
 	a->req.deadline = deadline(c);
-	if (v2_decode_binary(&a->req, &c->m->schema, a->body, c->bytes_in, header_len, &r, &e) < 0) {
+	if (v2_decode_binary(&a->req, &c->m->schema, body, c->bytes_in, header_len, &r, &e) < 0) {
 		size_t n = strlen(e.msg);
 		if (e.code == REQ_E_JSON && header_len < c->bytes_in)
 			snprintf(e.msg + n, sizeof e.msg - n, " (the JSON header is the body's first %zu bytes, as "
 				 "Inference-Header-Content-Length says)", header_len);
-		else if (e.code == REQ_E_JSON && strstr(a->body, "binary_data_size"))
+		else if (e.code == REQ_E_JSON && strstr(body, "binary_data_size"))
 			snprintf(e.msg + n, sizeof e.msg - n, " (binary data after the JSON needs the "
 				 "Inference-Header-Content-Length header)");
 		decode_failed(c, &e);
