@@ -245,7 +245,6 @@ static int decode(struct call *c, struct req_result *r, struct req_error *e)
 {
 	struct app *a = c->a;
 	struct app_model *m = c->m;
-
 	const char *body = a->body + a->body_at;
 
 	a->req.deadline = deadline(c);
