@@ -2,13 +2,11 @@
  * route, the body-reading rules and the response framing, under the
  * sanitizers in `make test SAN=1`. */
 #include "tests/unit/unit.h"
-#include "handler/app.h"
-#include "tools/convert.h"
+#include "tests/unit/unit_app.h"
 
 #include <stdlib.h>
-#include <unistd.h>
 
-static char dir[] = "/tmp/sp-test-app-XXXXXX";
+static struct unit_tutorial tut;
 static struct app app;
 
 
@@ -237,10 +235,7 @@ static void test_issue15_memory_back(const char *blob, const char *metrics)
 
 static void test_issue15_memory(void)
 {
-	char blob[64], metrics[96];
-	snprintf(blob, sizeof blob, "%s/m.blob", dir);
-	snprintf(metrics, sizeof metrics, "%s/metrics", dir);
-	test_issue15_memory_back(blob, metrics);
+	test_issue15_memory_back(tut.blob, tut.metrics);
 }
 
 /* ---- issue 17 ---- */
@@ -320,21 +315,8 @@ static void test_issue17_refuse(void)
 
 int main(void)
 {
-	char blob[64], err[512], notes[512], metrics[96];
-	struct convert_opts o = { .name = "tut", .version = "3", .postprocess = -1 };
-	if (!mkdtemp(dir))
-		return 2;
-	snprintf(blob, sizeof blob, "%s/m.blob", dir);
-	snprintf(metrics, sizeof metrics, "%s/metrics", dir);
-	if (convert_model("fixtures/model", blob, &o, notes, sizeof notes, err, sizeof err) < 0) {
-		printf("not ok - convert: %s\n", err);
+	if (unit_tutorial_app(&app, &tut, "app", (struct app_config){ .max_body = 1 << 20, .log_path = "-" }) < 0)
 		return 1;
-	}
-	struct app_config cfg = { .model_path = blob, .max_body = 1 << 20, .log_path = "-", .metrics_path = metrics };
-	if (app_init(&app, &cfg, err, sizeof err) < 0) {
-		printf("not ok - app_init: %s\n", err);
-		return 1;
-	}
 	RUN(test_score_tutorial_request);
 	RUN(test_routes);
 	RUN(test_body_rules);
@@ -342,9 +324,6 @@ int main(void)
 	RUN(test_issue15_memory);
 	RUN(test_issue17_provenance);
 	RUN(test_issue17_refuse);
-	app_free(&app);
-	unlink(blob);
-	unlink(metrics);
-	rmdir(dir);
+	unit_tutorial_free(&app, &tut);
 	return unit_done();
 }

@@ -4,17 +4,14 @@
  * the memory carrier.  The fixtures' rows sent as binary must give the
  * numbers, and the answer bytes, that the same rows sent as JSON give. */
 #include "tests/unit/unit.h"
-#include "handler/app.h"
+#include "tests/unit/unit_app.h"
+#include "tests/unit/unit_model.h"
 #include "model/v2.h"
-#include "tools/convert.h"
 
 #include <stdlib.h>
-#include <unistd.h>
 
-static char dir[] = "/tmp/sp-test-binary-XXXXXX";
+static struct unit_tutorial tut;
 static struct app app;
-static char names784[784][16];
-static const char *cols784[784];
 static struct blob_model m784, m3;
 static struct req_schema s784, s3;
 
@@ -488,33 +485,13 @@ static void test_v2_encode_binary_bytes(void)
 
 int main(void)
 {
-	char blob[64], err[512], notes[512], metrics[96];
-	struct convert_opts o = { .name = "tut", .version = "3", .postprocess = -1 };
-
-	for (int i = 0; i < 784; i++) {
-		snprintf(names784[i], sizeof names784[i], "col_%d", i);
-		cols784[i] = names784[i];
-	}
-	m784.input_width = 784;
-	m784.ncolumns = 784;
-	m784.columns = cols784;
+	unit_model784(&m784);
 	m3.input_width = 3;
 	req_schema_init(&s784, &m784);
 	req_schema_init(&s3, &m3);
-	if (!mkdtemp(dir))
-		return 2;
-	snprintf(blob, sizeof blob, "%s/m.blob", dir);
-	snprintf(metrics, sizeof metrics, "%s/metrics", dir);
-	if (convert_model("fixtures/model", blob, &o, notes, sizeof notes, err, sizeof err) < 0) {
-		printf("not ok - convert: %s\n", err);
+	if (unit_tutorial_app(&app, &tut, "binary", (struct app_config){ .max_body = 8 << 20, .log_path = "/dev/null" }) <
+	    0)
 		return 1;
-	}
-	struct app_config cfg = { .model_path = blob, .max_body = 8 << 20, .log_path = "/dev/null",
-				  .metrics_path = metrics };
-	if (app_init(&app, &cfg, err, sizeof err) < 0) {
-		printf("not ok - app_init: %s\n", err);
-		return 1;
-	}
 	RUN(test_raw_decode_equals_json);
 	RUN(test_raw_score_same_bytes);
 	RUN(test_raw_errors);
@@ -522,11 +499,8 @@ int main(void)
 	RUN(test_v2_binary_output);
 	RUN(test_v2_binary_errors);
 	RUN(test_v2_encode_binary_bytes);
-	app_free(&app);
+	unit_tutorial_free(&app, &tut);
 	req_schema_free(&s784);
 	req_schema_free(&s3);
-	unlink(blob);
-	unlink(metrics);
-	rmdir(dir);
 	return unit_done();
 }

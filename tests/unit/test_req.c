@@ -1,5 +1,6 @@
 /* test_req.c - model/req.c: every request shape, every error, every cap. */
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_model.h"
 #include "model/req.h"
 #include "model/v2.h"
 
@@ -9,21 +10,13 @@
 /* ---- helpers ---- */
 
 
-static char names784[784][16];
-static const char *cols784[784];
 static struct blob_model m784, m3, m3anon;
 static struct req_schema s784, s3, s3anon;
 static const char *abc[3] = { "a", "b", "c" };
 
 static void setup(void)
 {
-	for (int i = 0; i < 784; i++) {
-		snprintf(names784[i], sizeof names784[i], "col_%d", i);
-		cols784[i] = names784[i];
-	}
-	m784.input_width = 784;
-	m784.ncolumns = 784;
-	m784.columns = cols784;
+	unit_model784(&m784);
 	m3.input_width = 3;
 	m3.ncolumns = 3;
 	m3.columns = abc;

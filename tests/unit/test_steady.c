@@ -13,10 +13,7 @@
  * their own allocator, so under SAN=1 the test says SKIP.
  */
 #include "tests/unit/unit.h"
-#include "handler/app.h"
-#include "tools/convert.h"
-
-#include <unistd.h>
+#include "tests/unit/unit_app.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define COUNTING 0
@@ -78,7 +75,7 @@ void *memalign(size_t align, size_t n)
 }
 #endif
 
-static char dir[] = "/tmp/sp-test-steady-XXXXXX";
+static struct unit_tutorial tut;
 static struct app app;
 
 /* The response goes to a buffer of the test's, so that the carrier does
@@ -244,32 +241,20 @@ static void test_no_allocation_when_warm(void)
 
 int main(void)
 {
-	char blob[64], err[512], notes[512], metrics[96], log[96];
-	struct convert_opts o = { .name = "tut", .version = "3", .postprocess = -1 };
+	char log[] = "/tmp/sp-test-steady-log-XXXXXX";
+	int fd;
 
 	if (!COUNTING) {
 		printf("ok - test_no_allocation_when_warm # SKIP the sanitizers' allocator\n");
 		return unit_done();
 	}
-	if (!mkdtemp(dir))
+	if ((fd = mkstemp(log)) < 0)
 		return 2;
-	snprintf(blob, sizeof blob, "%s/m.blob", dir);
-	snprintf(metrics, sizeof metrics, "%s/metrics", dir);
-	snprintf(log, sizeof log, "%s/requests.log", dir);
-	if (convert_model("fixtures/model", blob, &o, notes, sizeof notes, err, sizeof err) < 0) {
-		printf("not ok - convert: %s\n", err);
+	close(fd);
+	if (unit_tutorial_app(&app, &tut, "steady", (struct app_config){ .log_path = log }) < 0)
 		return 1;
-	}
-	struct app_config cfg = { .model_path = blob, .log_path = log, .metrics_path = metrics };
-	if (app_init(&app, &cfg, err, sizeof err) < 0) {
-		printf("not ok - app_init: %s\n", err);
-		return 1;
-	}
 	RUN(test_no_allocation_when_warm);
-	app_free(&app);
-	unlink(blob);
-	unlink(metrics);
+	unit_tutorial_free(&app, &tut);
 	unlink(log);
-	rmdir(dir);
 	return unit_done();
 }

@@ -2,6 +2,7 @@
  * whose paths, references, columns, examples and response schemas match
  * the model; every example is a request scorepoint's own decoders take. */
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_model.h"
 #include "handler/swagger.h"
 #include "model/json.h"
 #include "model/req.h"
@@ -158,8 +159,6 @@ static int refs_resolve(const struct doc *d)
 
 /* ---- models ---- */
 
-static char names784[784][16];
-static const char *cols784[784];
 static const char *labels10[10] = { "T-Shirt", "Trouser", "Pullover", "Dress", "Coat",
 				    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle Boot" };
 
@@ -167,17 +166,11 @@ static struct blob_model tutorial(uint32_t post, int with_labels)
 {
 	struct blob_model m;
 	memset(&m, 0, sizeof m);
-	for (int i = 0; i < 784; i++) {
-		snprintf(names784[i], sizeof names784[i], "col_%d", i);
-		cols784[i] = names784[i];
-	}
+	unit_model784(&m);
 	m.name = "fashion-mnist";
 	m.version = "3";
 	m.postprocess = post;
-	m.input_width = 784;
 	m.output_width = 10;
-	m.ncolumns = 784;
-	m.columns = cols784;
 	if (with_labels) {
 		m.nlabels = 10;
 		m.labels = labels10;
@@ -268,9 +261,9 @@ static void test_columns(void)
 	for (int i = 0; cols > 0 && req > 0 && i < 784; i++) {
 		char idx[16];
 		snprintf(idx, sizeof idx, "#%d", i);
-		CHECKF(strcmp(str(&d, at(&d, cols, idx, NULL)), names784[i]) == 0, "column %d", i);
-		CHECKF(strcmp(str(&d, at(&d, req, idx, NULL)), names784[i]) == 0, "record column %d", i);
-		CHECK_STR(sat(&d, "components", "schemas", "Record", "properties", names784[i], "type", NULL), "number");
+		CHECKF(strcmp(str(&d, at(&d, cols, idx, NULL)), unit_names784[i]) == 0, "column %d", i);
+		CHECKF(strcmp(str(&d, at(&d, req, idx, NULL)), unit_names784[i]) == 0, "record column %d", i);
+		CHECK_STR(sat(&d, "components", "schemas", "Record", "properties", unit_names784[i], "type", NULL), "number");
 	}
 	CHECK(is_number(&d, at(&d, 0, "components", "schemas", "Columns", "x-column-count", NULL), 784));
 	CHECK_STR(sat(&d, "components", "schemas", "Columns", "x-first-column", NULL), "col_0");

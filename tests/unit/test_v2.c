@@ -1,6 +1,7 @@
 /* test_v2.c - model/v2.c: KServe V2 tensors in (every layout, every error,
  * every cap) and out (exact bytes). */
 #include "tests/unit/unit.h"
+#include "tests/unit/unit_model.h"
 #include "model/v2.h"
 
 #include <stdint.h>
@@ -9,21 +10,13 @@
 /* ---- helpers ---- */
 
 
-static char names784[784][16];
-static const char *cols784[784];
 static struct blob_model m784, m3, m6;
 static struct req_schema s784, s3, s6;
 static const char *abc[3] = { "a", "b", "c" };
 
 static void setup(void)
 {
-	for (int i = 0; i < 784; i++) {
-		snprintf(names784[i], sizeof names784[i], "col_%d", i);
-		cols784[i] = names784[i];
-	}
-	m784.input_width = 784;
-	m784.ncolumns = 784;
-	m784.columns = cols784;
+	unit_model784(&m784);
 	m3.input_width = 3;
 	m3.ncolumns = 3;
 	m3.columns = abc;
