@@ -6,28 +6,21 @@
  */
 #include "cli/cli.h"
 #include "metrics/metrics.h"
+#include "model/num.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* A double as the shortest JSON number that reads back the same; null when
- * it is not finite (JSON has no Inf). */
+/* A double as the shortest JSON number that reads back the same
+ * (num_format); null when it is not finite (JSON has no Inf). */
 static struct ws_node *number(double v)
 {
-	char text[32];
+	char text[NUM_FORMAT_MAX];
 
-	if (!isfinite(v))
-		return ws_node_new(WS_NULL, "null");
-	for (int prec = 9; prec <= 17; prec++) {
-		snprintf(text, sizeof text, "%.*g", prec, v);
-		if (strtod(text, NULL) == v)
-			break;
-	}
-	return ws_node_new(WS_NUM, text);
+	return num_format(v, text) ? ws_node_new(WS_NUM, text) : ws_node_new(WS_NULL, "null");
 }
 
 static struct ws_node *utc_ms(int64_t ms)

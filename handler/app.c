@@ -10,12 +10,12 @@
 #include "handler/log.h"
 #include "handler/scoring.h"
 #include "handler/shadow.h"
+#include "model/num.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <malloc.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,17 +409,14 @@ static const char *trace_id(void)
 }
 
 /* A mirror copy's comparison, as the tail of its log line: `, "shadow":
- * {...}`, the difference as the shortest text that reads back the same
- * (null when not finite: JSON has no Inf). */
+ * {...}`, the difference as num_format writes it (null when not finite:
+ * JSON has no Inf). */
 static int shadow_tail(char *out, size_t cap, const char *live, const struct metrics_shadow_rows *v)
 {
-	char worst[32] = "null";
+	char worst[NUM_FORMAT_MAX];
 
-	for (int prec = 9; isfinite(v->worst) && prec <= 17; prec++) {
-		snprintf(worst, sizeof worst, "%.*g", prec, v->worst);
-		if (strtod(worst, NULL) == v->worst)
-			break;
-	}
+	if (!num_format(v->worst, worst))
+		memcpy(worst, "null", 5);
 	return snprintf(out, cap, ", \"shadow\": {\"live\": \"%s\", \"rows\": %llu, \"agree\": %llu, \"disagree\": "
 			"%llu, \"not_comparable\": %llu, \"worst_abs_diff\": %s}", live,
 			(unsigned long long)v->rows, (unsigned long long)v->agree,
