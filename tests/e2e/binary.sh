@@ -130,21 +130,21 @@ same "the tutorial's JSON request after the bad ones: the same bytes" \
 	"$(post /score fixtures/test_data/images_azureml.json application/json)" "$T/want2.json"
 stop_lighttpd
 
-# score.fcgi as CGI by hand: the same bytes for the raw body.
-REQUEST_METHOD=POST REQUEST_URI=/score CONTENT_TYPE=application/octet-stream CONTENT_LENGTH=$(wc -c <"$T/two.f32") \
-	"$S" --model "$T/m.blob" --metrics-file "$T/metrics-cgi" --log - <"$T/two.f32" >"$T/cgi-out" 2>/dev/null
-sed '1,/^\r$/d' "$T/cgi-out" >"$T/cgi-body"
-if head -1 "$T/cgi-out" | grep -q '^Status: 200 OK' && cmp -s "$T/cgi-body" "$T/want2.json"; then
-	ok "CGI by hand: octet-stream /score, the JSON request's bytes"
-else
-	not_ok "CGI by hand: octet-stream /score, the JSON request's bytes" "$(head -c 400 "$T/cgi-out")"
-fi
-REQUEST_METHOD=POST REQUEST_URI=/v2/models/m/infer CONTENT_LENGTH=$(wc -c <"$T/v2in.bin") \
-	HTTP_INFERENCE_HEADER_CONTENT_LENGTH=$(cat "$T/v2in.hlen") \
-	"$S" --model "$T/m.blob" --metrics-file "$T/metrics-cgi" --log - <"$T/v2in.bin" >"$T/cgi-out" 2>/dev/null
-sed '1,/^\r$/d' "$T/cgi-out" >"$T/cgi-body"
-if head -1 "$T/cgi-out" | grep -q '^Status: 200 OK' && cmp -s "$T/cgi-body" "$T/wantv2.json"; then
-	ok "CGI by hand: V2 binary input, the JSON request's bytes"
-else
-	not_ok "CGI by hand: V2 binary input, the JSON request's bytes" "$(head -c 400 "$T/cgi-out")"
-fi
+# score.fcgi as CGI by hand: the same bytes for the binary bodies.
+# cgi_same NAME BODY WANT [VAR=VALUE...]: POST BODY with those variables.
+cgi_same() {
+	cs_name=$1 cs_body=$2 cs_want=$3
+	shift 3
+	env REQUEST_METHOD=POST CONTENT_LENGTH="$(wc -c <"$cs_body")" "$@" \
+		"$S" --model "$T/m.blob" --metrics-file "$T/metrics-cgi" --log - <"$cs_body" >"$T/cgi-out" 2>/dev/null
+	sed '1,/^\r$/d' "$T/cgi-out" >"$T/cgi-body"
+	if head -1 "$T/cgi-out" | grep -q '^Status: 200 OK' && cmp -s "$T/cgi-body" "$cs_want"; then
+		ok "$cs_name"
+	else
+		not_ok "$cs_name" "$(head -c 400 "$T/cgi-out")"
+	fi
+}
+cgi_same "CGI by hand: octet-stream /score, the JSON request's bytes" "$T/two.f32" "$T/want2.json" \
+	REQUEST_URI=/score CONTENT_TYPE=application/octet-stream
+cgi_same "CGI by hand: V2 binary input, the JSON request's bytes" "$T/v2in.bin" "$T/wantv2.json" \
+	REQUEST_URI=/v2/models/m/infer HTTP_INFERENCE_HEADER_CONTENT_LENGTH="$(cat "$T/v2in.hlen")"
